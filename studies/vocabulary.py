@@ -1,0 +1,119 @@
+"""The catalog's controlled vocabulary: stable slugs used in URLs, filters and exports."""
+
+from django.db import models
+
+
+class Design(models.TextChoices):
+    SYSTEMATIC_REVIEW = "systematic_review", "Systematic review"
+    META_ANALYSIS = "meta_analysis", "Meta-analysis"
+    RCT = "rct", "Randomised controlled trial"
+    CROSSOVER_RCT = "crossover_rct", "Crossover randomised trial"
+    COHORT = "cohort", "Cohort study"
+    CASE_CONTROL = "case_control", "Case-control study"
+    QUASI_EXPERIMENTAL = "quasi_experimental", "Quasi-experimental study"
+    CASE_SERIES = "case_series", "Case series"
+    CASE_REPORT = "case_report", "Case report"
+    NARRATIVE_REVIEW = "narrative_review", "Narrative review"
+    PRECLINICAL = "preclinical", "Preclinical or hypothesis paper"
+    OTHER = "other", "Other or not stated"
+    TRIAL_PROTOCOL = "trial_protocol", "Trial protocol"
+    REGISTERED_TRIAL = "registered_trial", "Registered trial"
+
+
+class EvidenceLevel(models.IntegerChoices):
+    """Rank of a design in the evidence hierarchy: 1 is the strongest."""
+
+    SYNTHESIS = 1, "Systematic review or meta-analysis"
+    RANDOMISED = 2, "Randomised trial"
+    CONTROLLED_OBSERVATIONAL = 3, "Observational or quasi-experimental"
+    CASES = 4, "Case series or case report"
+    OPINION = 5, "Narrative review or preclinical"
+    UNCLASSIFIED = 6, "Design not stated"
+    NO_RESULTS = 7, "No results yet"
+
+
+DESIGN_LEVELS = {
+    Design.SYSTEMATIC_REVIEW: EvidenceLevel.SYNTHESIS,
+    Design.META_ANALYSIS: EvidenceLevel.SYNTHESIS,
+    Design.RCT: EvidenceLevel.RANDOMISED,
+    Design.CROSSOVER_RCT: EvidenceLevel.RANDOMISED,
+    Design.COHORT: EvidenceLevel.CONTROLLED_OBSERVATIONAL,
+    Design.CASE_CONTROL: EvidenceLevel.CONTROLLED_OBSERVATIONAL,
+    Design.QUASI_EXPERIMENTAL: EvidenceLevel.CONTROLLED_OBSERVATIONAL,
+    Design.CASE_SERIES: EvidenceLevel.CASES,
+    Design.CASE_REPORT: EvidenceLevel.CASES,
+    Design.NARRATIVE_REVIEW: EvidenceLevel.OPINION,
+    Design.PRECLINICAL: EvidenceLevel.OPINION,
+    Design.OTHER: EvidenceLevel.UNCLASSIFIED,
+    Design.TRIAL_PROTOCOL: EvidenceLevel.NO_RESULTS,
+    Design.REGISTERED_TRIAL: EvidenceLevel.NO_RESULTS,
+}
+
+
+class Status(models.TextChoices):
+    PUBLISHED = "published", "Published"
+    ONGOING = "ongoing", "Ongoing or recruiting"
+    PROTOCOL = "protocol", "Protocol only"
+
+
+class ConditionCategory(models.TextChoices):
+    PAIN = "pain", "Pain"
+    AUTOIMMUNE = "autoimmune", "Autoimmune and inflammatory"
+    NEUROLOGICAL = "neurological", "Neurological"
+    GASTROINTESTINAL = "gastrointestinal", "Gastrointestinal"
+    DERMATOLOGICAL = "dermatological", "Dermatological"
+    PSYCHIATRIC = "psychiatric", "Psychiatric"
+    POST_VIRAL = "post_viral", "Post-viral and fatigue"
+    INFECTIOUS = "infectious", "Infectious"
+    CANCER = "cancer", "Cancer"
+    SUBSTANCE_USE = "substance_use", "Substance use"
+    OTHER = "other", "Other"
+
+
+class Direction(models.TextChoices):
+    IMPROVED = "improved", "Improved"
+    NO_DIFFERENCE = "no_difference", "No difference"
+    WORSENED = "worsened", "Worsened"
+    MIXED = "mixed", "Mixed"
+    UNCLEAR = "unclear", "Unclear"
+
+
+class EffectMeasure(models.TextChoices):
+    HR = "HR", "Hazard ratio"
+    RR = "RR", "Risk ratio"
+    OR = "OR", "Odds ratio"
+    MD = "MD", "Mean difference"
+    SMD = "SMD", "Standardised mean difference"
+    PCT_RESPONDERS = "pct_responders", "% responders"
+    PCT_CHANGE = "pct_change", "% change from baseline"
+    OTHER = "other", "Other"
+
+
+class Verdict(models.TextChoices):
+    BENEFIT = "benefit", "Benefit"
+    NO_BENEFIT = "no_benefit", "No benefit"
+    MIXED = "mixed", "Mixed"
+    INSUFFICIENT = "insufficient", "Insufficient evidence"
+
+
+class Certainty(models.TextChoices):
+    HIGH = "high", "High"
+    MODERATE = "moderate", "Moderate"
+    LOW = "low", "Low"
+    VERY_LOW = "very_low", "Very low"
+
+
+class SourceKind(models.TextChoices):
+    BLOG = "blog", "Blog post"
+    ENCYCLOPEDIA = "encyclopedia", "Encyclopedia article"
+    NEWS = "news", "News item"
+    MARKETING = "marketing", "Clinic marketing"
+    WEB_PAGE = "web_page", "Web page"
+    OTHER = "other", "Other"
+
+
+class ClaimVerdict(models.TextChoices):
+    SUPPORTED = "supported", "Supported"
+    MISATTRIBUTED = "misattributed", "Misattributed"
+    NOT_SUPPORTED = "not_supported", "Not supported"
+    UNVERIFIABLE = "unverifiable", "Unverifiable"
