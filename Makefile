@@ -18,10 +18,12 @@ $(BIN)/.installed: requirements.lock
 install: $(BIN)/.installed
 
 ## Start the site on SQLite with the curated catalog loaded: http://127.0.0.1:8000/
+## (The catalog is loaded when db.sqlite3 is new; `make reload` starts again from the catalog.)
 run: install
-	DEBUG=1 $(MANAGE) migrate --noinput
-	DEBUG=1 $(MANAGE) loaddata catalog
-	DEBUG=1 $(MANAGE) runserver 127.0.0.1:$(PORT)
+	@unset DATABASE_URL; if [ ! -f db.sqlite3 ]; then \
+	  DEBUG=1 $(MANAGE) migrate --noinput && DEBUG=1 $(MANAGE) loaddata catalog; fi
+	unset DATABASE_URL; DEBUG=1 $(MANAGE) migrate --noinput
+	unset DATABASE_URL; DEBUG=1 $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 ## Run the whole test suite (SQLite unless DATABASE_URL says otherwise).
 test: install
@@ -52,9 +54,7 @@ catalog-check: install
 
 ## Replace the local database with a fresh copy holding only the curated catalog.
 reload: install
-	rm -f db.sqlite3
-	$(MANAGE) migrate --noinput
-	$(MANAGE) loaddata catalog
+	unset DATABASE_URL; rm -f db.sqlite3 && $(MANAGE) migrate --noinput && $(MANAGE) loaddata catalog
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
