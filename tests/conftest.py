@@ -9,7 +9,9 @@ def _plain_http(settings):
 
 @pytest.fixture(autouse=True)
 def _static_without_manifest(settings):
-    # Production serves hashed files from collectstatic's manifest; tests do not collect.
+    # Production serves hashed files from collectstatic's manifest; tests do not collect,
+    # and serve from the finders (WHITENOISE_USE_FINDERS) without a STATIC_ROOT.
+    settings.STATIC_ROOT = None
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

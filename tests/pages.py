@@ -10,6 +10,10 @@ STUB_TEMPLATES = Path(__file__).resolve().parent / "page_templates"
 @pytest.fixture
 def page_templates(settings):
     """Search the stand-in templates after the project's own."""
-    templates = [dict(engine) for engine in settings.TEMPLATES]
-    templates[0]["DIRS"] = [*templates[0]["DIRS"], STUB_TEMPLATES]
-    settings.TEMPLATES = templates
+    settings.TEMPLATES = templates_with_stubs(settings)
+
+
+def templates_with_stubs(settings):
+    """TEMPLATES with the stand-ins searched last, for override_settings on a class."""
+    first, *rest = settings.TEMPLATES
+    return [{**first, "DIRS": [*first["DIRS"], STUB_TEMPLATES]}, *rest]
