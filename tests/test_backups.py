@@ -74,13 +74,21 @@ def build_catalog():
 
 
 def catalog_tables():
+    """(table, columns to compare) for every table a backup must restore."""
     models = [
         *apps.get_app_config("studies").get_models(include_auto_created=True),
         User,
         Group,
         User.groups.through,
     ]
-    return sorted({model._meta.db_table for model in models})
+    tables = {}
+    for model in models:
+        columns = [f.column for f in model._meta.local_concrete_fields]
+        if model._meta.auto_created:
+            # A many-to-many row is its pair of ids; its own id is not data.
+            columns = [c for c in columns if c != model._meta.pk.column]
+        tables[model._meta.db_table] = columns
+    return sorted(tables.items())
 
 
 # Tables whose rows point at content types or permissions, compared by natural key.
@@ -107,8 +115,9 @@ def snapshot(conn):
     """Every row of every catalog table, as the database returns them."""
     rows = {}
     with conn.cursor() as cursor:
-        for table in catalog_tables():
-            cursor.execute(f"SELECT * FROM {conn.ops.quote_name(table)} ORDER BY 1")
+        for table, columns in catalog_tables():
+            names = ", ".join(conn.ops.quote_name(c) for c in columns)
+            cursor.execute(f"SELECT {names} FROM {conn.ops.quote_name(table)} ORDER BY {names}")
             rows[table] = cursor.fetchall()
         for name, sql in NATURAL_QUERIES.items():
             cursor.execute(sql)
