@@ -1,6 +1,7 @@
 """Backup and restore drill: a backup restored into an empty database holds every record
 and every history entry of the original, compared row by row."""
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.serializers.base import DeserializationError
 from django.db import connection
 from django.db.utils import load_backend
 
@@ -231,3 +233,22 @@ def test_json_restore_refuses_a_database_holding_a_catalog(tmp_path):
 def test_pg_format_needs_postgresql(tmp_path):
     with pytest.raises(CommandError, match="needs PostgreSQL"):
         call_command("backup_catalog", str(tmp_path / "x"), format="pg")
+
+
+def test_a_restore_that_fails_half_way_leaves_the_database_as_it_was(tmp_path):
+    build_catalog()
+    dump = tmp_path / "catalog.json"
+    backups.backup_json(dump)
+    records = json.loads(dump.read_text())
+    # Empty the catalog, then break the last study record of the backup.
+    call_command("flush", interactive=False, verbosity=0)
+    last_study = max(i for i, r in enumerate(records) if r["model"] == "studies.study")
+    records[last_study]["fields"]["year"] = "not a year"
+    dump.write_text(json.dumps(records))
+    before = snapshot(connection)
+
+    with pytest.raises(DeserializationError):
+        backups.restore_json(dump)
+
+    assert snapshot(connection) == before
+    assert not Study.objects.exists() and not Study.history.exists()
