@@ -4,8 +4,11 @@ Counts are kept per client address in the default cache by django-ratelimit. Beh
 reverse proxies the address is taken from X-Forwarded-For, counting NUM_PROXIES entries
 from the right: the entries further left are whatever the client chose to send.
 
-    @ratelimited("RATELIMIT_EXPORTS")
+    @ratelimited("RATELIMIT_EXPORTS", group="exports")  # one budget for every format
     def export_csv(request): ...
+
+    @ratelimited("RATELIMIT_SEARCH", when=lambda request: bool(request.GET.get("q")))
+    def study_list(request): ...  # browsing is free; full-text searches are counted
 """
 
 import functools
@@ -42,10 +45,12 @@ def client_ip_key(group, request):
     return client_ip(request)
 
 
-def ratelimited(rate_setting, group=None):
+def ratelimited(rate_setting, group=None, when=None):
     """Limit a view to the rate named by a setting (e.g. "RATELIMIT_EXPORTS" = "30/m").
 
-    Over the limit the view is not called: the client gets 429 with Retry-After.
+    Views sharing a ``group`` share one count per client. With ``when``, only requests
+    for which ``when(request)`` is true are counted and limited. Over the limit the view
+    is not called: the client gets 429 with Retry-After.
     """
 
     def decorator(view):
@@ -53,6 +58,8 @@ def ratelimited(rate_setting, group=None):
 
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
+            if when is not None and not when(request):
+                return view(request, *args, **kwargs)
             usage = get_usage(
                 request,
                 group=limit_group,

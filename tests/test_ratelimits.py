@@ -14,7 +14,27 @@ def limited_export(request):
     return HttpResponse("data", content_type="text/csv")
 
 
-urlpatterns = [path("export.csv", limited_export)]
+@ratelimited("RATELIMIT_EXPORTS", group="exports")
+def export_ris(request):
+    return HttpResponse("data", content_type="application/x-research-info-systems")
+
+
+@ratelimited("RATELIMIT_EXPORTS", group="exports")
+def export_bib(request):
+    return HttpResponse("data", content_type="application/x-bibtex")
+
+
+@ratelimited("RATELIMIT_SEARCH", when=lambda request: bool(request.GET.get("q")))
+def search(request):
+    return HttpResponse("results")
+
+
+urlpatterns = [
+    path("export.csv", limited_export),
+    path("export.ris", export_ris),
+    path("export.bib", export_bib),
+    path("search/", search),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +136,18 @@ def test_the_rate_comes_from_settings(client, settings):
     responses = fetch(client, 2)
     assert [r.status_code for r in responses] == [200, 429]
     assert 1 <= int(responses[-1]["Retry-After"]) <= 3600
+
+
+def test_views_in_a_group_share_one_budget(client):
+    statuses = [client.get(url).status_code for url in ["/export.ris", "/export.bib"] * 2]
+    assert statuses == [200, 200, 200, 429]
+    # A view outside the group keeps its own count.
+    assert client.get("/export.csv").status_code == 200
+
+
+def test_only_requests_matching_when_are_counted(client, settings):
+    settings.RATELIMIT_SEARCH = "2/m"
+    assert {client.get("/search/").status_code for _ in range(5)} == {200}
+    searches = [client.get("/search/", {"q": f"pain {n}"}).status_code for n in range(3)]
+    assert searches == [200, 200, 429]
+    assert client.get("/search/").status_code == 200  # browsing still works
