@@ -58,7 +58,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so its log line times the whole request and sees the final status.
+    "ldn_catalog.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Refuses an oversized body by its Content-Length before anything reads it.
+    "ldn_catalog.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A view whose database is unreachable answers a plain 503 instead of a traceback.
+    "ldn_catalog.middleware.DatabaseUnavailableMiddleware",
     # AxesMiddleware last: it turns a lockout into a response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -179,18 +185,54 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 if env_bool("BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers probe the health check over plain HTTP on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# How many reverse proxies in front of the site append to X-Forwarded-For. The client's
+# address is the one that many entries from the right; with 0 the header is ignored,
+# since anyone can send it.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
+# Rate limits on the expensive public endpoints, per client address (django-ratelimit
+# counts in the default cache: set REDIS_URL so that all workers share the counts).
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_EXPORTS = os.environ.get("RATELIMIT_EXPORTS", "30/m")
+RATELIMIT_SEARCH = os.environ.get("RATELIMIT_SEARCH", "120/m")
+# If the cache is down, serve rather than refuse everyone.
+RATELIMIT_FAIL_OPEN = True
+
+# Seconds a client is told to wait (Retry-After) when the database is unreachable.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env_int("DATABASE_UNAVAILABLE_RETRY_AFTER", 30)
 
 # Request limits, set on purpose rather than left to the defaults.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 BIBTEX_UPLOAD_MAX_BYTES = env_int("BIBTEX_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# Django caps form fields but not uploaded files: no request body may exceed this.
+REQUEST_MAX_BODY_BYTES = env_int(
+    "REQUEST_MAX_BODY_BYTES", BIBTEX_UPLOAD_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+)
 
+# One JSON object a line for a log collector (LOG_FORMAT=json), or plain text to read.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ldn_catalog.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+        # Each request has its own line from RequestLogMiddleware: runserver's is noise.
+        "django.server": {"level": "WARNING"},
+    },
 }

@@ -5,3 +5,14 @@ import pytest
 def _plain_http(settings):
     # Production redirects HTTP to HTTPS; the test client speaks plain HTTP.
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _static_without_manifest(settings):
+    # Production serves hashed files from collectstatic's manifest; tests do not collect,
+    # and serve from the finders (WHITENOISE_USE_FINDERS) without a STATIC_ROOT.
+    settings.STATIC_ROOT = None
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

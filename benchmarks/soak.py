@@ -1,0 +1,415 @@
+"""Soak test: the production server on PostgreSQL under load while a curator edits.
+
+Starts gunicorn (several sync workers, whitenoise for static files, DEBUG off) on
+127.0.0.1 against a PostgreSQL database it creates and fills, drives it with wrk (or a
+Python thread pool when wrk is missing) at 32 connections for a bounded time on a mix of
+pages, while a curator thread edits studies and imports new ones through the ORM. At the
+end it checks that no edit was lost, that the server answered without errors, and prints
+requests per second, latency percentiles and the server's memory at start and end.
+
+    python benchmarks/soak.py --seconds 60
+"""
+
+import argparse
+import concurrent.futures
+import itertools
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+OUT_DIR = BASE_DIR / "benchmarks" / "out"
+HOST = "127.0.0.1"  # loopback only
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60, help="load duration (default 60)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--studies", type=int, default=300, help="studies to create")
+    parser.add_argument(
+        "--postgres",
+        default="postgres://postgres@127.0.0.1:5432",
+        help="server URL, without a database name",
+    )
+    parser.add_argument("--database", default="ldn_ops_soak", help="created and dropped")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--python-load", action="store_true", help="do not use wrk")
+    return parser.parse_args()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def recreate_database(server_url, name):
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(server_url, name):
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def environment(database_url):
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS=HOST,
+        SECURE_SSL_REDIRECT="0",  # plain HTTP on loopback; TLS ends at the proxy
+        CONN_MAX_AGE="60",
+        RATELIMIT_ENABLE="0",  # one client address would be limited, not what is measured
+        LOG_FORMAT="json",
+        DJANGO_SETTINGS_MODULE="ldn_catalog.settings",
+    )
+    return env
+
+
+def manage(env, *args):
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def setup_django(env):
+    os.environ.update(env)
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+
+
+def fill_catalog(count):
+    from tests.factories import make_condition, make_outcome, make_source, make_study
+
+    conditions = [make_condition(name=f"Condition {n}") for n in range(20)]
+    source = make_source(title="Soak source")
+    for n in range(count):
+        study = make_study(
+            conditions=random.sample(conditions, 2), year=1990 + n % 35, summary="initial"
+        )
+        make_outcome(study, source=source)
+    return conditions
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+    return total
+
+
+def server_pids(master_pid):
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return [master_pid, *map(int, children)]
+
+
+def wait_until_up(url, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # refused while gunicorn starts, or slow to answer
+            time.sleep(0.2)
+    raise SystemExit(f"The server did not answer {url} within {timeout} s.")
+
+
+def check_paths(base, paths):
+    """Keep the pages that answer 200; say which do not (e.g. routes not merged yet)."""
+    usable = []
+    for path in paths:
+        try:
+            with urllib.request.urlopen(base + path, timeout=10):
+                usable.append(path)
+        except urllib.error.HTTPError as error:
+            print(f"  skipped {path}: HTTP {error.code}")
+    return usable
+
+
+class Curator(threading.Thread):
+    """Edits studies and imports new ones while the site is under load."""
+
+    def __init__(self, study_ids, stop):
+        super().__init__(daemon=True)
+        self.study_ids, self.stop = study_ids, stop
+        self.expected = {}
+        self.edits = self.imports = 0
+        self.imported_slugs = []
+        self.errors = []
+
+    def run(self):
+        from django.db import connection, transaction
+
+        from studies.models import Study
+        from tests.factories import make_outcome
+
+        counter = itertools.count(1)
+        try:
+            while not self.stop.is_set():
+                n = next(counter)
+                if n % 10 == 0:
+                    with transaction.atomic():  # an import: several rows, all or nothing
+                        study = Study.objects.create(title=f"Imported study {n}", design="rct")
+                        make_outcome(study)
+                    self.imported_slugs.append(study.slug)
+                    self.imports += 1
+                else:
+                    study = Study.objects.get(pk=random.choice(self.study_ids))
+                    study.summary = f"edit {n} by the curator"
+                    study.save()
+                    self.expected[study.pk] = study.summary
+                    self.edits += 1
+                time.sleep(0.02)
+        except Exception as error:  # reported at the end as a failed soak
+            self.errors.append(repr(error))
+        finally:
+            connection.close()
+
+
+def run_wrk(base, paths, seconds, connections):
+    quoted = ", ".join(f'"{p}"' for p in paths)
+    script_path = OUT_DIR / "soak-paths.lua"
+    script_path.write_text(
+        f"local paths = {{{quoted}}}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        "  return wrk.format('GET', paths[(i % #paths) + 1])\nend\n"
+    )
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script_path),
+            base + "/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = result.stdout
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.MULTILINE))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    return {
+        "tool": "wrk",
+        "requests": requests,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency.get("50"),
+        "p99": latency.get("99"),
+        "errors": (int(non_2xx.group(1)) if non_2xx else 0)
+        + (sum(map(int, sockets.groups())) if sockets else 0),
+        "raw": out,
+    }
+
+
+def run_python_load(base, paths, seconds, connections):
+    deadline = time.monotonic() + seconds
+    cycle = itertools.cycle(paths)
+    lock = threading.Lock()
+    latencies, errors = [], []
+
+    def client():
+        while time.monotonic() < deadline:
+            with lock:
+                path = next(cycle)
+            start = time.perf_counter()
+            try:
+                with urllib.request.urlopen(base + path, timeout=30) as response:
+                    response.read()
+            except OSError as error:
+                errors.append(f"{path}: {error}")
+            latencies.append(time.perf_counter() - start)
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+        for future in [pool.submit(client) for _ in range(connections)]:
+            future.result()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "tool": "python urllib thread pool",
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": f"{quantiles[49] * 1000:.1f}ms",
+        "p99": f"{quantiles[98] * 1000:.1f}ms",
+        "errors": len(errors),
+        "raw": "\n".join(errors[:10]),
+    }
+
+
+def main():
+    args = parse_args()
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    database_url = f"{args.postgres}/{args.database}"
+    env = environment(database_url)
+    print(f"Database {args.database}: creating, migrating, filling {args.studies} studies")
+    recreate_database(args.postgres, args.database)
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput")
+    setup_django(env)
+    conditions = fill_catalog(args.studies)
+
+    from studies.models import Study
+
+    studies = list(Study.objects.order_by("pk"))
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    log_path = OUT_DIR / "soak-server.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "ldn_catalog.wsgi",
+                "--bind",
+                f"{HOST}:{port}",
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                "sync",
+                "--no-control-socket",
+                "--timeout",
+                "60",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_up(base + "/healthz")
+        paths = ["/", "/studies/", "/conditions/"]
+        paths += [s.get_absolute_url() for s in random.sample(studies, 20)]
+        paths += [c.get_absolute_url() for c in random.sample(conditions, 10)]
+        paths += ["/static/admin/css/base.css"]
+        print("Warming up; checking the page mix")
+        paths = check_paths(base, paths)
+        for path in paths * 3:
+            urllib.request.urlopen(base + path, timeout=10).read()
+        rss_start = rss_kib(server_pids(server.pid))
+
+        samples = []
+        stop = threading.Event()
+
+        def sample_memory():
+            while not stop.wait(5):
+                samples.append(rss_kib(server_pids(server.pid)))
+
+        sampler = threading.Thread(target=sample_memory, daemon=True)
+        curator = Curator([s.pk for s in studies], stop)
+        sampler.start()
+        curator.start()
+        print(f"Load: {args.connections} connections for {args.seconds} s on {len(paths)} paths")
+        if shutil.which("wrk") and not args.python_load:
+            load = run_wrk(base, paths, args.seconds, args.connections)
+        else:
+            load = run_python_load(base, paths, args.seconds, args.connections)
+        stop.set()
+        curator.join()
+        sampler.join()
+        rss_end = rss_kib(server_pids(server.pid))
+
+        # No lost edits: the database and the site both show each study's last edit.
+        lost = [
+            pk for pk, text in curator.expected.items() if Study.objects.get(pk=pk).summary != text
+        ]
+        missing_imports = [
+            slug for slug in curator.imported_slugs if not Study.objects.filter(slug=slug).exists()
+        ]
+        history_edits = Study.history.filter(summary__startswith="edit ").count()
+        shown = 0
+        for pk, text in curator.expected.items():
+            page = urllib.request.urlopen(base + Study.objects.get(pk=pk).get_absolute_url())
+            shown += text in page.read().decode()
+        health = urllib.request.urlopen(base + "/healthz").read().decode()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database(args.postgres, args.database)
+
+    server_errors = log_path.read_text().count('"level": "ERROR"')
+    print()
+    print(
+        f"load generator      {load['tool']}, {args.connections} connections, "
+        f"{args.seconds} s, {args.workers} gunicorn workers"
+    )
+    print(f"requests            {load['requests']}")
+    print(f"requests/s          {load['rps']:.1f}")
+    print(f"latency p50 / p99   {load['p50']} / {load['p99']}")
+    print(
+        f"errors              {load['errors']} (non-2xx/3xx + socket), "
+        f"{server_errors} error lines in the server log"
+    )
+    print(
+        f"curator             {curator.edits} edits, {curator.imports} imports, "
+        f"{len(curator.errors)} errors {curator.errors[:3]}"
+    )
+    print(
+        f"lost edits          {len(lost)} (of {len(curator.expected)} studies edited); "
+        f"history rows for edits: {history_edits} (edits made: {curator.edits})"
+    )
+    print(f"last edit shown     on {shown} of {len(curator.expected)} study pages")
+    print(f"missing imports     {len(missing_imports)} of {curator.imports}")
+    print(
+        f"server RSS          start {rss_start / 1024:.1f} MiB, end {rss_end / 1024:.1f} MiB "
+        f"(samples: {', '.join(f'{s / 1024:.0f}' for s in samples)})"
+    )
+    print(f"healthz at the end  {health}")
+    failed = (
+        load["errors"]
+        or server_errors
+        or lost
+        or missing_imports
+        or curator.errors
+        or history_edits != curator.edits
+    )
+    print("RESULT              " + ("FAIL" if failed else "PASS"))
+    if load["errors"] and load["raw"]:
+        print(load["raw"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

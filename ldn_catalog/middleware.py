@@ -1,0 +1,45 @@
+"""Middleware that keeps faults and oversized requests from turning into tracebacks."""
+
+from django.conf import settings
+
+from .errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable, request_too_large
+
+
+class DatabaseUnavailableMiddleware:
+    """A view whose database is down answers 503 with Retry-After, not a 500.
+
+    Nothing is retried here: Django discards a connection that raised (the settings turn
+    on CONN_HEALTH_CHECKS), so the next request connects afresh and the site recovers
+    by itself when the database is back.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            return database_unavailable(request, exception)
+        return None
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a body larger than REQUEST_MAX_BODY_BYTES with 413, before reading it.
+
+    DATA_UPLOAD_MAX_MEMORY_SIZE caps form fields only; uploaded files have no cap in
+    Django itself.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_MAX_BODY_BYTES:
+            return request_too_large(settings.REQUEST_MAX_BODY_BYTES)
+        return self.get_response(request)

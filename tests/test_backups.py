@@ -1,0 +1,254 @@
+"""Backup and restore drill: a backup restored into an empty database holds every record
+and every history entry of the original, compared row by row."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.core.serializers.base import DeserializationError
+from django.db import connection
+from django.db.utils import load_backend
+
+from studies import backups
+from studies.models import Study
+from tests.factories import (
+    make_claim,
+    make_condition,
+    make_effect_summary,
+    make_mention,
+    make_outcome,
+    make_source,
+    make_study,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs a PostgreSQL server"
+)
+
+
+def build_catalog():
+    """A small catalog with a history of edits by a curator, as the real one has."""
+    curator = User.objects.create_user("curator", password="a long passphrase", is_staff=True)
+    group = Group.objects.create(name="Curators")
+    group.permissions.set(Permission.objects.filter(content_type__app_label="studies"))
+    curator.groups.add(group)
+    curator.user_permissions.add(Permission.objects.get(codename="view_user"))
+
+    pain, ms = make_condition(name="Fibromyalgia"), make_condition(name="Multiple sclerosis")
+    source = make_source(title="A blog", text="full text é ✓")
+    study = make_study(
+        conditions=[pain],
+        title='<script>alert(1)</script> LDN & pain: "quoted" \u202e',
+        year=2013,
+        authors=["Younger J", "Noor N"],
+        doi="10.1002/art.37734",
+        dose_min_mg="1.50",
+        dose_max_mg="4.50",
+        sample_size=31,
+    )
+    study._history_user = curator
+    study.summary = "Edited by the curator."
+    study.save()
+    study.conditions.add(ms)
+    make_outcome(study, condition=pain, source=source, value="-0.3125", p_value="0.0100")
+    make_effect_summary(study, pain)
+    make_mention(study, source)
+    make_claim(study, source)
+    gone = make_study(title="Withdrawn record")
+    gone.delete()
+    make_study(design="registered_trial", registry_id="NCT01234567", status="ongoing")
+    LogEntry.objects.log_actions(
+        user_id=curator.pk, queryset=[study], action_flag=CHANGE, change_message="Edited"
+    )
+
+
+def catalog_tables():
+    """(table, columns to compare) for every table a backup must restore."""
+    models = [
+        *apps.get_app_config("studies").get_models(include_auto_created=True),
+        User,
+        Group,
+        User.groups.through,
+    ]
+    tables = {}
+    for model in models:
+        columns = [f.column for f in model._meta.local_concrete_fields]
+        if model._meta.auto_created:
+            # A many-to-many row is its pair of ids; its own id is not data.
+            columns = [c for c in columns if c != model._meta.pk.column]
+        tables[model._meta.db_table] = columns
+    return sorted(tables.items())
+
+
+# Tables whose rows point at content types or permissions, compared by natural key.
+NATURAL_QUERIES = {
+    "group permissions": """
+        SELECT g.name, ct.app_label, p.codename FROM auth_group_permissions gp
+        JOIN auth_group g ON g.id = gp.group_id
+        JOIN auth_permission p ON p.id = gp.permission_id
+        JOIN django_content_type ct ON ct.id = p.content_type_id ORDER BY 1, 2, 3""",
+    "user permissions": """
+        SELECT u.username, ct.app_label, p.codename FROM auth_user_user_permissions up
+        JOIN auth_user u ON u.id = up.user_id
+        JOIN auth_permission p ON p.id = up.permission_id
+        JOIN django_content_type ct ON ct.id = p.content_type_id ORDER BY 1, 2, 3""",
+    "admin log": """
+        SELECT l.id, l.action_time, l.user_id, ct.app_label, ct.model, l.object_id,
+               l.object_repr, l.action_flag, l.change_message
+        FROM django_admin_log l LEFT JOIN django_content_type ct ON ct.id = l.content_type_id
+        ORDER BY l.id""",
+}
+
+
+def snapshot(conn):
+    """Every row of every catalog table, as the database returns them."""
+    rows = {}
+    with conn.cursor() as cursor:
+        for table, columns in catalog_tables():
+            names = ", ".join(conn.ops.quote_name(c) for c in columns)
+            cursor.execute(f"SELECT {names} FROM {conn.ops.quote_name(table)} ORDER BY {names}")
+            rows[table] = cursor.fetchall()
+        for name, sql in NATURAL_QUERIES.items():
+            cursor.execute(sql)
+            rows[name] = cursor.fetchall()
+    return rows
+
+
+def open_database(name):
+    """A connection of the test's own backend to another database."""
+    settings_dict = {**connection.settings_dict, "NAME": name}
+    return load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias="restored")
+
+
+def manage(*args, database_url):
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    env.pop("DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def empty_database(tmp_path):
+    """(name, url) of a new, empty database, dropped afterwards."""
+    if connection.vendor == "sqlite":
+        path = tmp_path / "restored.sqlite3"
+        yield str(path), f"sqlite:///{path}"
+        return
+    params = connection.get_connection_params()
+    name = f"ldn_ops_restore_{uuid.uuid4().hex[:12]}"  # this helper's databases only
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    settings_dict = connection.settings_dict
+    url = (
+        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}"
+        f"@{settings_dict['HOST']}:{settings_dict['PORT']}/{name}"
+    )
+    yield name, url
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def assert_same_catalog(name):
+    original = snapshot(connection)
+    restored_connection = open_database(name)
+    try:
+        restored = snapshot(restored_connection)
+    finally:
+        restored_connection.close()
+    for table, rows in original.items():
+        assert restored[table] == rows, table
+    # The drill compares something real: history with edits and a deletion.
+    assert len(original["studies_historicalstudy"]) >= 6
+    assert set(Study.history.values_list("history_type", flat=True)) == {"+", "~", "-"}
+    assert Study.history.filter(history_user__username="curator").exists()
+
+
+def test_json_backup_restores_every_record_and_history_entry(tmp_path, empty_database):
+    build_catalog()
+    dump = tmp_path / "catalog.json"
+    call_command("backup_catalog", str(dump), format="json")
+    name, url = empty_database
+    manage("migrate", "--noinput", database_url=url)
+    out = manage("restore_catalog", str(dump), database_url=url)
+    assert "Restored the catalog" in out
+    assert_same_catalog(name)
+    # New records after a restore get fresh ids, not ones the restored rows hold.
+    restored_connection = open_database(name)
+    with restored_connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(id) FROM studies_study")
+        highest = cursor.fetchone()[0]
+    restored_connection.close()
+    manage(
+        "shell",
+        "-c",
+        "from tests.factories import make_study; "
+        f"assert make_study(title='After restore').pk > {highest}",
+        database_url=url,
+    )
+
+
+@on_postgresql
+def test_pg_backup_restores_every_record_and_history_entry(tmp_path, empty_database):
+    build_catalog()
+    dump = tmp_path / "catalog.pgdump"
+    call_command("backup_catalog", str(dump), format="pg")
+    assert dump.read_bytes().startswith(b"PGDMP")
+    name, url = empty_database
+    manage("restore_catalog", str(dump), database_url=url)
+    assert_same_catalog(name)
+
+
+def test_json_restore_refuses_a_database_holding_a_catalog(tmp_path):
+    build_catalog()
+    dump = tmp_path / "catalog.json"
+    backups.backup_json(dump)
+    studies = Study.objects.count()
+    with pytest.raises(CommandError, match="already holds a catalog"):
+        backups.restore_json(dump)
+    assert Study.objects.count() == studies
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="pg works here")
+def test_pg_format_needs_postgresql(tmp_path):
+    with pytest.raises(CommandError, match="needs PostgreSQL"):
+        call_command("backup_catalog", str(tmp_path / "x"), format="pg")
+
+
+def test_a_restore_that_fails_half_way_leaves_the_database_as_it_was(tmp_path):
+    build_catalog()
+    dump = tmp_path / "catalog.json"
+    backups.backup_json(dump)
+    records = json.loads(dump.read_text())
+    # Empty the catalog, then break the last study record of the backup.
+    call_command("flush", interactive=False, verbosity=0)
+    last_study = max(i for i, r in enumerate(records) if r["model"] == "studies.study")
+    records[last_study]["fields"]["year"] = "not a year"
+    dump.write_text(json.dumps(records))
+    before = snapshot(connection)
+
+    with pytest.raises(DeserializationError):
+        backups.restore_json(dump)
+
+    assert snapshot(connection) == before
+    assert not Study.objects.exists() and not Study.history.exists()

@@ -1,0 +1,213 @@
+"""Faults: the database goes away, or a connection is cut, and the site copes and recovers.
+
+Requests go through Django's WSGI handler, as under gunicorn, so that the connection
+housekeeping between requests (request_started/finished) runs as in production; the test
+client switches it off.
+"""
+
+import socket
+import sqlite3
+from io import BytesIO
+from unittest import mock
+
+import psycopg
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import OperationalError, connection, connections
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import path
+
+from tests.factories import make_study
+from tests.pages import page_templates  # noqa: F401
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("page_templates")]
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs a PostgreSQL server"
+)
+
+
+def wsgi_get(path):
+    """GET through the WSGI handler: (status code, headers, body)."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": BytesIO(b""),
+        "wsgi.errors": BytesIO(),
+    }
+    started = {}
+
+    def start_response(status, headers, exc_info=None):
+        started["status"] = int(status.split()[0])
+        started["headers"] = dict(headers)
+
+    response = WSGIHandler()(environ, start_response)
+    body = b"".join(response)
+    response.close()  # sends request_finished, as a WSGI server does
+    return started["status"], started["headers"], body.decode()
+
+
+def assert_plain_503(status, headers, body):
+    assert status == 503
+    assert headers["Retry-After"] == "30"
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "Temporarily unavailable" in body
+    assert "Traceback" not in body
+    assert "OperationalError" not in body
+    # Still a page of this site: the security headers are on it.
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def database_error(*args, **kwargs):
+    driver_error = (
+        psycopg.OperationalError if connection.vendor == "postgresql" else sqlite3.OperationalError
+    )
+    raise driver_error("could not connect to server: Connection refused")
+
+
+def test_public_pages_answer_503_while_the_database_fails_and_recover():
+    study = make_study()
+    pages = ["/", study.get_absolute_url()]
+    with mock.patch.object(
+        type(connections["default"]), "create_cursor", side_effect=database_error
+    ):
+        for page in pages:
+            assert_plain_503(*wsgi_get(page))
+    for page in pages:
+        status, _, _ = wsgi_get(page)
+        assert status == 200, page
+
+
+def test_the_outage_is_logged_with_context(caplog):
+    with mock.patch.object(
+        type(connections["default"]), "create_cursor", side_effect=database_error
+    ):
+        wsgi_get("/")
+    (record,) = [r for r in caplog.records if r.name == "ldn_catalog.errors"]
+    assert record.levelname == "ERROR"
+    assert record.getMessage() == "Database unavailable: /"
+    assert record.exc_info[0] is OperationalError
+    assert record.request.path == "/"
+    assert record.request.request_id
+
+
+class BrokenSessionMiddleware:
+    """Fails the way session or user loading does when the database is down."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raise OperationalError("server closed the connection unexpectedly")
+
+
+def test_a_database_error_outside_the_view_is_a_503_too(settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.BrokenSessionMiddleware"]
+    client = Client(raise_request_exception=False)
+    response = client.get("/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "Temporarily unavailable" in response.content.decode()
+
+
+def failing_view(request):
+    raise ValueError("a bug, not an outage")
+
+
+urlpatterns = [path("bug/", failing_view), path("fine/", lambda request: HttpResponse("fine"))]
+
+
+def test_other_errors_stay_a_plain_500(settings):
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    response = client.get("/bug/")
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Something went wrong" in body
+    assert "a bug, not an outage" not in body
+    assert "Traceback" not in body
+
+
+# PostgreSQL: real broken connections, without stopping the shared server.
+
+
+@pytest.fixture
+def persistent_connection():
+    """Keep connections between requests, as production does with CONN_MAX_AGE."""
+    saved = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 600
+    connection.close()
+    yield
+    connection.settings_dict["CONN_MAX_AGE"] = saved
+    connection.close()
+
+
+def backend_pid():
+    return connection.connection.info.backend_pid
+
+
+def terminate_backend(pid):
+    """Cut a connection from the server side, as a restart or a failover does."""
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as admin:
+        terminated = admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+    assert terminated
+
+
+@on_postgresql
+@pytest.mark.usefixtures("persistent_connection")
+def test_a_terminated_connection_is_replaced_on_the_next_request():
+    make_study()
+    assert wsgi_get("/")[0] == 200
+    old_pid = backend_pid()
+    assert wsgi_get("/")[0] == 200
+    assert backend_pid() == old_pid  # the same connection served both requests
+
+    terminate_backend(old_pid)
+
+    # The health check before the first query finds the connection dead and reconnects.
+    assert wsgi_get("/")[0] == 200
+    assert backend_pid() != old_pid
+
+
+@on_postgresql
+@pytest.mark.usefixtures("persistent_connection")
+def test_without_health_checks_one_request_fails_cleanly_then_the_site_recovers():
+    make_study()
+    assert wsgi_get("/")[0] == 200
+    connection.health_check_enabled = False  # a connection that dies mid-request
+    try:
+        terminate_backend(backend_pid())
+        assert_plain_503(*wsgi_get("/"))
+        # The failed request marked the connection; request_finished discarded it.
+        assert connection.connection is None
+        assert wsgi_get("/")[0] == 200
+    finally:
+        connection.health_check_enabled = True
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@on_postgresql
+def test_server_down_gives_503_and_the_site_recovers_when_it_returns():
+    make_study()
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = closed_port()  # nothing listens here: "server down"
+    try:
+        assert_plain_503(*wsgi_get("/"))
+        assert_plain_503(*wsgi_get("/"))
+    finally:
+        connection.settings_dict["PORT"] = real_port
+    assert wsgi_get("/")[0] == 200
