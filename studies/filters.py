@@ -183,7 +183,9 @@ class StudyFilter(django_filters.FilterSet):
             field = self.form.fields[name]
             raw = self.data.getlist(name) if hasattr(self.data, "getlist") else []
             for value in getattr(field, "unknown", []):
-                messages.append(f"{field.label}: “{_shown(value)}” is not one we know; left out.")
+                messages.append(
+                    f"{field.label}: “{_shown(value)}” is not in the catalog; left out."
+                )
             if name in self.form.errors:
                 shown = ", ".join(f"“{_shown(v)}”" for v in raw) or "the value"
                 reason = " ".join(self.form.errors[name])
