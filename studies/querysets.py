@@ -73,7 +73,9 @@ class StudyQuerySet(models.QuerySet):
             .values("study")
             .annotate(
                 text=models.StringAgg(
-                    models.functions.Concat("name", models.Value(" "), "figures"),
+                    models.functions.Concat(
+                        "name", models.Value(" "), "figures", output_field=models.TextField()
+                    ),
                     models.Value(" "),
                 )
             )

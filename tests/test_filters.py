@@ -1,3 +1,5 @@
+import pytest
+from django.db import connection
 from django.http import QueryDict
 from django.test import TestCase
 
@@ -161,3 +163,13 @@ class StudyFilterTests(TestCase):
     def test_file_stem_names_the_filter(self):
         filterset, _ = run("condition=fibromyalgia")
         assert filterset.file_stem() == "ldn-studies-fibromyalgia"
+
+    def test_search_comes_best_match_first_on_postgresql(self):
+        if connection.vendor != "postgresql":
+            pytest.skip("ranking is PostgreSQL full-text search")
+        make_study(title="Fatigue in a cohort", year=2001, design="cohort")
+        make_study(title="A later study", year=2022, summary="Some fatigue noted.")
+        assert run("q=fatigue")[1] == ["Fatigue in a cohort", "A later study"]
+        assert run("q=fatigue&sort=newest")[1] == ["A later study", "Fatigue in a cohort"]
+        # websearch syntax: quoted phrases and exclusions, never a syntax error.
+        assert run('q="fatigue in" -later')[1] == ["Fatigue in a cohort"]
