@@ -72,6 +72,7 @@ def study_list(request):
             "problems": problems,
             "query": _query_dict(filterset.canonical_params()),
             "canonical_url": _url("studies:study_list", canonical),
+            "share_url": request.build_absolute_uri(_url("studies:study_list", canonical)),
             "export_query": urlencode(filterset.export_params()),
         },
     )
