@@ -81,7 +81,7 @@ def study_list(request):
 def _page_number(raw, problems):
     if raw is None or raw == "":
         return 1
-    if raw.isdigit() and int(raw) >= 1:
+    if raw.isascii() and raw.isdigit() and int(raw) >= 1:
         # Past the last page, the paginator shows the last page.
         return min(int(raw), 10**6)
     problems.append(f"Page: “{raw[:20]}” is not a page number; showing page 1.")

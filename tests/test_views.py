@@ -1,15 +1,20 @@
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from urllib.parse import urlencode
 
+import hypothesis
+import hypothesis.extra.django
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import strategies as st
 
 from studies import views
+from studies.filters import StudyFilter
 
 from .factories import (
     make_claim,
@@ -194,6 +199,7 @@ BAD_QUERIES = [
     "has_results=maybe",
     "sort=random",
     "page=abc",
+    "page=%C2%B2",
     "page=0",
     "page=99999999999999999999",
     "q=%00",
@@ -436,3 +442,28 @@ def test_other_pages_query_count_does_not_depend_on_rows(client):
             page_counts.append(len(queries))
         counts.append(page_counts)
     assert counts[0] == counts[1]
+
+
+class RandomParameterTests(hypothesis.extra.django.TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        make_study([make_condition(slug="fibromyalgia")], year=2010)
+
+    @hypothesis.settings(max_examples=30, deadline=None)
+    @hypothesis.given(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*StudyFilter.base_filters, "page", "other"]),
+                st.text(max_size=30),
+            ),
+            max_size=6,
+        )
+    )
+    def test_any_query_string_gives_a_page_or_a_redirect(self, params):
+        query = urlencode(params)
+        response = self.client.get(f"/studies/?{query}")
+        assert response.status_code in (200, 301), query
+        if response.status_code == 301:
+            assert self.client.get(response["Location"]).status_code == 200, query
+        export = self.client.get(f"/studies.json?{query}")
+        assert export.status_code in (200, 400), query
