@@ -99,31 +99,50 @@ class StudyQuerySet(models.QuerySet):
             return self.order_by("-rank", *SORTS[DEFAULT_SORT])
         return self.order_by(*SORTS[sort or DEFAULT_SORT])
 
+    def stream(self, chunk_size=500):
+        """Every study, fetched ``chunk_size`` at a time with its prefetches: for long exports.
+
+        Once the caller moves on from a study, its prefetched rows are dropped. They form
+        reference cycles (a study's outcomes point back at the study) that only a full
+        garbage collection frees, so without this an export's memory grows with its length.
+        """
+        for study in self.iterator(chunk_size=chunk_size):
+            yield study
+            study._prefetched_objects_cache.clear()
+
     def for_list(self):
         """What a list row shows, fetched in a fixed number of queries."""
-        from .models import EffectSummary
-
-        return self.prefetch_related(
-            "conditions",
-            models.Prefetch(
-                "effect_summaries", queryset=EffectSummary.objects.select_related("condition")
-            ),
-        )
+        return self.prefetch_related("conditions", _effect_summaries())
 
     def for_export(self):
         """Everything an export writes, fetched in a fixed number of queries."""
-        from .models import Claim, EffectSummary, Mention, Outcome
+        from .models import Claim, Mention, Outcome
 
+        # Each prefetch orders rows within one study; the models' default orderings begin
+        # with the study's own ordering, which would cost a join for nothing.
         return self.prefetch_related(
             "conditions",
             models.Prefetch(
-                "outcomes", queryset=Outcome.objects.select_related("condition", "source")
+                "outcomes",
+                queryset=Outcome.objects.select_related("condition", "source").order_by(
+                    "position", "pk"
+                ),
             ),
+            _effect_summaries(),
             models.Prefetch(
-                "effect_summaries", queryset=EffectSummary.objects.select_related("condition")
+                "mentions",
+                queryset=Mention.objects.select_related("source").order_by("source__title", "pk"),
             ),
-            models.Prefetch("mentions", queryset=Mention.objects.select_related("source")),
             models.Prefetch(
                 "claims", queryset=Claim.objects.select_related("source", "cited_source")
             ),
         )
+
+
+def _effect_summaries():
+    from .models import EffectSummary
+
+    return models.Prefetch(
+        "effect_summaries",
+        queryset=EffectSummary.objects.select_related("condition").order_by("condition__name"),
+    )

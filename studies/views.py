@@ -226,7 +226,7 @@ def study_export(request, extension):
     problems = filterset.problems()
     if problems:
         return _bad_filter(problems)
-    studies = filterset.qs.for_export().iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    studies = filterset.qs.for_export().stream(chunk_size=EXPORT_CHUNK_SIZE)
     response = StreamingHttpResponse(writer(studies), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filterset.file_stem()}.{extension}"'
     return response
