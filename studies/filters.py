@@ -80,6 +80,8 @@ class FlagFilter(django_filters.Filter):
 class StudyFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
+        if data.get("q"):
+            data["q"] = " ".join(data["q"].split())
         low, high = data.get("year_min"), data.get("year_max")
         if low is not None and high is not None and low > high:
             # "2024 to 2010" can only mean 2010 to 2024.

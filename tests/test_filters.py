@@ -131,6 +131,10 @@ class StudyFilterTests(TestCase):
         ]
         assert filterset.canonical_params(page=2)[-1] == ("page", "2")
 
+    def test_search_text_is_trimmed_and_spaces_collapsed(self):
+        filterset, _ = run("q=%20%20low%20%20%20dose%20")
+        assert filterset.canonical_params() == [("q", "low dose")]
+
     def test_sort_newest_is_kept_when_a_search_defaults_to_best_match(self):
         filterset, _ = run("q=trial&sort=newest")
         assert filterset.canonical_params() == [("q", "trial"), ("sort", "newest")]
