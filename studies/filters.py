@@ -36,6 +36,7 @@ PARAMETERS = [
     "sort",
 ]
 MULTIPLE = {"condition", "design"}
+NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
 
 
 class LenientMultipleChoiceField(forms.MultipleChoiceField):
@@ -109,9 +110,14 @@ class StudyFilter(django_filters.FilterSet):
         min_value=YEAR_MIN,
         max_value=YEAR_MAX,
     )
-    status = django_filters.ChoiceFilter(label="Status", choices=Status.choices)
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=Status.choices, error_messages=NOT_A_CHOICE
+    )
     level = django_filters.ChoiceFilter(
-        label="Evidence level", field_name="evidence_level", choices=EvidenceLevel.choices
+        label="Evidence level",
+        field_name="evidence_level",
+        choices=EvidenceLevel.choices,
+        error_messages=NOT_A_CHOICE,
     )
     min_n = IntegerFilter(
         label="Smallest sample size",
@@ -123,7 +129,11 @@ class StudyFilter(django_filters.FilterSet):
     has_results = FlagFilter(label="With reported outcomes", method="filter_has_results")
     # Ordering, not filtering: applied in filter_queryset, after every filter.
     sort = django_filters.ChoiceFilter(
-        label="Sort", choices=SORT_CHOICES, method="keep", empty_label=None
+        label="Sort",
+        choices=SORT_CHOICES,
+        method="keep",
+        empty_label=None,
+        error_messages=NOT_A_CHOICE,
     )
 
     class Meta:
@@ -190,7 +200,8 @@ class StudyFilter(django_filters.FilterSet):
                 )
             if name in self.form.errors:
                 shown = ", ".join(f"“{_shown(v)}”" for v in raw) or "the value"
-                reason = " ".join(self.form.errors[name])
+                reason = " ".join(e.rstrip(".") for e in self.form.errors[name])
+                reason = reason[:1].lower() + reason[1:]
                 messages.append(f"{field.label}: {shown} was not understood ({reason}); left out.")
         return messages
 
