@@ -15,6 +15,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from . import bibtex, exports, facets
@@ -60,12 +61,15 @@ def study_list(request):
         return HttpResponsePermanentRedirect(_url("studies:study_list", canonical))
 
     page = Paginator(filterset.qs.for_list(), PAGE_SIZE).get_page(page_number)
-    return render(
+    # Turning a page or re-sorting leaves the filters and their counts as they are, so the
+    # progressive script asks for the results partial only (static/studies/catalog.js).
+    partial = request.headers.get("X-Partial") == "results"
+    response = render(
         request,
-        "studies/study_list.html",
+        "studies/study_list.html#results" if partial else "studies/study_list.html",
         {
             "filter": filterset,
-            "facets": facets.all_facets(filterset),
+            "facets": None if partial else facets.all_facets(filterset),
             "page": page,
             "heading": filterset.heading(page.paginator.count),
             "sort_choices": SORT_CHOICES,
@@ -76,6 +80,8 @@ def study_list(request):
             "export_query": urlencode(filterset.export_params()),
         },
     )
+    patch_vary_headers(response, ["X-Partial"])
+    return response
 
 
 def _page_number(raw, problems):

@@ -467,3 +467,19 @@ class RandomParameterTests(hypothesis.extra.django.TestCase):
             assert self.client.get(response["Location"]).status_code == 200, query
         export = self.client.get(f"/studies.json?{query}")
         assert export.status_code in (200, 400), query
+
+
+class PartialTests(CatalogData):
+    def test_results_partial_for_paging_skips_the_page_and_the_facets(self):
+        with CaptureQueriesContext(connection) as full:
+            page = self.client.get("/studies/?condition=fibromyalgia")
+        with CaptureQueriesContext(connection) as partial:
+            response = self.client.get(
+                "/studies/?condition=fibromyalgia", headers={"X-Partial": "results"}
+            )
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "<html" not in html and "<form" not in html
+        assert 'class="study-list"' in html and "LDN for fibromyalgia" in html
+        assert len(partial) == len(full) - 5  # no facet queries
+        assert response["Vary"] == page["Vary"] == "X-Partial"

@@ -83,3 +83,24 @@ def test_pages_run_without_csp_violations_and_are_keyboard_usable(live_server, p
     # The progressive script ran (it reveals the copy button) under the page's CSP.
     assert page.locator("button.copy-link").is_visible()
     assert not [m for m in page.console_messages if "Content Security Policy" in m]
+
+
+def test_paging_swaps_the_results_and_keeps_the_url_in_step(live_server, page, monkeypatch):
+    from studies import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    fibro = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+    for year in range(2001, 2006):
+        make_study([fibro], title=f"Study of {year}", year=year)
+    page.goto(f"{live_server.url}/studies/?condition=fibromyalgia")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url("**/studies/?condition=fibromyalgia&page=2")
+    assert titles(page) == ["Study of 2003", "Study of 2002"]
+    assert page.evaluate("window.notReloaded") is True  # swapped in place, not reloaded
+    assert page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).is_checked()
+    page.go_back()
+    page.wait_for_function("window.notReloaded === undefined")  # back shows page 1 afresh
+    page.wait_for_load_state()
+    assert page.url.endswith("/studies/?condition=fibromyalgia")
+    assert titles(page) == ["Study of 2005", "Study of 2004"]
