@@ -1,6 +1,18 @@
 """Queries over many studies: logic about one row lives on the model, about many rows here."""
 
-from django.db import models
+from django.db import connection, models
+from django.db.models import F, Q
+
+# The list's sort orders, by their public name in the query string. Every order ends on
+# the primary key so that pages never overlap or skip a study.
+SORTS = {
+    "newest": [F("year").desc(nulls_last=True), "-created_at", "pk"],
+    "oldest": [F("year").asc(nulls_last=True), "created_at", "pk"],
+    "largest": [F("sample_size").desc(nulls_last=True), F("year").desc(nulls_last=True), "pk"],
+    "level": ["evidence_level", F("year").desc(nulls_last=True), "pk"],
+    "title": ["title", "pk"],
+}
+DEFAULT_SORT = "newest"
 
 
 class StudyQuerySet(models.QuerySet):
@@ -14,23 +26,123 @@ class StudyQuerySet(models.QuerySet):
         slug = getattr(condition, "slug", condition)
         return self.filter(conditions__slug=slug)
 
+    def for_any_condition(self, slugs):
+        """Studies of at least one of the conditions, each study once."""
+        through = self.model.conditions.through
+        return self.filter(
+            models.Exists(
+                through.objects.filter(study=models.OuterRef("pk"), condition__slug__in=slugs)
+            )
+        )
+
     def with_results(self):
         """Studies with at least one reported outcome."""
         from .models import Outcome
 
         return self.filter(models.Exists(Outcome.objects.filter(study=models.OuterRef("pk"))))
 
+    def search(self, text):
+        """Studies whose title, authors, journal, summary or outcomes mention ``text``.
+
+        PostgreSQL ranks the matches by full-text relevance (annotated as ``rank``);
+        other databases match a plain case-insensitive substring, unranked.
+        """
+        if connection.vendor == "postgresql":
+            return self._full_text_search(text)
+        from .models import Outcome
+
+        outcomes = Outcome.objects.filter(study=models.OuterRef("pk")).filter(
+            Q(name__icontains=text) | Q(figures__icontains=text)
+        )
+        return self.filter(
+            Q(title__icontains=text)
+            | Q(authors__icontains=text)
+            | Q(journal__icontains=text)
+            | Q(summary__icontains=text)
+            | models.Exists(outcomes)
+        )
+
+    def _full_text_search(self, text):
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        from .models import Outcome
+
+        outcome_text = (
+            Outcome.objects.filter(study=models.OuterRef("pk"))
+            .order_by()
+            .values("study")
+            .annotate(
+                text=models.StringAgg(
+                    models.functions.Concat(
+                        "name", models.Value(" "), "figures", output_field=models.TextField()
+                    ),
+                    models.Value(" "),
+                )
+            )
+            .values("text")
+        )
+        vector = (
+            SearchVector("title", weight="A", config="english")
+            + SearchVector(
+                models.functions.Cast("authors", models.TextField()), weight="B", config="english"
+            )
+            + SearchVector("summary", weight="B", config="english")
+            + SearchVector("journal", weight="C", config="english")
+            + SearchVector(models.Subquery(outcome_text), weight="C", config="english")
+        )
+        query = SearchQuery(text, search_type="websearch", config="english")
+        return self.annotate(search=vector, rank=SearchRank(vector, query)).filter(search=query)
+
+    def sorted_by(self, sort):
+        """Order by one of SORTS; with no sort given, a ranked search comes best match first."""
+        if not sort and "rank" in self.query.annotations:
+            return self.order_by("-rank", *SORTS[DEFAULT_SORT])
+        return self.order_by(*SORTS[sort or DEFAULT_SORT])
+
+    def stream(self, chunk_size=500):
+        """Every study, fetched ``chunk_size`` at a time with its prefetches: for long exports.
+
+        Once the caller moves on from a study, its prefetched rows are dropped. They form
+        reference cycles (a study's outcomes point back at the study) that only a full
+        garbage collection frees, so without this an export's memory grows with its length.
+        """
+        for study in self.iterator(chunk_size=chunk_size):
+            yield study
+            study._prefetched_objects_cache.clear()
+
     def for_list(self):
         """What a list row shows, fetched in a fixed number of queries."""
-        return self.prefetch_related("conditions", "effect_summaries__condition")
+        return self.prefetch_related("conditions", _effect_summaries())
 
     def for_export(self):
         """Everything an export writes, fetched in a fixed number of queries."""
+        from .models import Claim, Mention, Outcome
+
+        # Each prefetch orders rows within one study; the models' default orderings begin
+        # with the study's own ordering, which would cost a join for nothing.
         return self.prefetch_related(
             "conditions",
-            "outcomes",
-            "effect_summaries__condition",
-            "mentions__source",
-            "claims__source",
-            "claims__cited_source",
+            models.Prefetch(
+                "outcomes",
+                queryset=Outcome.objects.select_related("condition", "source").order_by(
+                    "position", "pk"
+                ),
+            ),
+            _effect_summaries(),
+            models.Prefetch(
+                "mentions",
+                queryset=Mention.objects.select_related("source").order_by("source__title", "pk"),
+            ),
+            models.Prefetch(
+                "claims", queryset=Claim.objects.select_related("source", "cited_source")
+            ),
         )
+
+
+def _effect_summaries():
+    from .models import EffectSummary
+
+    return models.Prefetch(
+        "effect_summaries",
+        queryset=EffectSummary.objects.select_related("condition").order_by("condition__name"),
+    )

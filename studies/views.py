@@ -1,27 +1,254 @@
+"""The public catalog pages and the list's downloads."""
+
+from collections import Counter
+from urllib.parse import parse_qsl, urlencode
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Min, Q
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from .models import Condition, Source, Study
+from . import bibtex, exports, facets
+from .citations import first_and_last_page, format_reference, study_links
+from .feeds import StudyFeed
+from .filters import SORT_CHOICES, StudyFilter
+from .models import Condition, EffectSummary, Source, Study
+from .vocabulary import ClaimVerdict, EvidenceLevel, Status
+
+PAGE_SIZE = 25
+EXPORT_CHUNK_SIZE = 500
+LATEST_COUNT = 6
+RELATED_COUNT = 8
 
 
 @require_GET
 def home(request):
-    return render(request, "studies/home.html", {"study_count": Study.objects.count()})
+    designs, rows = facets.evidence_map()
+    latest = Study.objects.for_list().order_by("-created_at", "-pk")[:LATEST_COUNT]
+    return render(
+        request,
+        "studies/home.html",
+        {
+            "study_count": Study.objects.count(),
+            "map_designs": designs,
+            "map_rows": rows,
+            "latest": latest,
+            "levels": list(EvidenceLevel),
+        },
+    )
+
+
+@require_GET
+def study_list(request):
+    filterset = StudyFilter(request.GET)
+    problems = filterset.problems()
+    page_number = _page_number(request.GET.get("page"), problems)
+    canonical = filterset.canonical_params(page_number)
+    if (
+        not problems
+        and parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True) != canonical
+    ):
+        return HttpResponsePermanentRedirect(_url("studies:study_list", canonical))
+
+    page = Paginator(filterset.qs.for_list(), PAGE_SIZE).get_page(page_number)
+    # Turning a page or re-sorting leaves the filters and their counts as they are, so the
+    # progressive script asks for the results partial only (static/studies/catalog.js).
+    partial = request.headers.get("X-Partial") == "results"
+    response = render(
+        request,
+        "studies/study_list.html#results" if partial else "studies/study_list.html",
+        {
+            "filter": filterset,
+            "facets": None if partial else facets.all_facets(filterset),
+            "page": page,
+            "heading": filterset.heading(page.paginator.count),
+            "sort_choices": SORT_CHOICES,
+            "problems": problems,
+            "query": _query_dict(filterset.canonical_params()),
+            "canonical_url": _url("studies:study_list", canonical),
+            "share_url": request.build_absolute_uri(_url("studies:study_list", canonical)),
+            "export_query": urlencode(filterset.export_params()),
+        },
+    )
+    patch_vary_headers(response, ["X-Partial"])
+    return response
+
+
+def _page_number(raw, problems):
+    if raw is None or raw == "":
+        return 1
+    if raw.isascii() and raw.isdigit() and int(raw) >= 1:
+        # Past the last page, the paginator shows the last page.
+        return min(int(raw), 10**6)
+    problems.append(f"Page: “{raw[:20]}” is not a page number; showing page 1.")
+    return 1
+
+
+def _url(name, params, **kwargs):
+    query = urlencode(params)
+    return reverse(name, kwargs=kwargs) + (f"?{query}" if query else "")
+
+
+def _query_dict(params):
+    query = QueryDict(mutable=True)
+    for key, value in params:
+        query.appendlist(key, value)
+    return query
+
+
+def _study_or_404(slug, queryset):
+    try:
+        return queryset.get(slug=slug)
+    except Study.DoesNotExist:
+        # Hook: a study that once existed answers 410 Gone (the curators' history work).
+        raise Http404(f"No study “{slug}” in the catalog.") from None
 
 
 @require_GET
 def study_detail(request, slug):
-    study = get_object_or_404(Study, slug=slug)
-    return render(request, "studies/study_detail.html", {"study": study})
+    study = _study_or_404(slug, Study.objects.for_export().select_related("reviewed_by"))
+    conditions = list(study.conditions.all())
+    related = (
+        Study.objects.for_list()
+        .for_any_condition([c.slug for c in conditions])
+        .exclude(pk=study.pk)
+        .sorted_by("level")[:RELATED_COUNT]
+        if conditions
+        else Study.objects.none()
+    )
+    first_page, last_page = first_and_last_page(study.pages)
+    return render(
+        request,
+        "studies/study_detail.html",
+        {
+            "study": study,
+            "conditions": conditions,
+            "related": related,
+            "reference": format_reference(study),
+            "links": study_links(study),
+            "bibtex": bibtex.study_to_bibtex(study),
+            "first_page": first_page,
+            "last_page": last_page,
+        },
+    )
+
+
+@require_GET
+def study_bibtex(request, slug):
+    study = _study_or_404(slug, Study.objects.prefetch_related("conditions"))
+    response = HttpResponse(
+        bibtex.study_to_bibtex(study), content_type="application/x-bibtex; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}.bib"'
+    return response
+
+
+@require_GET
+def condition_list(request):
+    conditions = Condition.objects.annotate(
+        study_count=Count("studies"), best_level=Min("studies__evidence_level")
+    ).order_by("name")
+    return render(request, "studies/condition_list.html", {"conditions": conditions})
 
 
 @require_GET
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
-    return render(request, "studies/condition_detail.html", {"condition": condition})
+    studies = Study.objects.for_condition(condition)
+    by_level = dict(studies.order_by().values_list("evidence_level").annotate(n=Count("pk")))
+    total = sum(by_level.values())
+    pyramid = [(level, by_level.get(level.value, 0)) for level in EvidenceLevel]
+    findings = (
+        EffectSummary.objects.filter(
+            condition=condition, study__evidence_level__lte=EvidenceLevel.CONTROLLED_OBSERVATIONAL
+        )
+        .select_related("study")
+        .order_by("study__evidence_level", "-study__year", "study__title")
+    )
+    ongoing = (
+        studies.filter(
+            Q(status__in=[Status.ONGOING, Status.PROTOCOL])
+            | Q(evidence_level=EvidenceLevel.NO_RESULTS)
+        )
+        .for_list()
+        .sorted_by("newest")
+    )
+    harms = studies.exclude(adverse_events="").sorted_by("level")
+    return render(
+        request,
+        "studies/condition_detail.html",
+        {
+            "condition": condition,
+            "total": total,
+            "pyramid": pyramid,
+            "pyramid_max": max(by_level.values(), default=0),
+            "findings": findings,
+            "ongoing": ongoing,
+            "harms": harms,
+            "strongest": studies.for_list().sorted_by("level")[:5],
+            "list_url": _url("studies:study_list", [("condition", condition.slug)]),
+        },
+    )
 
 
 @require_GET
 def source_detail(request, slug):
     source = get_object_or_404(Source, slug=slug)
-    return render(request, "studies/source_detail.html", {"source": source})
+    claims = list(source.claims.select_related("study", "cited_source").order_by("pk"))
+    verdicts = Counter(claim.verdict for claim in claims)
+    tally = [(v.label.lower(), verdicts[v.value]) for v in ClaimVerdict if verdicts[v.value]]
+    mentions = source.mentions.select_related("study").order_by("study__title", "pk")
+    return render(
+        request,
+        "studies/source_detail.html",
+        {"source": source, "claims": claims, "tally": tally, "mentions": mentions},
+    )
+
+
+# Downloads of the current list: every matching study, in the list's order, streamed.
+
+EXPORT_FORMATS = {
+    "bib": (bibtex.iter_bibtex, "application/x-bibtex; charset=utf-8"),
+    "ris": (exports.iter_ris, "application/x-research-info-systems; charset=utf-8"),
+    "csv": (exports.iter_csv, "text/csv; charset=utf-8"),
+    "json": (exports.iter_json, "application/json; charset=utf-8"),
+}
+
+
+@require_GET
+def study_export(request, extension):
+    writer, content_type = EXPORT_FORMATS[extension]
+    filterset = StudyFilter(request.GET)
+    problems = filterset.problems()
+    if problems:
+        return _bad_filter(problems)
+    studies = filterset.qs.for_export().stream(chunk_size=EXPORT_CHUNK_SIZE)
+    response = StreamingHttpResponse(writer(studies), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filterset.file_stem()}.{extension}"'
+    return response
+
+
+@require_GET
+def study_feed(request):
+    problems = StudyFilter(request.GET).problems()
+    if problems:
+        return _bad_filter(problems)
+    return StudyFeed()(request)
+
+
+def _bad_filter(problems):
+    # A download that silently differed from what was asked would mislead: refuse and say why.
+    return HttpResponseBadRequest(
+        "The filter was not understood, so nothing was exported:\n" + "\n".join(problems) + "\n",
+        content_type="text/plain; charset=utf-8",
+    )

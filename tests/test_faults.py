@@ -19,9 +19,8 @@ from django.test import Client
 from django.urls import path
 
 from tests.factories import make_study
-from tests.pages import page_templates  # noqa: F401
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("page_templates")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs a PostgreSQL server"

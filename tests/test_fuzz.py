@@ -9,7 +9,6 @@ from collections import Counter
 from urllib.parse import quote, urlencode
 
 import pytest
-from django.conf import settings
 from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -17,7 +16,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from tests.factories import make_condition, make_mention, make_source, make_study
-from tests.pages import templates_with_stubs
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +117,7 @@ fuzz = hypothesis_settings(
 )
 
 
-@override_settings(TEMPLATES=templates_with_stubs(settings), RATELIMIT_ENABLE=False)
+@override_settings(RATELIMIT_ENABLE=False)
 class QueryStringFuzzTests(TestCase):
     @classmethod
     def setUpTestData(cls):

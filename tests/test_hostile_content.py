@@ -11,15 +11,13 @@ import re
 import bibtexparser
 import pytest
 from bibtexparser.middlewares import LatexDecodingMiddleware
-from django.conf import settings
 from django.forms import modelform_factory
-from django.test import TestCase, override_settings
+from django.test import TestCase
 
 from studies import bibtex, exports
 from studies.exports import FORMULA_PREFIXES
 from studies.models import Source, Study
 from tests.factories import make_condition, make_mention, make_source, make_study
-from tests.pages import templates_with_stubs
 
 SCRIPT = "<script>alert('x')</script>"
 JS_URL = "javascript:alert(document.cookie)"
@@ -65,7 +63,6 @@ def hostile_studies():
     return condition, source, studies
 
 
-@override_settings(TEMPLATES=templates_with_stubs(settings))
 class HostilePageTests(TestCase):
     @classmethod
     def setUpTestData(cls):

@@ -1,0 +1,50 @@
+"""An Atom feed of the list's newest studies, so a reader can follow a filter."""
+
+from urllib.parse import urlencode
+
+from django.contrib.syndication.views import Feed
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+
+from .filters import StudyFilter
+
+FEED_SIZE = 50
+
+
+class StudyFeed(Feed):
+    feed_type = Atom1Feed
+
+    def get_object(self, request):
+        return StudyFilter(request.GET)
+
+    def title(self, filterset):
+        words = " · ".join(filterset.describe()) or "all studies"
+        return f"LDN Evidence Catalog: {words}"
+
+    def subtitle(self, filterset):
+        return "Studies of low-dose naltrexone newly added to the catalog. Not medical advice."
+
+    def link(self, filterset):
+        query = urlencode(filterset.export_params())
+        return reverse("studies:study_list") + (f"?{query}" if query else "")
+
+    def items(self, filterset):
+        return filterset.qs.for_list().order_by("-created_at", "-pk")[:FEED_SIZE]
+
+    def item_title(self, study):
+        return f"{study.title} ({study.year})" if study.year else study.title
+
+    def item_description(self, study):
+        verdicts = "; ".join(
+            f"{e.condition.name}: {e.get_verdict_display().lower()} "
+            f"({e.get_certainty_display().lower()} certainty)"
+            for e in study.effect_summaries.all()
+        )
+        design = f"{study.get_design_display()} (evidence level {study.level.value})"
+        return " — ".join(part for part in (design, verdicts, study.summary) if part)
+
+    def item_pubdate(self, study):
+        return study.created_at
+
+    def item_updateddate(self, study):
+        return study.updated_at

@@ -1,0 +1,295 @@
+"""The study list's filters: the query string a reader shares is this FilterSet's data.
+
+A value the filters cannot use (an unknown condition, ``year_min=abc``, a NUL byte) is left
+out and reported in ``problems``, and the rest of the filter still applies: a shared link
+with one typo shows a slightly wider list and says why, never an error page.
+"""
+
+import django_filters
+from django import forms
+from django.utils.text import Truncator, capfirst
+
+from .models import YEAR_MAX, YEAR_MIN, Condition, Study
+from .querysets import DEFAULT_SORT
+from .vocabulary import Design, EvidenceLevel, Status
+
+MAX_QUERY_LENGTH = 200
+MAX_SAMPLE_SIZE = 10**9
+SORT_CHOICES = [
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("largest", "Largest sample first"),
+    ("level", "Strongest evidence first"),
+    ("title", "Title A–Z"),
+]
+# Parameters in the order a canonical URL lists them.
+PARAMETERS = [
+    "q",
+    "condition",
+    "design",
+    "year_min",
+    "year_max",
+    "status",
+    "level",
+    "min_n",
+    "has_results",
+    "sort",
+]
+MULTIPLE = {"condition", "design"}
+NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
+
+
+class LenientMultipleChoiceField(forms.MultipleChoiceField):
+    """Keeps the values it knows and remembers the others in ``unknown``.
+
+    One mistyped slug among several then drops that slug only, not the whole filter.
+    """
+
+    def clean(self, value):
+        values = self.to_python(value)
+        self.unknown = [v for v in values if not self.valid_value(v)]
+        return sorted({v for v in values if self.valid_value(v)})
+
+
+class FlagField(forms.Field):
+    """A yes/no parameter: ``1``, ``true``, ``yes`` or ``on`` mean yes; absent means no."""
+
+    YES = {"1", "true", "yes", "on"}
+    NO = {"", "0", "false", "no", "off"}
+
+    def to_python(self, value):
+        text = (value or "").strip().lower()
+        if text in self.YES:
+            return True
+        if text in self.NO:
+            return None
+        raise forms.ValidationError("Use 1 for yes, or leave it out.", code="invalid")
+
+
+class SlugsFilter(django_filters.MultipleChoiceFilter):
+    field_class = LenientMultipleChoiceField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class FlagFilter(django_filters.Filter):
+    field_class = FlagField
+
+
+class StudyFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        if data.get("q"):
+            data["q"] = " ".join(data["q"].split())
+        low, high = data.get("year_min"), data.get("year_max")
+        if low is not None and high is not None and low > high:
+            # "2024 to 2010" can only mean 2010 to 2024.
+            data["year_min"], data["year_max"] = high, low
+        return data
+
+
+class StudyFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search", method="filter_q", max_length=MAX_QUERY_LENGTH, strip=True
+    )
+    condition = SlugsFilter(label="Condition", method="filter_condition")
+    design = SlugsFilter(label="Design", choices=Design.choices, method="filter_design")
+    year_min = IntegerFilter(
+        label="Year from",
+        field_name="year",
+        lookup_expr="gte",
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+    )
+    year_max = IntegerFilter(
+        label="Year to",
+        field_name="year",
+        lookup_expr="lte",
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+    )
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=Status.choices, error_messages=NOT_A_CHOICE
+    )
+    level = django_filters.ChoiceFilter(
+        label="Evidence level",
+        field_name="evidence_level",
+        choices=EvidenceLevel.choices,
+        error_messages=NOT_A_CHOICE,
+    )
+    min_n = IntegerFilter(
+        label="Smallest sample size",
+        field_name="sample_size",
+        lookup_expr="gte",
+        min_value=0,
+        max_value=MAX_SAMPLE_SIZE,
+    )
+    has_results = FlagFilter(label="With reported outcomes", method="filter_has_results")
+    # Ordering, not filtering: applied in filter_queryset, after every filter.
+    sort = django_filters.ChoiceFilter(
+        label="Sort",
+        choices=SORT_CHOICES,
+        method="keep",
+        empty_label=None,
+        error_messages=NOT_A_CHOICE,
+    )
+
+    class Meta:
+        model = Study
+        fields = []
+        form = StudyFilterForm
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        if queryset is None:
+            queryset = Study.objects.all()
+        super().__init__(data, queryset, **kwargs)
+        self.condition_names = dict(Condition.objects.values_list("slug", "name"))
+        self.filters["condition"].extra["choices"] = sorted(
+            self.condition_names.items(), key=lambda item: item[1]
+        )
+
+    # Filter methods.
+
+    def filter_q(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_condition(self, queryset, name, value):
+        return queryset.for_any_condition(value)
+
+    def filter_design(self, queryset, name, value):
+        return queryset.filter(design__in=value)
+
+    def filter_has_results(self, queryset, name, value):
+        return queryset.with_results()
+
+    def keep(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset, without=()):
+        """Apply every valid filter except those named in ``without``, then sort."""
+        for name, value in self.form.cleaned_data.items():
+            if name not in without:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset.sorted_by(self.form.cleaned_data.get("sort"))
+
+    def facet_queryset(self, *without):
+        """The current result set without some filters' own selection, unordered."""
+        self.form.is_valid()  # cleans the data, if not yet done
+        return self.filter_queryset(self.queryset.all(), without).order_by()
+
+    # What the filter means, for the page, the URL and the exports.
+
+    @property
+    def value(self):
+        """The cleaned value of each parameter; a value that was not understood is absent."""
+        self.form.is_valid()  # cleans the data, if not yet done
+        return self.form.cleaned_data
+
+    def problems(self):
+        """A sentence for each value that was not understood and so was left out."""
+        self.form.is_valid()  # cleans the data, if not yet done
+        messages = []
+        for name in PARAMETERS:
+            field = self.form.fields[name]
+            raw = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+            for value in getattr(field, "unknown", []):
+                messages.append(
+                    f"{field.label}: “{_shown(value)}” is not in the catalog; left out."
+                )
+            if name in self.form.errors:
+                shown = ", ".join(f"“{_shown(v)}”" for v in raw) or "the value"
+                reason = " ".join(e.rstrip(".") for e in self.form.errors[name])
+                reason = reason[:1].lower() + reason[1:]
+                messages.append(f"{field.label}: {shown} was not understood ({reason}); left out.")
+        return messages
+
+    def canonical_params(self, page=None):
+        """The query string parameters, in one fixed form, for what this filter shows."""
+        data = self.value
+        params = []
+        for name in PARAMETERS:
+            value = data.get(name)
+            if name == "sort" and value == self.default_sort():
+                continue
+            if name in MULTIPLE:
+                params.extend((name, v) for v in value or [])
+            elif value is True:
+                params.append((name, "1"))
+            elif value not in (None, ""):
+                params.append((name, str(value)))
+        if page and page > 1:
+            params.append(("page", str(page)))
+        return params
+
+    def default_sort(self):
+        # A search comes best match first; that order has no name, so it is "no sort".
+        return "" if self.value.get("q") else DEFAULT_SORT
+
+    def export_params(self):
+        """The canonical parameters, without ``page``: an export holds every match."""
+        return self.canonical_params()
+
+    def file_stem(self):
+        """A download's file name without extension, e.g. ``ldn-studies-fibromyalgia``."""
+        parts = ["ldn-studies", *self.value.get("condition", []), *self.value.get("design", [])]
+        return "-".join(parts)[:120]
+
+    def heading(self, count):
+        """E.g. ``Fibromyalgia · randomised trials · 2010–2024 · 4 studies``."""
+        studies = "1 study" if count == 1 else f"{count} studies"
+        parts = self.describe() or ["All studies"]
+        return capfirst(" · ".join([*parts, studies]))
+
+    def describe(self):
+        """The filter in words, e.g. ``Fibromyalgia · randomised trials · 2010–2024``."""
+        data = self.value
+        parts = []
+        if data.get("q"):
+            parts.append(f"“{data['q']}”")
+        if data.get("condition"):
+            parts.append(" or ".join(self.condition_names[s] for s in data["condition"]))
+        if data.get("design"):
+            parts.append(" or ".join(DESIGN_PLURALS[Design(d)] for d in data["design"]))
+        low, high = data.get("year_min"), data.get("year_max")
+        if low is not None and high is not None:
+            parts.append(str(low) if low == high else f"{low}–{high}")
+        elif low is not None:
+            parts.append(f"{low} onwards")
+        elif high is not None:
+            parts.append(f"up to {high}")
+        if data.get("status"):
+            parts.append(Status(data["status"]).label.lower())
+        if data.get("level"):
+            level = EvidenceLevel(int(data["level"]))
+            parts.append(f"evidence level {level.value}: {level.label.lower()}")
+        if data.get("min_n") is not None:
+            parts.append(f"at least {data['min_n']} participants")
+        if data.get("has_results"):
+            parts.append("with reported outcomes")
+        return parts
+
+
+DESIGN_PLURALS = {
+    Design.SYSTEMATIC_REVIEW: "systematic reviews",
+    Design.META_ANALYSIS: "meta-analyses",
+    Design.RCT: "randomised trials",
+    Design.CROSSOVER_RCT: "crossover randomised trials",
+    Design.COHORT: "cohort studies",
+    Design.CASE_CONTROL: "case-control studies",
+    Design.QUASI_EXPERIMENTAL: "quasi-experimental studies",
+    Design.CASE_SERIES: "case series",
+    Design.CASE_REPORT: "case reports",
+    Design.NARRATIVE_REVIEW: "narrative reviews",
+    Design.PRECLINICAL: "preclinical or hypothesis papers",
+    Design.OTHER: "studies of other or unstated design",
+    Design.TRIAL_PROTOCOL: "trial protocols",
+    Design.REGISTERED_TRIAL: "registered trials",
+}
+
+
+def _shown(value):
+    """A raw parameter value made safe to repeat back: no control characters, not too long."""
+    printable = "".join(c if c.isprintable() else "�" for c in str(value))
+    return Truncator(printable).chars(60)
