@@ -28,15 +28,15 @@ def similar_titles(a, b):
 
 
 def identifier_duplicates(study):
-    """[(label, existing study)] for each identifier of ``study`` another study holds."""
+    """[(field name, existing study)] for each identifier of ``study`` another study holds."""
     found = []
-    for field, label in IDENTIFIER_LABELS.items():
+    for field in IDENTIFIER_LABELS:
         value = getattr(study, field)
         if not value:
             continue
         existing = Study.objects.exclude(pk=study.pk).filter(**{field: value}).first()
         if existing:
-            found.append((f"{label} {value}", existing))
+            found.append((field, existing))
     return found
 
 
