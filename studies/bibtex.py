@@ -35,12 +35,16 @@ LATEX_ESCAPES = {
 }
 LATEX_SPECIALS = re.compile("|".join(re.escape(c) for c in LATEX_ESCAPES))
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Character pairs LaTeX reads as one typographic character (`--` is an en dash, `` `` ``
+# an opening quote); an empty group between the two keeps them as typed.
+LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
 
 
 def latex_escape(text):
     text = CONTROL_CHARACTERS.sub("", str(text))
     text = " ".join(text.split())
-    return LATEX_SPECIALS.sub(lambda m: LATEX_ESCAPES[m.group(0)], text)
+    text = LATEX_SPECIALS.sub(lambda m: LATEX_ESCAPES[m.group(0)], text)
+    return LIGATURES.sub("{}", text)
 
 
 def entry_type(study):
@@ -216,16 +220,18 @@ def _unenclose(value):
     return value, ""
 
 
-def _failure_reason(block):
-    raw = block.raw or ""
-    depth, lowest = _brace_balance(raw)
+def _failure_reason(block, source):
+    """Why the parser gave up on a block; ``source`` is the block's text up to the next entry."""
+    depth, lowest = _brace_balance(source)
     if depth or lowest < 0:
-        opened = len(re.findall(r"(?<!\\)\{", raw))
-        closed = len(re.findall(r"(?<!\\)\}", raw))
+        opened = len(re.findall(r"(?<!\\)\{", source))
+        closed = len(re.findall(r"(?<!\\)\}", source))
         return f"unbalanced braces: {opened} “{{” but {closed} “}}”"
     reason = getattr(block.error, "abort_reason", "") or str(block.error)
-    if re.search(r"found a = before|found `=`", reason):
+    if "after a closed entry field value" in reason:
         return "a missing comma between two fields"
+    if "Expected comma after entry key" in reason:
+        return "no comma after the citation key"
     return f"not valid BibTeX: {reason.strip()}"
 
 
@@ -256,6 +262,14 @@ def _read_entry(entry, parsed):
         parsed.fields[name] = decode_latex(text)
 
 
+def _source_of(block, text, starts):
+    """The text of a block from its first line to the line before the next entry."""
+    first = block.start_line + 1
+    following = [line for line, _, _ in starts if line > first]
+    lines = text.splitlines()[first - 1 : (following[0] - 1) if following else None]
+    return "\n".join(lines)
+
+
 def parse_entries(text):
     """Every entry of a BibTeX text as a ParsedEntry, in file order.
 
@@ -268,7 +282,8 @@ def parse_entries(text):
     library = bibtexparser.parse_string(
         text, parse_stack=[ResolveStringReferencesMiddleware(allow_inplace_modification=True)]
     )
-    found = {}
+    starts = entry_starts(text)
+    found = []
     for block in library.blocks:
         if isinstance(block, Entry):
             parsed = ParsedEntry(block.key, block.start_line + 1, block.entry_type.lower())
@@ -291,22 +306,27 @@ def parse_entries(text):
                 continue
             parsed = ParsedEntry(match.group(2) if match else "", block.start_line + 1)
             parsed.entry_type = match.group(1).lower() if match else ""
-            parsed.errors.append(_failure_reason(block))
+            parsed.errors.append(_failure_reason(block, _source_of(block, text, starts)))
         else:
             continue
-        found.setdefault(parsed.line, parsed)
+        found.append(parsed)
 
-    for line, entry_type, key in entry_starts(text):
-        if line not in found:
-            found[line] = ParsedEntry(
-                key,
-                line,
-                entry_type,
-                errors=["not read: the damage in the entry before it swallowed this entry"],
+    read_lines = {parsed.line for parsed in found}
+    for line, entry_type, key in starts:
+        if line not in read_lines:
+            found.append(
+                ParsedEntry(
+                    key,
+                    line,
+                    entry_type,
+                    errors=["not read: the damage in the entry before it swallowed this entry"],
+                )
             )
-    entries = [found[line] for line in sorted(found)]
+    entries = sorted(found, key=lambda parsed: parsed.line)
     first_lines = {}
     for parsed in entries:
+        if not parsed.entry_type:
+            parsed.errors.insert(0, "no entry type after “@”")
         if not parsed.key:
             parsed.errors.insert(0, "no citation key")
             continue
