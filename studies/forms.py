@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.core import validators
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -49,6 +50,17 @@ class StudyAdminForm(forms.ModelForm):
     class Meta:
         model = Study
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Identifiers are checked for length after normalising: “PMID: 0123456” is fine.
+        for name in Study.IDENTIFIER_FIELDS:
+            field = self.fields[name]
+            field.max_length = None
+            field.validators = [
+                v for v in field.validators if not isinstance(v, validators.MaxLengthValidator)
+            ]
+            field.widget.attrs.pop("maxlength", None)
 
     def _clean_identifier(self, name):
         try:

@@ -53,8 +53,9 @@ def import_view(model_admin, request):
     """Step 1 (GET: the form) and step 2 (POST: the preview)."""
     if not model_admin.has_add_permission(request):
         raise PermissionDenied
-    form = BibtexImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    bound = request.method == "POST"
+    form = BibtexImportForm(request.POST if bound else None, request.FILES if bound else None)
+    if bound and form.is_valid():
         text, file_name = form.cleaned_data["bibtex"], form.cleaned_data["file_name"]
         report = preview_bibtex(text, file_name)
         return TemplateResponse(
