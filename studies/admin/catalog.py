@@ -3,7 +3,7 @@
 import json
 
 from django.contrib import admin, messages
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, ForeignKey, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import path
 from django.utils import timezone
@@ -27,6 +27,19 @@ def _count(model, counted="pk"):
         .values("n")
     )
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # simple-history 3.13 calls select_related() without names for models with no
+        # foreign key (Condition, Source), which Django 6.1 deprecates.
+        records = history_manager.filter(**{pk_name: object_id}).select_related("history_user")
+        foreign_keys = [
+            field.name
+            for field in history_manager.model.tracked_fields
+            if isinstance(field, ForeignKey)
+        ]
+        return records.select_related(*foreign_keys) if foreign_keys else records
 
 
 class HasProvenanceFilter(admin.SimpleListFilter):
@@ -96,7 +109,7 @@ class MentionInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(SimpleHistoryAdmin):
+class StudyAdmin(HistoryAdmin):
     form = StudyAdminForm
     inlines = [OutcomeInline, EffectSummaryInline, ClaimInline, MentionInline]
     autocomplete_fields = ["conditions"]
@@ -213,7 +226,7 @@ class StudyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Condition)
-class ConditionAdmin(SimpleHistoryAdmin):
+class ConditionAdmin(HistoryAdmin):
     search_fields = ["name", "slug", "synonyms"]
     list_display = ["name", "category", "study_count"]
     list_filter = ["category"]
@@ -228,7 +241,7 @@ class ConditionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(HistoryAdmin):
     search_fields = ["title", "slug", "author", "publisher", "url"]
     list_display = ["title", "kind", "publisher", "date", "mention_count"]
     list_filter = ["kind"]
@@ -242,7 +255,7 @@ class SourceAdmin(SimpleHistoryAdmin):
         return source.mention_count
 
 
-class StudyPartAdmin(SimpleHistoryAdmin):
+class StudyPartAdmin(HistoryAdmin):
     """A model edited inline on its study; listed on its own for its history."""
 
     autocomplete_fields = ["study"]
