@@ -41,6 +41,77 @@ def test_plain_values_skip_the_latex_decoder(monkeypatch):
     assert studies.bibtex._decoder is None
 
 
+@given(st.text(alphabet=st.sampled_from(list("-`'~{} ab")), min_size=1))
+def test_fast_path_agrees_with_pylatexenc(value):
+    from studies.bibtex import _latex_decoder
+
+    expected = " ".join(_latex_decoder().latex_to_text(value).replace("\xa0", " ").split())
+    assert decode_latex(value) == expected
+
+
+LATEX_FRAGMENTS = [
+    r"\"u",
+    r"{\"u}",
+    r"\'{e}",
+    r"\'E",
+    r"\`a",
+    r"\^o",
+    r"\~n",
+    r"\c{c}",
+    r"\c c",
+    r"\v{s}",
+    r"\u{g}",
+    r"\H{o}",
+    r"\={a}",
+    r"\.{z}",
+    r"\r{a}",
+    r"\k{a}",
+    r"\'{\i}",
+    r"\ss",
+    r"{\ss}",
+    r"\o{}",
+    r"\O",
+    r"\aa",
+    r"\AE",
+    r"\l",
+    r"\&",
+    r"\%",
+    r"\#",
+    r"\_",
+    r"\$",
+    r"\{",
+    r"\}",
+    r"\textbackslash{}",
+    r"\textbraceleft{}",
+    r"\textbraceright{}",
+    r"\textasciitilde{}",
+    r"\textasciicircum{}",
+    "--",
+    "---",
+    "~",
+    "{",
+    "}",
+    "``",
+    "''",
+    " ",
+    "a",
+    "Z",
+    "1",
+    ".",
+    ",",
+    "-",
+    "'",
+]
+
+
+@given(st.lists(st.sampled_from(LATEX_FRAGMENTS), min_size=1).map("".join))
+def test_common_latex_decodes_as_pylatexenc_does(value):
+    from studies.bibtex import _latex_decoder
+
+    expected = " ".join(_latex_decoder().latex_to_text(value).replace("\xa0", " ").split())
+    assert decode_latex(value) == expected
+
+
 def test_latex_escape_keeps_ligature_pairs_as_typed():
     assert latex_escape("10--20 ``quoted''") == "10-{}-20 `{}`quoted'{}'"
 
