@@ -363,6 +363,16 @@ class ImportAdminTests(TestCase):
         [error] = response.context["form"].errors["file"]
         assert "the largest file the catalog imports is 1.0\xa0KB" in error
 
+    def test_a_file_over_the_real_limit_is_a_form_error(self):
+        # One byte over BIBTEX_UPLOAD_MAX_BYTES (20 MB): refused before it is read.
+        from django.conf import settings
+
+        response = self._upload(b" " * (settings.BIBTEX_UPLOAD_MAX_BYTES + 1), "huge.bib")
+        assert response.status_code == 200
+        [error] = response.context["form"].errors["file"]
+        assert error.startswith("The file is 20.0\xa0MB; the largest file the catalog imports")
+        assert PENDING not in self.client.session
+
     def test_binary_upload_is_a_form_error(self):
         response = self._upload(b"\x00\x01\x02PK", "junk.bib")
         assert response.context["form"].errors["file"] == [

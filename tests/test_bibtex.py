@@ -182,3 +182,43 @@ def test_duplicate_keys_and_fields():
     assert first.ok
     assert second.errors == ["the key “a” is used already by the entry on line 1"]
     assert third.errors == ["a field given twice: “title”"]
+
+
+BIBTEX_FRAGMENTS = [
+    "@article{",
+    "@misc(",
+    "@comment{",
+    "@string{s = ",
+    "@preamble{",
+    "\n@book{k,",
+    "key,",
+    "title = ",
+    "year = ",
+    "author=",
+    "{",
+    "}",
+    "(",
+    ")",
+    '"',
+    ",",
+    "=",
+    "#",
+    "\\",
+    "\\{",
+    "\n",
+    " ",
+    "2019",
+    "A",
+    "é",
+    "%",
+    "@",
+]
+
+
+@given(st.lists(st.sampled_from(BIBTEX_FRAGMENTS), max_size=40).map("".join))
+def test_any_text_gives_a_report_for_every_entry(text):
+    entries = parse_entries(text)
+    reported = {entry.line for entry in entries}
+    assert {line for line, _, _ in entry_starts(text)} <= reported
+    for entry in entries:
+        assert entry.ok or all(isinstance(error, str) and error for error in entry.errors)
