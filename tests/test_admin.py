@@ -101,6 +101,19 @@ class AdminPagesTests(TestCase):
         # No inline script of our own: the admin runs under the CSP.
         assert "<script>" not in content
 
+    def test_conditions_autocomplete(self):
+        make_condition(name="Crohn's disease")
+        response = self.client.get(
+            reverse("admin:autocomplete"),
+            {
+                "app_label": "studies",
+                "model_name": "study",
+                "field_name": "conditions",
+                "term": "fibro",
+            },
+        )
+        assert [r["text"] for r in response.json()["results"]] == ["Fibromyalgia"]
+
     def test_list_shows_counts(self):
         response = self.client.get(CHANGELIST)
         rows = {study.pk: study for study in response.context["cl"].result_list}
