@@ -234,5 +234,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # Each request has its own line from RequestLogMiddleware: runserver's is noise.
         "django.server": {"level": "WARNING"},
+        # The importer reports damaged entries itself, per entry.
+        "bibtexparser": {"level": "ERROR"},
     },
 }

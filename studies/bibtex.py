@@ -6,10 +6,20 @@ meaning, and Zotero, JabRef and BibTeX itself read it back as the same text.
 """
 
 import re
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import bibtexparser
 from bibtexparser.library import Library
-from bibtexparser.model import Entry, Field
+from bibtexparser.model import (
+    DuplicateBlockKeyBlock,
+    DuplicateFieldKeyBlock,
+    Entry,
+    Field,
+    ParsingFailedBlock,
+)
+
+from .latex import decode_latex
 
 # LaTeX's special characters and how to write each as text.
 LATEX_ESCAPES = {
@@ -27,12 +37,16 @@ LATEX_ESCAPES = {
 }
 LATEX_SPECIALS = re.compile("|".join(re.escape(c) for c in LATEX_ESCAPES))
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Character pairs LaTeX reads as one typographic character (`--` is an en dash, `` `` ``
+# an opening quote); an empty group between the two keeps them as typed.
+LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
 
 
 def latex_escape(text):
     text = CONTROL_CHARACTERS.sub("", str(text))
     text = " ".join(text.split())
-    return LATEX_SPECIALS.sub(lambda m: LATEX_ESCAPES[m.group(0)], text)
+    text = LATEX_SPECIALS.sub(lambda m: LATEX_ESCAPES[m.group(0)], text)
+    return LIGATURES.sub("{}", text)
 
 
 def entry_type(study):
@@ -81,3 +95,201 @@ def iter_bibtex(studies):
 
 def dumps(studies):
     return "".join(iter_bibtex(studies))
+
+
+# Reading ---------------------------------------------------------------------------------
+#
+# The parser reports damage instead of guessing: each `@entry` of a file becomes one
+# ParsedEntry, either with decoded field values or with the reasons it cannot be trusted.
+
+# An entry starts at the beginning of a line; @comment, @string and @preamble are not entries.
+ENTRY_START = re.compile(r"^[ \t]*@[ \t]*([A-Za-z]\w*)[ \t]*[{(][ \t]*([^,\s{}()]*)", re.MULTILINE)
+NOT_ENTRIES = {"comment", "string", "preamble"}
+# A field name followed by `=`: inside a value, the sign of a missing comma.
+SWALLOWED_FIELD = re.compile(r"(?<![\w\\])([A-Za-z][\w-]*)\s*=")
+BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+@dataclass
+class ParsedEntry:
+    """One `@entry` of a BibTeX file: its decoded fields, or what is wrong with it."""
+
+    key: str
+    line: int
+    entry_type: str = ""
+    fields: dict = dataclass_field(default_factory=dict)
+    errors: list = dataclass_field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    def __str__(self):
+        return f"“{self.key or '(no key)'}” (line {self.line})"
+
+
+def entry_starts(text):
+    """(line, type, key) of every entry in ``text``, found without the parser."""
+    starts, line, counted_to = [], 1, 0
+    for match in ENTRY_START.finditer(text):
+        line += text.count("\n", counted_to, match.start())
+        counted_to = match.start()
+        entry_type = match.group(1).lower()
+        if entry_type not in NOT_ENTRIES:
+            starts.append((line, entry_type, match.group(2)))
+    return starts
+
+
+def _brace_balance(text):
+    depth, lowest = 0, 0
+    for match in re.finditer(r"(?<!\\)[{}]", text):
+        depth += 1 if match.group(0) == "{" else -1
+        lowest = min(lowest, depth)
+    return depth, lowest
+
+
+def _unenclose(value):
+    """The text of a raw field value and whatever follows its enclosure at the top level.
+
+    ``{A} year = {2019}`` gives ``("A", "year = {2019}")``: the trailing text is the
+    sign of a missing comma.
+    """
+    value = value.strip()
+    if value.startswith("{"):
+        depth = 0
+        for match in re.finditer(r"(?<!\\)[{}]", value):
+            depth += 1 if match.group(0) == "{" else -1
+            if depth == 0:
+                return value[1 : match.start()], value[match.end() :].strip()
+        return value[1:], ""
+    if value.startswith('"'):
+        end = value.find('"', 1)
+        while end != -1 and value[:end].count("{") != value[:end].count("}"):
+            end = value.find('"', end + 1)
+        if end != -1:
+            return value[1:end], value[end + 1 :].strip()
+        return value[1:], ""
+    # A bare number or an unresolved string reference: a name = inside it is still damage.
+    match = SWALLOWED_FIELD.search(value)
+    if match:
+        return value[: match.start()].strip(), value[match.start() :]
+    return value, ""
+
+
+def _failure_reason(block, source):
+    """Why the parser gave up on a block; ``source`` is the block's text up to the next entry."""
+    depth, lowest = _brace_balance(source)
+    if depth or lowest < 0:
+        opened = len(re.findall(r"(?<!\\)\{", source))
+        closed = len(re.findall(r"(?<!\\)\}", source))
+        return f"unbalanced braces: {opened} “{{” but {closed} “}}”"
+    reason = getattr(block.error, "abort_reason", "") or str(block.error)
+    if "after a closed entry field value" in reason:
+        return "a missing comma between two fields"
+    if "Expected comma after entry key" in reason:
+        return "no comma after the citation key"
+    return f"not valid BibTeX: {reason.strip()}"
+
+
+def _read_entry(entry, parsed):
+    for field in entry.fields:
+        name = field.key.strip().lower()
+        text, rest = _unenclose(field.value) if isinstance(field.value, str) else (field.value, "")
+        swallowed = SWALLOWED_FIELD.search(rest) if rest else None
+        if swallowed:
+            parsed.errors.append(
+                f"a missing comma after the “{name}” field (line {field.start_line + 1}): "
+                f"its value swallowed “{swallowed.group(1)} = …”"
+            )
+            continue
+        if rest:
+            parsed.errors.append(
+                f"unexpected text after the value of “{name}” (line {field.start_line + 1})"
+            )
+            continue
+        text = str(text)
+        if BINARY.search(text):
+            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
+            continue
+        if "{" in text or "}" in text:
+            depth, lowest = _brace_balance(text)
+            if depth or lowest < 0:
+                parsed.errors.append(f"unbalanced braces in the “{name}” field")
+                continue
+        parsed.fields[name] = decode_latex(text)
+
+
+def _source_of(block, text, starts):
+    """The text of a block from its first line to the line before the next entry."""
+    first = block.start_line + 1
+    following = [line for line, _, _ in starts if line > first]
+    lines = text.splitlines()[first - 1 : (following[0] - 1) if following else None]
+    return "\n".join(lines)
+
+
+def parse_entries(text):
+    """Every entry of a BibTeX text as a ParsedEntry, in file order.
+
+    The entries are those an independent scan of the text finds (any `@type{` at the start
+    of a line except @comment, @string and @preamble), so that an entry the parser lost to
+    the damage before it is still reported rather than silently dropped.
+    """
+    from bibtexparser.middlewares import ResolveStringReferencesMiddleware
+
+    library = bibtexparser.parse_string(
+        text, parse_stack=[ResolveStringReferencesMiddleware(allow_inplace_modification=True)]
+    )
+    starts = entry_starts(text)
+    found = []
+    for block in library.blocks:
+        if isinstance(block, Entry):
+            parsed = ParsedEntry(block.key, block.start_line + 1, block.entry_type.lower())
+            _read_entry(block, parsed)
+        elif isinstance(block, DuplicateBlockKeyBlock) and isinstance(
+            block.ignore_error_block, Entry
+        ):
+            # Read it like any entry; the key check below reports the repeated key.
+            entry = block.ignore_error_block
+            parsed = ParsedEntry(entry.key, entry.start_line + 1, entry.entry_type.lower())
+            _read_entry(entry, parsed)
+        elif isinstance(block, DuplicateFieldKeyBlock):
+            entry = block.ignore_error_block
+            parsed = ParsedEntry(entry.key, entry.start_line + 1, entry.entry_type.lower())
+            names = ", ".join(f"“{name}”" for name in sorted(block.duplicate_keys))
+            parsed.errors.append(f"a field given twice: {names}")
+        elif isinstance(block, ParsingFailedBlock):
+            match = ENTRY_START.match((block.raw or "").lstrip("\n"))
+            if match and match.group(1).lower() in NOT_ENTRIES:
+                continue
+            parsed = ParsedEntry(match.group(2) if match else "", block.start_line + 1)
+            parsed.entry_type = match.group(1).lower() if match else ""
+            parsed.errors.append(_failure_reason(block, _source_of(block, text, starts)))
+        else:
+            continue
+        found.append(parsed)
+
+    read_lines = {parsed.line for parsed in found}
+    for line, entry_type, key in starts:
+        if line not in read_lines:
+            found.append(
+                ParsedEntry(
+                    key,
+                    line,
+                    entry_type,
+                    errors=["not read: the damage in the entry before it swallowed this entry"],
+                )
+            )
+    entries = sorted(found, key=lambda parsed: parsed.line)
+    first_lines = {}
+    for parsed in entries:
+        if not parsed.entry_type:
+            parsed.errors.insert(0, "no entry type after “@”")
+        if not parsed.key:
+            parsed.errors.insert(0, "no citation key")
+            continue
+        first = first_lines.setdefault(parsed.key.lower(), parsed.line)
+        if first != parsed.line:
+            parsed.errors.insert(
+                0, f"the key “{parsed.key}” is used already by the entry on line {first}"
+            )
+    return entries

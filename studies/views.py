@@ -6,7 +6,6 @@ from urllib.parse import parse_qsl, urlencode
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
 from django.http import (
-    Http404,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
@@ -22,7 +21,9 @@ from . import bibtex, exports, facets
 from .citations import first_and_last_page, format_reference, study_links
 from .feeds import StudyFeed
 from .filters import SORT_CHOICES, StudyFilter
+from .history import gone_or_404
 from .models import Condition, EffectSummary, Source, Study
+from .ratelimits import ratelimited
 from .vocabulary import ClaimVerdict, EvidenceLevel, Status
 
 PAGE_SIZE = 25
@@ -49,6 +50,7 @@ def home(request):
 
 
 @require_GET
+@ratelimited("RATELIMIT_SEARCH", when=lambda request: bool(request.GET.get("q")))
 def study_list(request):
     filterset = StudyFilter(request.GET)
     problems = filterset.problems()
@@ -106,17 +108,11 @@ def _query_dict(params):
     return query
 
 
-def _study_or_404(slug, queryset):
-    try:
-        return queryset.get(slug=slug)
-    except Study.DoesNotExist:
-        # Hook: a study that once existed answers 410 Gone (the curators' history work).
-        raise Http404(f"No study “{slug}” in the catalog.") from None
-
-
 @require_GET
 def study_detail(request, slug):
-    study = _study_or_404(slug, Study.objects.for_export().select_related("reviewed_by"))
+    study = Study.objects.for_export().select_related("reviewed_by").filter(slug=slug).first()
+    if study is None:
+        return gone_or_404(request, slug)
     conditions = list(study.conditions.all())
     related = (
         Study.objects.for_list()
@@ -145,7 +141,9 @@ def study_detail(request, slug):
 
 @require_GET
 def study_bibtex(request, slug):
-    study = _study_or_404(slug, Study.objects.prefetch_related("conditions"))
+    study = Study.objects.prefetch_related("conditions").filter(slug=slug).first()
+    if study is None:
+        return gone_or_404(request, slug)
     response = HttpResponse(
         bibtex.study_to_bibtex(study), content_type="application/x-bibtex; charset=utf-8"
     )
@@ -226,6 +224,7 @@ EXPORT_FORMATS = {
 
 
 @require_GET
+@ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_export(request, extension):
     writer, content_type = EXPORT_FORMATS[extension]
     filterset = StudyFilter(request.GET)
@@ -239,6 +238,7 @@ def study_export(request, extension):
 
 
 @require_GET
+@ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_feed(request):
     problems = StudyFilter(request.GET).problems()
     if problems:

@@ -1,0 +1,35 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from studies.importers import UnreadableFile, decode_upload, import_bibtex
+
+
+class Command(BaseCommand):
+    help = "Import the studies of a BibTeX file; entries the catalog holds already are skipped."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="Report only; write nothing.")
+
+    def handle(self, file, dry_run, **options):
+        try:
+            text = decode_upload(file.read_bytes())
+        except (OSError, UnreadableFile) as error:
+            raise CommandError(f"Cannot read {file}: {error}") from error
+
+        def progress(done, total):
+            ending = "\n" if done == total else ""
+            self.stderr.write(f"\r{done:,} of {total:,} entries checked", ending=ending)
+
+        report = import_bibtex(text, file.name, dry_run=dry_run, progress=progress)
+        for row in report.rows:
+            for reason in row.reasons:
+                self.stdout.write(f"error: {row.entry}: {reason}")
+            for warning in row.warnings:
+                self.stdout.write(f"warning: {row.entry}: {warning}")
+        verb = "would be created" if dry_run else "created"
+        self.stdout.write(
+            f"{len(report.rows)} entries: {len(report.new)} {verb}, "
+            f"{len(report.duplicates)} duplicates, {len(report.errors)} errors"
+        )

@@ -1,0 +1,119 @@
+import bibtexparser
+from bibtexparser.library import Library
+from bibtexparser.model import Entry, Field
+from hypothesis import given
+from hypothesis import strategies as st
+
+from studies.bibtex import entry_starts, latex_escape, parse_entries
+
+
+def test_latex_escape_keeps_ligature_pairs_as_typed():
+    assert latex_escape("10--20 ``quoted''") == "10-{}-20 `{}`quoted'{}'"
+
+
+def _write_title(title):
+    entry = Entry("article", "k", [Field("title", latex_escape(title))])
+    return bibtexparser.write_string(Library([entry]))
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])))
+def test_escaped_text_parses_back_to_the_same_text(title):
+    [parsed] = parse_entries(_write_title(title))
+    expected = " ".join(title.split())
+    if expected:
+        assert parsed.errors == []
+        assert parsed.fields["title"] == expected
+
+
+@given(st.text(alphabet=st.sampled_from(list("-`'?!{}\\~^%&#_$@ ,=\"ab")), min_size=1))
+def test_escaped_latex_specials_parse_back(title):
+    [parsed] = parse_entries(_write_title(title))
+    if title.strip():
+        assert parsed.fields["title"] == " ".join(title.split())
+
+
+def test_entry_starts_ignore_comments_strings_and_preambles():
+    text = (
+        "@comment{x}\n@string{j = {J}}\n@preamble{{p}}\n"
+        "@article{a, title={A}}\n  @Book (b, title={B})\nnot @misc{c,}\n"
+    )
+    assert entry_starts(text) == [(4, "article", "a"), (5, "book", "b")]
+
+
+def test_parse_entries_reads_fields_and_resolves_strings():
+    text = (
+        "@string{pm = {Pain Medicine}}\n"
+        "@article{Younger2009,\n  title = {A {P}ilot},\n  journal = pm,\n  year = 2009\n}\n"
+    )
+    [entry] = parse_entries(text)
+    assert (entry.key, entry.line, entry.entry_type) == ("Younger2009", 2, "article")
+    assert entry.fields == {"title": "A Pilot", "journal": "Pain Medicine", "year": "2009"}
+    assert entry.ok
+
+
+def test_missing_comma_is_reported_not_swallowed():
+    text = "@article{a,\n  title = {A} year = {2019},\n  author = {X}\n}\n"
+    [entry] = parse_entries(text)
+    assert entry.errors == [
+        "a missing comma after the “title” field (line 2): its value swallowed “year = …”"
+    ]
+
+
+def test_unbalanced_braces_do_not_take_the_next_entry_with_them():
+    text = "@article{a,\n  title = {A {B},\n  year = {2019}\n}\n@article{b,\n  title = {B}\n}\n"
+    a, b = parse_entries(text)
+    assert a.key == "a" and a.line == 1
+    assert a.errors == ["unbalanced braces: 4 “{” but 3 “}”"]
+    assert b.ok and b.fields["title"] == "B"
+
+
+def test_duplicate_keys_and_fields():
+    text = (
+        "@article{a, title = {First}}\n"
+        "@article{a, title = {Second}}\n"
+        "@article{b, title = {One}, title = {Two}}\n"
+    )
+    first, second, third = parse_entries(text)
+    assert first.ok
+    assert second.errors == ["the key “a” is used already by the entry on line 1"]
+    assert third.errors == ["a field given twice: “title”"]
+
+
+BIBTEX_FRAGMENTS = [
+    "@article{",
+    "@misc(",
+    "@comment{",
+    "@string{s = ",
+    "@preamble{",
+    "\n@book{k,",
+    "key,",
+    "title = ",
+    "year = ",
+    "author=",
+    "{",
+    "}",
+    "(",
+    ")",
+    '"',
+    ",",
+    "=",
+    "#",
+    "\\",
+    "\\{",
+    "\n",
+    " ",
+    "2019",
+    "A",
+    "é",
+    "%",
+    "@",
+]
+
+
+@given(st.lists(st.sampled_from(BIBTEX_FRAGMENTS), max_size=40).map("".join))
+def test_any_text_gives_a_report_for_every_entry(text):
+    entries = parse_entries(text)
+    reported = {entry.line for entry in entries}
+    assert {line for line, _, _ in entry_starts(text)} <= reported
+    for entry in entries:
+        assert entry.ok or all(isinstance(error, str) and error for error in entry.errors)

@@ -1,0 +1,164 @@
+import io
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management import CommandError, call_command
+from django.test import TestCase, override_settings
+from django.urls import reverse
+
+from tests.factories import make_study
+
+LOGIN = reverse("admin:login")
+PASSWORD = "a long curator password"
+# Logins hash passwords: a fast hasher keeps these tests quick.
+fast_hashing = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+
+
+def make_curator(username="curator"):
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="Curators"))
+    return user
+
+
+class CuratorsGroupTests(TestCase):
+    def test_group_has_exactly_add_change_view_on_the_catalog(self):
+        group = Group.objects.get(name="Curators")
+        models = ["claim", "condition", "effectsummary", "mention", "outcome", "source", "study"]
+        expected = {
+            ("studies", f"{action}_{model}")
+            for model in models
+            for action in ("add", "change", "view")
+        }
+        granted = set(group.permissions.values_list("content_type__app_label", "codename"))
+        assert granted == expected
+
+    def test_nothing_on_users_groups_or_permissions(self):
+        group = Group.objects.get(name="Curators")
+        assert not group.permissions.filter(content_type__app_label="auth").exists()
+        assert not group.permissions.filter(codename__startswith="delete_").exists()
+
+
+@fast_hashing
+class CuratorCannotGrantThemselvesMoreTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.curator = make_curator()
+        cls.study = make_study()
+
+    def setUp(self):
+        self.client.force_login(self.curator)
+
+    def test_user_group_and_permission_admin_are_closed(self):
+        urls = [
+            reverse("admin:auth_user_changelist"),
+            reverse("admin:auth_user_change", args=[self.curator.pk]),
+            reverse("admin:auth_group_changelist"),
+            reverse("admin:auth_group_add"),
+        ]
+        for url in urls:
+            assert self.client.get(url).status_code == 403, url
+        assert "auth" not in [
+            app["app_label"] for app in self.client.get("/admin/").context["app_list"]
+        ]
+
+    def test_posting_to_their_own_user_changes_nothing(self):
+        url = reverse("admin:auth_user_change", args=[self.curator.pk])
+        all_permissions = list(Permission.objects.values_list("pk", flat=True))
+        response = self.client.post(
+            url,
+            {
+                "username": "curator",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "user_permissions": all_permissions,
+                "date_joined_0": "2026-01-01",
+                "date_joined_1": "00:00:00",
+            },
+        )
+        assert response.status_code == 403
+        self.curator.refresh_from_db()
+        assert not self.curator.is_superuser
+        assert not self.curator.user_permissions.exists()
+
+    def test_curators_cannot_delete_studies(self):
+        url = reverse("admin:studies_study_delete", args=[self.study.pk])
+        assert self.client.get(url).status_code == 403
+        assert self.client.post(url, {"post": "yes"}).status_code == 403
+
+
+@fast_hashing
+class LoginThrottleTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.curator = make_curator()
+
+    def _login(self, password, username="curator", address="10.0.0.1"):
+        return self.client.post(
+            LOGIN,
+            {"username": username, "password": password, "next": "/admin/"},
+            REMOTE_ADDR=address,
+        )
+
+    def test_five_failures_lock_out_the_user_at_that_address(self):
+        for _ in range(4):
+            assert self._login("wrong").status_code == 200
+        # The fifth failure locks the account out at this address, even with the password.
+        assert self._login("wrong").status_code == 429
+        locked = self._login(PASSWORD)
+        assert locked.status_code == 429
+        assert "_auth_user_id" not in self.client.session
+
+        # The lockout is keyed on user and address: the same user elsewhere still logs in.
+        assert self._login(PASSWORD, address="10.0.0.2").status_code == 302
+
+    def test_other_users_at_the_address_are_not_locked_out(self):
+        make_curator("other")
+        for _ in range(5):
+            self._login("wrong")
+        assert self._login(PASSWORD, username="other").status_code == 302
+
+
+@fast_hashing
+class CreateCuratorCommandTests(TestCase):
+    def test_creates_a_staff_user_in_curators_with_a_given_password(self):
+        out = io.StringIO()
+        call_command(
+            "create_curator",
+            "ana",
+            "--email",
+            "ana@example.org",
+            "--password",
+            PASSWORD,
+            stdout=out,
+        )
+        user = User.objects.get(username="ana")
+        assert user.is_staff and not user.is_superuser
+        assert user.email == "ana@example.org"
+        assert list(user.groups.values_list("name", flat=True)) == ["Curators"]
+        assert user.check_password(PASSWORD)
+        assert "Password:" not in out.getvalue()
+
+    def test_prints_a_generated_password_when_not_interactive(self):
+        out = io.StringIO()
+        with mock.patch("sys.stdin", io.StringIO()):
+            call_command("create_curator", "ben", stdout=out)
+        password = out.getvalue().split("Password: ")[1].strip()
+        assert User.objects.get(username="ben").check_password(password)
+
+    def test_prompts_when_interactive(self):
+        stdin = mock.Mock(isatty=lambda: True)
+        with (
+            mock.patch("sys.stdin", stdin),
+            mock.patch("getpass.getpass", side_effect=[PASSWORD, PASSWORD]),
+        ):
+            call_command("create_curator", "cai", stdout=io.StringIO())
+        assert User.objects.get(username="cai").check_password(PASSWORD)
+
+    def test_refuses_weak_passwords_and_existing_users(self):
+        with pytest.raises(CommandError, match="too short"):
+            call_command("create_curator", "dee", "--password", "abc")
+        make_curator("eve")
+        with pytest.raises(CommandError, match="exists already"):
+            call_command("create_curator", "eve", "--password", PASSWORD)
+        assert not User.objects.filter(username="dee").exists()
