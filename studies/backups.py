@@ -91,6 +91,8 @@ def backup_json(path, using=DEFAULT_DB_ALIAS):
 
 def restore_json(path, using=DEFAULT_DB_ALIAS):
     """Load a JSON backup into an empty, migrated database, in one transaction."""
+    from django.contrib.auth.models import Group
+
     from .models import Condition, Source, Study
 
     if any(model.objects.using(using).exists() for model in (Study, Condition, Source)):
@@ -98,6 +100,8 @@ def restore_json(path, using=DEFAULT_DB_ALIAS):
             "The database already holds a catalog. Restore into an empty, migrated database."
         )
     with open(path, encoding="utf-8") as f, transaction.atomic(using=using):
+        # Migrations create groups (Curators); the backup holds them as they were.
+        Group.objects.using(using).all().delete()
         models = set()
         deferred = []
         for obj in serializers.deserialize("json", f, using=using, handle_forward_references=True):

@@ -16,3 +16,9 @@ def _static_without_manifest(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    # Rate limits count in the cache across tests; tests/test_ratelimits.py turns them on.
+    settings.RATELIMIT_ENABLE = False

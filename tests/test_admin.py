@@ -405,5 +405,6 @@ class ImportAdminTests(TestCase):
         form_page = self.client.get(IMPORT).content.decode()
         assert 'maxlength="1000"' in form_page
         response = self.client.post(IMPORT, {"text": "x" * 5000})
-        assert response.status_code == 400
+        assert response.status_code == 413
+        assert "too large" in response.content.decode()
         assert Study.objects.count() == 1

@@ -42,7 +42,7 @@ on_postgresql = pytest.mark.skipif(
 def build_catalog():
     """A small catalog with a history of edits by a curator, as the real one has."""
     curator = User.objects.create_user("curator", password="a long passphrase", is_staff=True)
-    group = Group.objects.create(name="Curators")
+    group, _ = Group.objects.get_or_create(name="Curators")
     group.permissions.set(Permission.objects.filter(content_type__app_label="studies"))
     curator.groups.add(group)
     curator.user_permissions.add(Permission.objects.get(codename="view_user"))

@@ -40,6 +40,7 @@ urlpatterns = [
 @pytest.fixture(autouse=True)
 def limited_urls(settings):
     settings.ROOT_URLCONF = __name__
+    settings.RATELIMIT_ENABLE = True
     settings.RATELIMIT_EXPORTS = "3/m"
     settings.NUM_PROXIES = 0
     cache.clear()
@@ -151,3 +152,18 @@ def test_only_requests_matching_when_are_counted(client, settings):
     searches = [client.get("/search/", {"q": f"pain {n}"}).status_code for n in range(3)]
     assert searches == [200, 200, 429]
     assert client.get("/search/").status_code == 200  # browsing still works
+
+
+@pytest.mark.django_db
+def test_the_catalogs_exports_and_searches_are_limited(client, settings):
+    settings.ROOT_URLCONF = "ldn_catalog.urls"
+    settings.RATELIMIT_EXPORTS = "2/m"
+    settings.RATELIMIT_SEARCH = "2/m"
+    exports = [
+        client.get(path).status_code for path in ("/studies.csv", "/studies.bib", "/studies.atom")
+    ]
+    assert exports == [200, 200, 429]
+    browsing = [client.get("/studies/").status_code for _ in range(3)]
+    assert browsing == [200, 200, 200]
+    searches = [client.get("/studies/", {"q": "pain"}).status_code for _ in range(3)]
+    assert searches == [200, 200, 429]
