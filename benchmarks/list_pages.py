@@ -122,11 +122,15 @@ def in_process(database_url, repeat):
     from django.db import connection
     from django.test import Client
 
-    client = Client()
+    client = Client(raise_request_exception=False)
     postgres = connection.vendor == "postgresql"
     results = []
     for label, url, filters, page in URLS:
-        status = client.get(url).status_code
+        response = client.get(url)
+        if response.status_code in (301, 302):  # time the canonical URL the page redirects to
+            url = response["Location"]
+            response = client.get(url)
+        status = response.status_code
         page_times = time_calls(lambda url=url: client.get(url), repeat)
         with connection.cursor() as cursor:
             total = floor(cursor, filters, page, postgres)[0]
@@ -179,7 +183,7 @@ def datasette_path(database_name, filters, page):
     return f"/{database_name}/study_list.json?" + "&".join(params)
 
 
-def over_http(database_url, repeat):
+def over_http(database_url, repeat, our_urls):
     path = database_url.removeprefix("sqlite:///")
     datasette_setup(path)
     env = django_env(database_url)
@@ -209,7 +213,7 @@ def over_http(database_url, repeat):
     results = []
     with gunicorn(env, ours, workers=1), server(datasette, peer, env=env):
         our_client, peer_client = HttpTimer(ours), HttpTimer(peer)
-        for label, url, filters, page in URLS:
+        for (label, _, filters, page), url in zip(URLS, our_urls, strict=True):
             peer_url = datasette_path(Path(path).stem, filters, page)
             our_status = our_client.get(url)[0]
             status, _, body = peer_client.get(peer_url)
@@ -237,7 +241,8 @@ def main():
         f"{'URL':24} {'status':>6} {'rows':>8} {'page p50':>9} {'p95':>8}"
         f" {'floor p50':>9} {'p95':>8} {'page/floor':>10}"
     )
-    for label, _, status, total, page_times, floor_times in in_process(url, args.repeat):
+    local = in_process(url, args.repeat)
+    for label, _, status, total, page_times, floor_times in local:
         ratio = percentile(page_times, 50) / percentile(floor_times, 50)
         print(
             f"{label:24} {status:>6} {total:>8} {ms(percentile(page_times, 50))} "
@@ -253,7 +258,9 @@ def main():
             f"{'URL':24} {'ours':>6} {'peer':>6} {'peer rows':>9} {'ours p50':>9} {'p95':>8}"
             f" {'peer p50':>9} {'p95':>8} {'ours/peer':>9}"
         )
-        for label, ours, status, total, our_times, peer_times in over_http(url, args.repeat):
+        for label, ours, status, total, our_times, peer_times in over_http(
+            url, args.repeat, [row[1] for row in local]
+        ):
             ratio = percentile(our_times, 50) / percentile(peer_times, 50)
             print(
                 f"{label:24} {ours:>6} {status:>6} {total!s:>9} {ms(percentile(our_times, 50))} "
