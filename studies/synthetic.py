@@ -190,6 +190,8 @@ DIRECTIONS = list(Direction.values)
 MEASURES = list(EffectMeasure.values)
 VERDICTS = list(Verdict.values)
 CERTAINTIES = list(Certainty.values)
+DOSES = (Decimal("0.5"), Decimal("1.5"), Decimal("3.0"), Decimal("4.5"))
+DOSE_STEPS = (Decimal("0"), Decimal("1.5"), Decimal("3.0"))
 TITLES = {str(design): pattern for design, pattern in TITLE_PATTERNS.items()}
 
 
@@ -230,16 +232,32 @@ def ensure_conditions(using="default"):
 
 
 class SyntheticCatalog:
+    # Hot paths use random() arithmetic: Random.choice/randint cost several times more.
+
     """Builds the rows of N studies as dicts keyed by column (attname), chunk by chunk."""
 
     def __init__(self, seed, conditions, source_ids, first_study_id):
         self.rnd = random.Random(seed)
+        self.random = self.rnd.random
+        self.cumulative = {}
         self.conditions = Weighted(
             [(c.pk, c.name, c.category) for c, _ in conditions], [w for _, w in conditions]
         )
         self.designs = Weighted(map(str, DESIGN_WEIGHTS), DESIGN_WEIGHTS.values())
         self.source_ids = source_ids
         self.next_id = first_study_id
+
+    def pick(self, items):
+        return items[int(self.random() * len(items))]
+
+    def between(self, low, high):
+        return low + int(self.random() * (high - low + 1))
+
+    def weighted(self, items, weights):
+        cum = self.cumulative.get(weights)
+        if cum is None:
+            cum = self.cumulative[weights] = _cumulative(weights)
+        return items[bisect.bisect(cum, self.random() * cum[-1])]
 
     def chunks(self, n, chunk_size):
         remaining = n
@@ -255,13 +273,13 @@ class SyntheticCatalog:
         return tables
 
     def add_study(self, tables):
-        rnd = self.rnd
+        rnd, pick, between, weighted = self.rnd, self.pick, self.between, self.weighted
         pk = self.next_id
         self.next_id += 1
         design = self.designs.pick(rnd)
         registered = design in REGISTERED
         opinion = design in OPINION
-        conditions = {self.conditions.pick(rnd) for _ in range(rnd.choice((1, 1, 1, 1, 2, 2, 3)))}
+        conditions = {self.conditions.pick(rnd) for _ in range(pick((1, 1, 1, 1, 2, 2, 3)))}
         conditions = sorted(conditions)
         main = conditions[0]
 
@@ -276,14 +294,13 @@ class SyntheticCatalog:
             status = "published"
         title = TITLES[design].format(
             c=main[1] if main[1] in PROPER_NAMES else main[1].lower(),
-            n=rnd.randint(3, 60),
-            adj=rnd.choice(ADJECTIVES),
+            n=between(3, 60),
+            adj=pick(ADJECTIVES),
         )
         if rnd.random() < 0.3:
-            title = f"{title} — {rnd.choice(GENERIC_OUTCOMES).lower()} and pain outcomes"
+            title = f"{title} — {pick(GENERIC_OUTCOMES).lower()} and pain outcomes"
         authors = [
-            rnd.choice(AUTHOR_NAMES)
-            for _ in range(1 if design == "case_report" else rnd.randint(1, 8))
+            pick(AUTHOR_NAMES) for _ in range(1 if design == "case_report" else between(1, 8))
         ]
         published = status == "published"
         has_results = published and design in RESULT_LEVELS
@@ -293,12 +310,12 @@ class SyntheticCatalog:
         elif has_results:
             sample = int(rnd.lognormvariate(3.6, 1.0)) + 2
         elif registered:
-            sample = rnd.randint(20, 300)
-        dose_min = rnd.choice((Decimal("0.5"), Decimal("1.5"), Decimal("3.0"), Decimal("4.5")))
-        dose_max = dose_min + rnd.choice((Decimal("0"), Decimal("1.5"), Decimal("3.0")))
-        first_page = rnd.randint(1, 2000)
-        pages = f"{first_page}–{first_page + rnd.randint(3, 15)}" if published else ""
-        created = EPOCH + timedelta(seconds=rnd.randrange(CATALOG_SPAN_SECONDS))
+            sample = between(20, 300)
+        dose_min = pick(DOSES)
+        dose_max = dose_min + pick(DOSE_STEPS)
+        first_page = between(1, 2000)
+        pages = f"{first_page}–{first_page + between(3, 15)}" if published else ""
+        created = EPOCH + timedelta(seconds=int(rnd.random() * (CATALOG_SPAN_SECONDS)))
         tables[Study].append(
             {
                 "id": pk,
@@ -307,9 +324,9 @@ class SyntheticCatalog:
                 "slug": f"{slug_base(title)}-{year}-{pk}",
                 "year": year,
                 "authors": authors,
-                "journal": rnd.choice(JOURNALS) if published else "",
-                "volume": str(rnd.randint(1, 80)) if published else "",
-                "issue": str(rnd.randint(1, 12)) if published else "",
+                "journal": pick(JOURNALS) if published else "",
+                "volume": str(between(1, 80)) if published else "",
+                "issue": str(between(1, 12)) if published else "",
                 "pages": pages,
                 "doi": f"10.5555/ldn.{pk}" if published or rnd.random() < 0.5 else None,
                 "pmid": str(90_000_000 + pk) if published and rnd.random() < 0.85 else None,
@@ -325,14 +342,14 @@ class SyntheticCatalog:
                 "dose": "" if opinion else f"{dose_min}–{dose_max} mg daily",
                 "dose_min_mg": None if opinion else dose_min,
                 "dose_max_mg": None if opinion else dose_max,
-                "duration": f"{rnd.choice((4, 8, 12, 16, 24))} weeks" if has_results else "",
+                "duration": f"{pick((4, 8, 12, 16, 24))} weeks" if has_results else "",
                 "comparator": "Placebo" if design in RANDOMISED else "",
                 "adverse_events": "Vivid dreams and insomnia, mild." if has_results else "",
                 "summary": f"Synthetic {DESIGN_LABELS[design]} of LDN in {main[1]}.",
                 "reviewed_at": None,
                 "reviewed_by_id": None,
                 "created_at": created,
-                "updated_at": created + timedelta(seconds=rnd.randrange(3 * 24 * 3600)),
+                "updated_at": created + timedelta(seconds=int(rnd.random() * (3 * 24 * 3600))),
             }
         )
         for condition in conditions:
@@ -343,42 +360,42 @@ class SyntheticCatalog:
             tables[Mention].append(
                 {
                     "study_id": pk,
-                    "source_id": rnd.choice(self.source_ids),
+                    "source_id": pick(self.source_ids),
                     "quote": f"{authors[0]} et al. ({year}) studied low-dose naltrexone "
                     f"in {main[1]}.",
-                    "locator": f"paragraph {rnd.randint(1, 40)}" if n or rnd.random() < 0.7 else "",
+                    "locator": f"paragraph {between(1, 40)}" if n or rnd.random() < 0.7 else "",
                 }
             )
         if rnd.random() < 0.4:
             tables[Claim].append(
                 {
-                    "source_id": rnd.choice(self.source_ids),
+                    "source_id": pick(self.source_ids),
                     "study_id": pk,
                     "cited_source_id": None,
                     "quote": f"LDN helped patients with {main[1]} ({authors[0]}, {year}).",
                     "locator": "",
-                    "verdict": rnd.choices(CLAIM_VERDICTS, (6, 2, 2, 1))[0],
+                    "verdict": weighted(CLAIM_VERDICTS, (6, 2, 2, 1)),
                     "note": "",
                 }
             )
 
     def add_results(self, tables, pk, design, conditions):
-        rnd = self.rnd
-        for position in range(rnd.choice((0, 1, 1, 2, 2, 3, 3, 4, 5))):
-            condition = rnd.choice(conditions)
+        rnd, pick, between, weighted = self.rnd, self.pick, self.between, self.weighted
+        for position in range(pick((0, 1, 1, 2, 2, 3, 3, 4, 5))):
+            condition = pick(conditions)
             names = OUTCOME_NAMES.get(condition[2], GENERIC_OUTCOMES)
-            measure = rnd.choice(MEASURES)
-            value = Decimal(rnd.randint(-300, 300)) / 100
-            spread = Decimal(rnd.randint(5, 150)) / 100
-            p_value = Decimal(rnd.randint(1, 999_999)) / 1_000_000
-            n_arm = rnd.randint(5, 200)
-            direction = rnd.choices(DIRECTIONS, (10, 5, 1, 2, 2))[0]
+            measure = pick(MEASURES)
+            value = Decimal(between(-300, 300)) / 100
+            spread = Decimal(between(5, 150)) / 100
+            p_value = Decimal(between(1, 999_999)) / 1_000_000
+            n_arm = between(5, 200)
+            direction = weighted(DIRECTIONS, (10, 5, 1, 2, 2))
             tables[Outcome].append(
                 {
                     "study_id": pk,
                     "condition_id": condition[0],
                     "position": position,
-                    "name": rnd.choice(names if rnd.random() < 0.7 else GENERIC_OUTCOMES),
+                    "name": pick(names if rnd.random() < 0.7 else GENERIC_OUTCOMES),
                     "direction": direction,
                     "figures": f"{measure} {value} (95% CI {value - spread} to {value + spread}),"
                     f" p = {p_value}",
@@ -402,8 +419,8 @@ class SyntheticCatalog:
                     {
                         "study_id": pk,
                         "condition_id": condition[0],
-                        "verdict": rnd.choices(VERDICTS, (6, 2, 2, 3))[0],
-                        "certainty": rnd.choices(CERTAINTIES, certainty)[0],
+                        "verdict": weighted(VERDICTS, (6, 2, 2, 3)),
+                        "certainty": weighted(CERTAINTIES, certainty),
                         "rationale": "",
                     }
                 )
