@@ -71,16 +71,24 @@ def where_clause(filters, postgres):
 
 
 def floor(cursor, filters, page, postgres):
-    """What a list page needs, by the least SQL a person would write for it."""
+    """What a list page needs, by the least SQL a person would write for it.
+
+    Free text is a plain substring match on the title (LIKE/ILIKE); the page may use
+    full-text search on PostgreSQL, which answers a different question."""
     where, params = where_clause(filters, postgres)
-    cursor.execute(f"SELECT COUNT(*) FROM studies_study s{where}", params)
-    total = cursor.fetchone()[0]
+    # One scan gives the count and the design, level, status and year facets.
+    cursor.execute(
+        "SELECT s.design, s.evidence_level, s.status, s.year, COUNT(*)"
+        f" FROM studies_study s{where} GROUP BY s.design, s.evidence_level, s.status, s.year",
+        params,
+    )
+    groups = cursor.fetchall()
+    total = sum(group[-1] for group in groups)
     facets = {}
-    for column in ("design", "evidence_level", "status", "year"):
-        cursor.execute(
-            f"SELECT s.{column}, COUNT(*) FROM studies_study s{where} GROUP BY s.{column}", params
-        )
-        facets[column] = cursor.fetchall()
+    for index, column in enumerate(("design", "evidence_level", "status", "year")):
+        counts = facets[column] = {}
+        for group in groups:
+            counts[group[index]] = counts.get(group[index], 0) + group[-1]
     cursor.execute(
         "SELECT sc.condition_id, COUNT(*) FROM studies_study_conditions sc"
         f" JOIN studies_study s ON s.id = sc.study_id{where} GROUP BY sc.condition_id",
@@ -236,6 +244,7 @@ def main():
     parser.add_argument("--peer", action="store_true", help="also time ours vs Datasette (SQLite)")
     args = parser.parse_args()
     url = database(args.db, args.n, args.seed, args.pg_name)
+    collectstatic(django_env(url))  # DEBUG is off: pages need the static manifest
     print(f"{args.db}, {args.n} studies, {args.repeat} warm repeats; times in ms\n")
     print(
         f"{'URL':24} {'status':>6} {'rows':>8} {'page p50':>9} {'p95':>8}"
