@@ -94,13 +94,13 @@ def main():
     pages, static = sample_paths(url, args.studies)
     port = free_port()
     with gunicorn(env, port, workers=args.workers, extra=["--timeout", "120"]):
-        mix, statuses = [], {}
+        resolved = {path: resolve(port, path) for path in [*LIST_PATHS, *pages, static]}
+        statuses = {}
+        for _, status in resolved.values():
+            statuses[status] = statuses.get(status, 0) + 1
         # Lists weigh as much as study pages: they are what people browse.
-        for path in LIST_PATHS * (len(pages) // len(LIST_PATHS)) + pages + [static]:
-            final, status = resolve(port, path)
-            statuses.setdefault(status, 0)
-            statuses[status] += 1
-            mix.append(final)
+        weights = dict.fromkeys(LIST_PATHS, len(pages) // len(LIST_PATHS))
+        mix = [resolved[path][0] for path in resolved for _ in range(weights.get(path, 1))]
         script = OUT / "load.lua"
         script.write_text(lua_script(mix))
         print(
