@@ -139,7 +139,8 @@ def in_process(database_url, repeat):
             url = response["Location"]
             response = client.get(url)
         status = response.status_code
-        page_times = time_calls(lambda url=url: client.get(url), repeat)
+        failed = status == 500  # e.g. over the statement timeout: not worth repeating
+        page_times = [] if failed else time_calls(lambda url=url: client.get(url), repeat)
         with connection.cursor() as cursor:
             total = floor(cursor, filters, page, postgres)[0]
             floor_times = time_calls(
@@ -241,6 +242,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pg-name", help="an existing PostgreSQL database to use")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=120,
+        help="PostgreSQL statement timeout (s); a page over it is a 500",
+    )
     parser.add_argument("--peer", action="store_true", help="also time ours vs Datasette (SQLite)")
     args = parser.parse_args()
     url = database(args.db, args.n, args.seed, args.pg_name)
@@ -250,8 +257,16 @@ def main():
         f"{'URL':24} {'status':>6} {'rows':>8} {'page p50':>9} {'p95':>8}"
         f" {'floor p50':>9} {'p95':>8} {'page/floor':>10}"
     )
-    local = in_process(url, args.repeat)
+    # A runaway page query is stopped, not waited for.
+    timeout = f"?options=-c%20statement_timeout%3D{args.timeout * 1000}" if args.db == "pg" else ""
+    local = in_process(url + timeout, args.repeat)
     for label, _, status, total, page_times, floor_times in local:
+        if status == 500:
+            print(
+                f"{label:24} {status:>6} {total:>8}  page failed (over --timeout?); floor p50 "
+                f"{ms(percentile(floor_times, 50))}"
+            )
+            continue
         ratio = percentile(page_times, 50) / percentile(floor_times, 50)
         print(
             f"{label:24} {status:>6} {total:>8} {ms(percentile(page_times, 50))} "
