@@ -85,6 +85,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=20, help="seconds")
     parser.add_argument("--studies", type=int, default=200, help="study pages in the mix")
+    parser.add_argument("--without-lists", action="store_true", help="study and condition pages")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -94,12 +95,13 @@ def main():
     pages, static = sample_paths(url, args.studies)
     port = free_port()
     with gunicorn(env, port, workers=args.workers, extra=["--timeout", "120"]):
-        resolved = {path: resolve(port, path) for path in [*LIST_PATHS, *pages, static]}
+        lists = [] if args.without_lists else LIST_PATHS
+        resolved = {path: resolve(port, path) for path in [*lists, *pages, static]}
         statuses = {}
         for _, status in resolved.values():
             statuses[status] = statuses.get(status, 0) + 1
         # Lists weigh as much as study pages: they are what people browse.
-        weights = dict.fromkeys(LIST_PATHS, len(pages) // len(LIST_PATHS))
+        weights = dict.fromkeys(lists, len(pages) // len(LIST_PATHS))
         mix = [resolved[path][0] for path in resolved for _ in range(weights.get(path, 1))]
         script = OUT / "load.lua"
         script.write_text(lua_script(mix))
