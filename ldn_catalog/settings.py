@@ -157,6 +157,33 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# --- Scale-out: read replica, sessions, HTTP caching (docs/deployment.md) ---------------
+# A read replica when DATABASE_REPLICA_URL is set: reads go there, writes to "default".
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=env_int("CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+    # Tests run against one database: the replica alias reads the default test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["ldn_catalog.routers.PrimaryReplicaRouter"]
+# Sessions in the cache (Redis) let any app server serve any request:
+# SESSION_ENGINE=django.contrib.sessions.backends.cache (or .cached_db to keep a DB copy).
+SESSION_ENGINE = os.environ.get("SESSION_ENGINE", "django.contrib.sessions.backends.db")
+# Public pages: how long a browser or CDN may reuse one without asking (seconds), and how
+# long a server trusts its cached catalog version when no signal has invalidated it.
+PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", 60)
+CATALOG_VERSION_TIMEOUT = env_int("CATALOG_VERSION_TIMEOUT", 10)
+# Static files on object storage instead of whitenoise, e.g. (with django-storages)
+# STATICFILES_BACKEND=storages.backends.s3.S3ManifestStaticStorage and
+# STATIC_URL=https://cdn.example.org/static/.
+if os.environ.get("STATICFILES_BACKEND"):
+    STORAGES["staticfiles"] = {"BACKEND": os.environ["STATICFILES_BACKEND"]}
+    STATIC_URL = os.environ.get("STATIC_URL", STATIC_URL)
+# --- end of scale-out settings ------------------------------------------------------------
+
 # The curated catalog lives in fixtures/: `manage.py loaddata catalog`.
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 

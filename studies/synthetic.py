@@ -1,0 +1,496 @@
+"""Synthetic studies for measuring the catalog at scale (`manage.py generate_studies`).
+
+The data has the catalog's real shape: the conditions LDN is studied for, designs in the
+proportions the literature has them, years skewed recent, outcomes, verdicts, sources with
+verbatim mentions, claims, authors and unique identifiers. The same seed on the same
+database gives the same rows.
+
+Rows are written straight to the tables (COPY on PostgreSQL, executemany on SQLite) rather
+than through ``bulk_create``: ``bulk_create`` stamps ``created_at``/``updated_at`` with the
+current time (it calls ``pre_save``), which would make the data depend on the clock, and on
+PostgreSQL COPY is several times faster. No historical records are written.
+"""
+
+import bisect
+import functools
+import itertools
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.core.management.color import no_style
+from django.db import connections, models, transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from .models import Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from .vocabulary import (
+    DESIGN_LEVELS,
+    Certainty,
+    ClaimVerdict,
+    ConditionCategory,
+    Design,
+    Direction,
+    EffectMeasure,
+    EvidenceLevel,
+    SourceKind,
+    Verdict,
+)
+
+# The conditions LDN is studied for, with how often each appears in the literature.
+CONDITIONS = [
+    ("fibromyalgia", "Fibromyalgia", ConditionCategory.PAIN, 14),
+    ("chronic-pain", "Chronic pain", ConditionCategory.PAIN, 10),
+    ("complex-regional-pain-syndrome", "Complex regional pain syndrome", ConditionCategory.PAIN, 4),
+    ("diabetic-neuropathy", "Painful diabetic neuropathy", ConditionCategory.PAIN, 2),
+    ("multiple-sclerosis", "Multiple sclerosis", ConditionCategory.NEUROLOGICAL, 10),
+    ("crohns-disease", "Crohn's disease", ConditionCategory.GASTROINTESTINAL, 8),
+    ("ulcerative-colitis", "Ulcerative colitis", ConditionCategory.GASTROINTESTINAL, 3),
+    ("long-covid", "Long COVID", ConditionCategory.POST_VIRAL, 8),
+    ("me-cfs", "ME/CFS", ConditionCategory.POST_VIRAL, 6),
+    ("psoriasis", "Psoriasis", ConditionCategory.DERMATOLOGICAL, 3),
+    ("hailey-hailey-disease", "Hailey-Hailey disease", ConditionCategory.DERMATOLOGICAL, 2),
+    ("lichen-planopilaris", "Lichen planopilaris", ConditionCategory.DERMATOLOGICAL, 1),
+    ("systemic-sclerosis", "Systemic sclerosis", ConditionCategory.AUTOIMMUNE, 2),
+    ("rheumatoid-arthritis", "Rheumatoid arthritis", ConditionCategory.AUTOIMMUNE, 2),
+    ("hashimotos-thyroiditis", "Hashimoto's thyroiditis", ConditionCategory.AUTOIMMUNE, 2),
+    ("depression", "Depression", ConditionCategory.PSYCHIATRIC, 3),
+    ("cancer", "Cancer", ConditionCategory.CANCER, 3),
+    ("hiv", "HIV", ConditionCategory.INFECTIOUS, 2),
+    ("opioid-use-disorder", "Opioid use disorder", ConditionCategory.SUBSTANCE_USE, 1),
+]
+
+DESIGN_WEIGHTS = {
+    Design.CASE_REPORT: 17,
+    Design.CASE_SERIES: 9,
+    Design.RCT: 12,
+    Design.CROSSOVER_RCT: 4,
+    Design.COHORT: 8,
+    Design.CASE_CONTROL: 2,
+    Design.QUASI_EXPERIMENTAL: 3,
+    Design.NARRATIVE_REVIEW: 14,
+    Design.PRECLINICAL: 8,
+    Design.SYSTEMATIC_REVIEW: 4,
+    Design.META_ANALYSIS: 2,
+    Design.OTHER: 3,
+    Design.TRIAL_PROTOCOL: 3,
+    Design.REGISTERED_TRIAL: 8,
+}
+
+TITLE_PATTERNS = {
+    Design.CASE_REPORT: "Low-dose naltrexone for {c}: a case report",
+    Design.CASE_SERIES: "Low-dose naltrexone in {n} patients with {c}: a case series",
+    Design.RCT: "Low-dose naltrexone versus placebo for {c}: a randomised controlled trial",
+    Design.CROSSOVER_RCT: "Low-dose naltrexone for {c}: a crossover randomised trial",
+    Design.COHORT: "Outcomes of low-dose naltrexone in {c}: a {adj} cohort study",
+    Design.CASE_CONTROL: "Low-dose naltrexone use and {c}: a case-control study",
+    Design.QUASI_EXPERIMENTAL: "An open-label trial of low-dose naltrexone in {c}",
+    Design.NARRATIVE_REVIEW: "Low-dose naltrexone in {c}: a narrative review",
+    Design.PRECLINICAL: "Mechanisms of low-dose naltrexone relevant to {c}",
+    Design.SYSTEMATIC_REVIEW: "Low-dose naltrexone for {c}: a systematic review",
+    Design.META_ANALYSIS: "Low-dose naltrexone for {c}: a systematic review and meta-analysis",
+    Design.OTHER: "Experience with low-dose naltrexone in {c}",
+    Design.TRIAL_PROTOCOL: "Low-dose naltrexone for {c}: protocol for a randomised trial",
+    Design.REGISTERED_TRIAL: "Low-dose naltrexone in {c} ({adj} trial)",
+}
+PROPER_NAMES = {"Crohn's disease", "Hailey-Hailey disease", "Hashimoto's thyroiditis", "HIV"}
+PROPER_NAMES |= {"Long COVID", "ME/CFS"}
+ADJECTIVES = ["retrospective", "prospective", "multicentre", "single-centre", "pilot", "national"]
+
+OUTCOME_NAMES = {
+    ConditionCategory.PAIN: ["Pain intensity (VAS)", "Pain interference (BPI)", "FIQR score"],
+    ConditionCategory.NEUROLOGICAL: ["Fatigue (MFIS)", "MSQoL-54", "EDSS", "Pain (NRS)"],
+    ConditionCategory.GASTROINTESTINAL: ["CDAI", "Endoscopic remission", "Mayo score"],
+    ConditionCategory.POST_VIRAL: ["Fatigue (Chalder)", "Post-exertional malaise", "Brain fog"],
+    ConditionCategory.DERMATOLOGICAL: ["PASI", "Itch (NRS)", "Lesion clearance"],
+    ConditionCategory.AUTOIMMUNE: ["Disease activity", "Skin score (mRSS)", "Joint pain"],
+    ConditionCategory.PSYCHIATRIC: ["Depression (HAM-D)", "Anxiety (GAD-7)"],
+    ConditionCategory.CANCER: ["Overall survival", "Progression-free survival"],
+    ConditionCategory.INFECTIOUS: ["CD4 count", "Viral load"],
+    ConditionCategory.SUBSTANCE_USE: ["Withdrawal symptoms (COWS)", "Retention in treatment"],
+    ConditionCategory.OTHER: ["Symptom score"],
+}
+GENERIC_OUTCOMES = ["Quality of life (SF-36)", "Adverse events", "Sleep quality", "Fatigue"]
+
+SURNAMES = (  # noqa: SIM905 - a list of words reads best as text
+    "Younger Mackey Parkitny Bolton Smith Zagon McLaughlin Gironi Cree Polo Ploesser "
+    "Metyas Raknes Bruun Kim Chopra Hota Isman O'Kelly Jonas Lie Sturn Patten Toljan "
+    "Vrooman Weinstock Bihari Ludwig Segal Tran Nguyen Garcia Müller Rossi Haugen Sato"
+).split()
+INITIALS = "ABCDEFGHIJKLMNOPRSTW"
+AUTHOR_NAMES = [f"{name} {a}{b}" for name in SURNAMES for a in INITIALS for b in ("", "M", "J")]
+JOURNALS = [
+    "Clinical Rheumatology",
+    "Arthritis and Rheumatism",
+    "Pain Medicine",
+    "Multiple Sclerosis Journal",
+    "Inflammatory Bowel Diseases",
+    "The American Journal of Gastroenterology",
+    "Journal of the American Academy of Dermatology",
+    "Frontiers in Immunology",
+    "Brain, Behavior, and Immunity",
+    "Journal of Translational Medicine",
+    "BMJ Open",
+    "Trials",
+    "Cureus",
+]
+SOURCE_PUBLISHERS = ["LDN Research Trust", "Healthline", "Wikipedia", "Clinic blog", "Reuters"]
+
+# Timestamps are derived from the seed, not from the clock.
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+CATALOG_SPAN_SECONDS = 680 * 24 * 3600
+
+
+# Plain strings in the hot loop: enum members and .values are slow to read a million times.
+DESIGN_LABELS = {str(design): design.label.lower() for design in Design}
+RESULT_LEVELS = {
+    str(design): level
+    for design, level in DESIGN_LEVELS.items()
+    if level not in (EvidenceLevel.OPINION, EvidenceLevel.NO_RESULTS)
+}
+RANDOMISED = {Design.RCT.value, Design.CROSSOVER_RCT.value}
+OPINION = {Design.NARRATIVE_REVIEW.value, Design.PRECLINICAL.value}
+REGISTERED = {Design.REGISTERED_TRIAL.value, Design.TRIAL_PROTOCOL.value}
+CLAIM_VERDICTS = list(ClaimVerdict.values)
+DIRECTIONS = list(Direction.values)
+MEASURES = list(EffectMeasure.values)
+VERDICTS = list(Verdict.values)
+CERTAINTIES = list(Certainty.values)
+DOSES = (Decimal("0.5"), Decimal("1.5"), Decimal("3.0"), Decimal("4.5"))
+DOSE_STEPS = (Decimal("0"), Decimal("1.5"), Decimal("3.0"))
+TITLES = {str(design): pattern for design, pattern in TITLE_PATTERNS.items()}
+
+
+def _cumulative(weights):
+    return list(itertools.accumulate(weights))
+
+
+@functools.lru_cache(maxsize=4096)
+def slug_base(title):
+    return slugify(title)[:80].strip("-")
+
+
+class Weighted:
+    """Fast repeated weighted choice from a fixed population."""
+
+    def __init__(self, items, weights):
+        self.items = list(items)
+        self.cum = _cumulative(weights)
+        self.total = self.cum[-1]
+
+    def pick(self, rnd):
+        return self.items[bisect.bisect(self.cum, rnd.random() * self.total)]
+
+
+def ensure_conditions(using="default"):
+    """The synthetic conditions, created where missing; rows already there are reused."""
+    existing = {c.slug: c for c in Condition.objects.using(using).all()}
+    by_name = {c.name.lower(): c for c in existing.values()}
+    chosen = []
+    for slug, name, category, weight in CONDITIONS:
+        condition = existing.get(slug) or by_name.get(name.lower())
+        if condition is None:
+            # A handful of rows: save() them, so the admin's history shows where they came from.
+            condition = Condition(slug=slug, name=name, category=category)
+            condition.save(using=using)
+        chosen.append((condition, weight))
+    return chosen
+
+
+class SyntheticCatalog:
+    """Builds the rows of N studies as dicts keyed by column (attname), chunk by chunk.
+
+    The hot paths draw with random() arithmetic (pick, between, weighted): Random.choice,
+    randint and choices cost several times more, a million times over.
+    """
+
+    def __init__(self, seed, conditions, source_ids, first_study_id):
+        self.rnd = random.Random(seed)
+        self.random = self.rnd.random
+        self.cumulative = {}
+        self.conditions = Weighted(
+            [(c.pk, c.name, c.category) for c, _ in conditions], [w for _, w in conditions]
+        )
+        self.designs = Weighted(map(str, DESIGN_WEIGHTS), DESIGN_WEIGHTS.values())
+        self.source_ids = source_ids
+        self.next_id = first_study_id
+
+    def pick(self, items):
+        return items[int(self.random() * len(items))]
+
+    def between(self, low, high):
+        return low + int(self.random() * (high - low + 1))
+
+    def weighted(self, items, weights):
+        cum = self.cumulative.get(weights)
+        if cum is None:
+            cum = self.cumulative[weights] = _cumulative(weights)
+        return items[bisect.bisect(cum, self.random() * cum[-1])]
+
+    def chunks(self, n, chunk_size):
+        remaining = n
+        while remaining > 0:
+            size = min(chunk_size, remaining)
+            remaining -= size
+            yield self.chunk(size)
+
+    def chunk(self, size):
+        tables = {model: [] for model in (Study, LINK, Outcome, EffectSummary, Mention, Claim)}
+        for _ in range(size):
+            self.add_study(tables)
+        return tables
+
+    def add_study(self, tables):
+        rnd, pick, between, weighted = self.rnd, self.pick, self.between, self.weighted
+        pk = self.next_id
+        self.next_id += 1
+        design = self.designs.pick(rnd)
+        registered = design in REGISTERED
+        opinion = design in OPINION
+        conditions = {self.conditions.pick(rnd) for _ in range(pick((1, 1, 1, 1, 2, 2, 3)))}
+        conditions = sorted(conditions)
+        main = conditions[0]
+
+        year = 1980 + round(46 * rnd.betavariate(4.0, 1.3))
+        if registered:
+            year = max(year, 2005)
+        if design == "registered_trial":
+            status = "ongoing" if rnd.random() < 0.6 else "published"
+        elif design == "trial_protocol":
+            status = "protocol"
+        else:
+            status = "published"
+        title = TITLES[design].format(
+            c=main[1] if main[1] in PROPER_NAMES else main[1].lower(),
+            n=between(3, 60),
+            adj=pick(ADJECTIVES),
+        )
+        if rnd.random() < 0.3:
+            title = f"{title} — {pick(GENERIC_OUTCOMES).lower()} and pain outcomes"
+        authors = [
+            pick(AUTHOR_NAMES) for _ in range(1 if design == "case_report" else between(1, 8))
+        ]
+        published = status == "published"
+        has_results = published and design in RESULT_LEVELS
+        sample = None
+        if design == "case_report":
+            sample = 1
+        elif has_results:
+            sample = int(rnd.lognormvariate(3.6, 1.0)) + 2
+        elif registered:
+            sample = between(20, 300)
+        dose_min = pick(DOSES)
+        dose_max = dose_min + pick(DOSE_STEPS)
+        first_page = between(1, 2000)
+        pages = f"{first_page}–{first_page + between(3, 15)}" if published else ""
+        created = EPOCH + timedelta(seconds=int(rnd.random() * (CATALOG_SPAN_SECONDS)))
+        tables[Study].append(
+            {
+                "id": pk,
+                "title": title,
+                "descriptive_title": False,
+                "slug": f"{slug_base(title)}-{year}-{pk}",
+                "year": year,
+                "authors": authors,
+                "journal": pick(JOURNALS) if published else "",
+                "volume": str(between(1, 80)) if published else "",
+                "issue": str(between(1, 12)) if published else "",
+                "pages": pages,
+                "doi": f"10.5555/ldn.{pk}" if published or rnd.random() < 0.5 else None,
+                "pmid": str(90_000_000 + pk) if published and rnd.random() < 0.85 else None,
+                "pmcid": f"PMC{20_000_000 + pk}" if published and rnd.random() < 0.3 else None,
+                "registry_id": f"NCT{90_000_000 + pk:08d}"
+                if registered or (design in RANDOMISED and rnd.random() < 0.5)
+                else None,
+                "url": "",
+                "design": design,
+                "status": status,
+                "sample_size": sample,
+                "population": f"Adults with {main[1]}" if sample else "",
+                "dose": "" if opinion else f"{dose_min}–{dose_max} mg daily",
+                "dose_min_mg": None if opinion else dose_min,
+                "dose_max_mg": None if opinion else dose_max,
+                "duration": f"{pick((4, 8, 12, 16, 24))} weeks" if has_results else "",
+                "comparator": "Placebo" if design in RANDOMISED else "",
+                "adverse_events": "Vivid dreams and insomnia, mild." if has_results else "",
+                "summary": f"Synthetic {DESIGN_LABELS[design]} of LDN in {main[1]}.",
+                "reviewed_at": None,
+                "reviewed_by_id": None,
+                "created_at": created,
+                "updated_at": created + timedelta(seconds=int(rnd.random() * (3 * 24 * 3600))),
+            }
+        )
+        for condition in conditions:
+            tables[LINK].append({"study_id": pk, "condition_id": condition[0]})
+        if has_results:
+            self.add_results(tables, pk, design, conditions)
+        for n in range(1 + (rnd.random() < 0.35) + (rnd.random() < 0.1)):
+            tables[Mention].append(
+                {
+                    "study_id": pk,
+                    "source_id": pick(self.source_ids),
+                    "quote": f"{authors[0]} et al. ({year}) studied low-dose naltrexone "
+                    f"in {main[1]}.",
+                    "locator": f"paragraph {between(1, 40)}" if n or rnd.random() < 0.7 else "",
+                }
+            )
+        if rnd.random() < 0.4:
+            tables[Claim].append(
+                {
+                    "source_id": pick(self.source_ids),
+                    "study_id": pk,
+                    "cited_source_id": None,
+                    "quote": f"LDN helped patients with {main[1]} ({authors[0]}, {year}).",
+                    "locator": "",
+                    "verdict": weighted(CLAIM_VERDICTS, (6, 2, 2, 1)),
+                    "note": "",
+                }
+            )
+
+    def add_results(self, tables, pk, design, conditions):
+        rnd, pick, between, weighted = self.rnd, self.pick, self.between, self.weighted
+        for position in range(pick((0, 1, 1, 2, 2, 3, 3, 4, 5))):
+            condition = pick(conditions)
+            names = OUTCOME_NAMES.get(condition[2], GENERIC_OUTCOMES)
+            measure = pick(MEASURES)
+            value = Decimal(between(-300, 300)) / 100
+            spread = Decimal(between(5, 150)) / 100
+            p_value = Decimal(between(1, 999_999)) / 1_000_000
+            n_arm = between(5, 200)
+            direction = weighted(DIRECTIONS, (10, 5, 1, 2, 2))
+            tables[Outcome].append(
+                {
+                    "study_id": pk,
+                    "condition_id": condition[0],
+                    "position": position,
+                    "name": pick(names if rnd.random() < 0.7 else GENERIC_OUTCOMES),
+                    "direction": direction,
+                    "figures": f"{measure} {value} (95% CI {value - spread} to {value + spread}),"
+                    f" p = {p_value}",
+                    "source_id": None,
+                    "effect_measure": measure,
+                    "value": value,
+                    "ci_low": value - spread,
+                    "ci_high": value + spread,
+                    "p_value": p_value,
+                    "n_intervention": n_arm,
+                    "n_control": n_arm if design in RANDOMISED else None,
+                }
+            )
+        if rnd.random() < 0.6:
+            certainty = {
+                EvidenceLevel.SYNTHESIS: (2, 4, 2, 1),
+                EvidenceLevel.RANDOMISED: (1, 4, 3, 1),
+            }.get(RESULT_LEVELS[design], (0, 1, 4, 5))
+            for condition in conditions:
+                tables[EffectSummary].append(
+                    {
+                        "study_id": pk,
+                        "condition_id": condition[0],
+                        "verdict": weighted(VERDICTS, (6, 2, 2, 3)),
+                        "certainty": weighted(CERTAINTIES, certainty),
+                        "rationale": "",
+                    }
+                )
+
+
+LINK = Study.conditions.through
+
+
+class TableWriter:
+    """Writes lists of row dicts to a model's table: COPY on PostgreSQL, else executemany."""
+
+    def __init__(self, using):
+        self.connection = connections[using]
+        self.postgres = self.connection.vendor == "postgresql"
+        if self.connection.vendor == "sqlite":
+            # Index pages of a big insert stay in memory instead of being re-read (256 MB).
+            with self.connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size = -262144")
+
+    def converters(self, model, columns):
+        result = []
+        for column in columns:
+            field = next(f for f in model._meta.concrete_fields if f.attname == column)
+            if isinstance(field, models.JSONField):
+                result.append(json.dumps)
+            elif not self.postgres and isinstance(field, models.DateTimeField):
+                result.append(lambda v, f=field: f.get_db_prep_save(v, self.connection))
+            else:
+                result.append(None)
+        return result
+
+    def write(self, model, rows):
+        if not rows:
+            return
+        columns = list(rows[0])
+        converters = self.converters(model, columns)
+        values = (
+            [
+                v if convert is None or v is None else convert(v)
+                for v, convert in zip(row.values(), converters, strict=True)
+            ]
+            for row in rows
+        )
+        quote = self.connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        names = ", ".join(quote(c) for c in columns)
+        with self.connection.cursor() as cursor:
+            if self.postgres:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+
+    def reset_sequences(self, *models_):
+        statements = self.connection.ops.sequence_reset_sql(no_style(), list(models_))
+        with self.connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+
+def add_sources(writer, rnd, count, using):
+    first = (Source.objects.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1
+    kinds = SourceKind.values
+    rows = [
+        {
+            "id": pk,
+            "slug": f"synthetic-source-{pk}",
+            "title": f"Low-dose naltrexone: what the evidence says (part {pk})",
+            "kind": rnd.choice(kinds),
+            "author": rnd.choice(SURNAMES),
+            "publisher": rnd.choice(SOURCE_PUBLISHERS),
+            "url": f"https://example.org/ldn/{pk}",
+            "date": str(rnd.randint(2010, 2026)),
+            "file_name": "",
+            "text": "",
+            "description": "A synthetic source for benchmarks.",
+        }
+        for pk in range(first, first + count)
+    ]
+    writer.write(Source, rows)
+    return [row["id"] for row in rows]
+
+
+def generate_studies(n, seed=0, using="default", chunk_size=10_000, progress=None):
+    """Append N synthetic studies (and their related rows); return the row counts written."""
+    counts = dict.fromkeys(("studies", "links", "outcomes", "summaries", "mentions", "claims"), 0)
+    names = dict(zip((Study, LINK, Outcome, EffectSummary, Mention, Claim), counts, strict=True))
+    writer = TableWriter(using)
+    with transaction.atomic(using=using):
+        conditions = ensure_conditions(using)
+        rnd = random.Random(f"sources-{seed}")
+        source_ids = add_sources(writer, rnd, max(20, min(n // 200, 2000)), using)
+        first_id = (Study.objects.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1
+        catalog = SyntheticCatalog(seed, conditions, source_ids, first_id)
+        for chunk in catalog.chunks(n, chunk_size):
+            for model, rows in chunk.items():
+                writer.write(model, rows)
+                counts[names[model]] += len(rows)
+            if progress:
+                progress(counts)
+        writer.reset_sequences(Source, Study)
+    return counts

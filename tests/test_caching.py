@@ -1,0 +1,107 @@
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.test import TestCase, override_settings
+from django.urls import path
+
+from studies.caching import catalog_version, compute_catalog_version, public_page
+from studies.models import Study
+from tests.factories import make_condition, make_outcome, make_study
+
+
+@public_page
+def study_count(request):
+    return HttpResponse(f"{Study.objects.count()} studies")
+
+
+@public_page
+def missing(request):
+    return HttpResponse("gone", status=404)
+
+
+urlpatterns = [path("count/", study_count), path("missing/", missing)]
+
+
+@override_settings(ROOT_URLCONF=__name__, PUBLIC_PAGE_MAX_AGE=120)
+class PublicPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.condition = make_condition()
+        cls.study = make_study(title="Low-dose naltrexone in fibromyalgia")
+
+    def setUp(self):
+        cache.clear()
+
+    def get(self, **headers):
+        return self.client.get("/count/", headers=headers)
+
+    def test_a_page_carries_validators_and_public_cache_control(self):
+        response = self.get()
+        assert response.status_code == 200
+        assert response.headers["ETag"].startswith('"')
+        assert "Last-Modified" in response.headers
+        assert set(response.headers["Cache-Control"].split(", ")) == {"public", "max-age=120"}
+        assert {"Cookie", "HX-Request"} <= set(response.headers["Vary"].split(", "))
+
+    def test_a_repeat_request_with_the_etag_gets_304(self):
+        etag = self.get().headers["ETag"]
+        response = self.get(if_none_match=etag)
+        assert response.status_code == 304
+        assert response.content == b""
+        assert response.headers["ETag"] == etag
+
+    def test_a_repeat_request_with_the_date_gets_304(self):
+        last_modified = self.get().headers["Last-Modified"]
+        assert self.get(if_modified_since=last_modified).status_code == 304
+
+    def test_editing_a_study_changes_the_etag(self):
+        etag = self.get().headers["ETag"]
+        with self.captureOnCommitCallbacks(execute=True):
+            self.study.title = "Low-dose naltrexone in fibromyalgia: a pilot"
+            self.study.save()
+        response = self.get(if_none_match=etag)
+        assert response.status_code == 200
+        assert response.headers["ETag"] != etag
+
+    def test_adding_a_study_changes_the_page_and_the_etag(self):
+        first = self.get()
+        make_study()
+        second = self.get(if_none_match=first.headers["ETag"])
+        assert second.status_code == 200
+        assert second.content == b"2 studies"
+
+    def test_changing_conditions_outcomes_and_deleting_change_the_etag(self):
+        etags = {self.get().headers["ETag"]}
+        self.study.conditions.add(self.condition)
+        etags.add(self.get().headers["ETag"])
+        outcome = make_outcome(self.study)
+        etags.add(self.get().headers["ETag"])
+        outcome.delete()
+        etags.add(self.get().headers["ETag"])
+        assert len(etags) == 4
+
+    def test_the_version_is_cached_between_requests(self):
+        self.get()
+        with self.assertNumQueries(1):  # the page's own count, not the version
+            self.get()
+
+    def test_the_version_recomputed_after_eviction_is_the_same(self):
+        before = catalog_version()
+        cache.clear()
+        assert catalog_version() == before == compute_catalog_version()
+
+    def test_htmx_partials_have_their_own_etag(self):
+        assert self.get().headers["ETag"] != self.get(hx_request="true").headers["ETag"]
+
+    def test_signed_in_users_get_private_pages_with_their_own_etag(self):
+        anonymous = self.get().headers["ETag"]
+        self.client.force_login(User.objects.create_user("curator"))
+        response = self.get(if_none_match=anonymous)
+        assert response.status_code == 200
+        assert set(response.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}
+        assert self.get(if_none_match=response.headers["ETag"]).status_code == 304
+
+    def test_error_pages_are_not_marked_cacheable(self):
+        response = self.client.get("/missing/")
+        assert response.status_code == 404
+        assert "public" not in response.headers.get("Cache-Control", "")
