@@ -93,8 +93,8 @@ def _audience(request):
 
 def page_etag(request, *args, **kwargs):
     fingerprint, _ = catalog_version()
-    # The same URL has several representations: whole page or htmx partial, and per user.
-    variant = f"{fingerprint}|{_audience(request)}|{request.headers.get('HX-Request', '')}"
+    # The same URL has several representations: whole page or results partial, and per user.
+    variant = f"{fingerprint}|{_audience(request)}|{request.headers.get('X-Partial', '')}"
     return hashlib.sha256(variant.encode()).hexdigest()[:32]
 
 
@@ -120,7 +120,7 @@ def public_page(view):
             patch_cache_control(response, public=True, max_age=settings.PUBLIC_PAGE_MAX_AGE)
         else:
             patch_cache_control(response, private=True, no_cache=True)
-        patch_vary_headers(response, ["Cookie", "HX-Request"])
+        patch_vary_headers(response, ["Cookie", "X-Partial"])
         return response
 
     return wrapper

@@ -18,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from . import bibtex, exports, facets
+from .caching import public_page
 from .citations import first_and_last_page, format_reference, study_links
 from .feeds import StudyFeed
 from .filters import SORT_CHOICES, StudyFilter
@@ -33,6 +34,7 @@ RELATED_COUNT = 8
 
 
 @require_GET
+@public_page
 def home(request):
     designs, rows = facets.evidence_map()
     latest = Study.objects.for_list().order_by("-created_at", "-pk")[:LATEST_COUNT]
@@ -50,6 +52,7 @@ def home(request):
 
 
 @require_GET
+@public_page
 @ratelimited("RATELIMIT_SEARCH", when=lambda request: bool(request.GET.get("q")))
 def study_list(request):
     filterset = StudyFilter(request.GET)
@@ -109,6 +112,7 @@ def _query_dict(params):
 
 
 @require_GET
+@public_page
 def study_detail(request, slug):
     study = Study.objects.for_export().select_related("reviewed_by").filter(slug=slug).first()
     if study is None:
@@ -152,6 +156,7 @@ def study_bibtex(request, slug):
 
 
 @require_GET
+@public_page
 def condition_list(request):
     conditions = Condition.objects.annotate(
         study_count=Count("studies"), best_level=Min("studies__evidence_level")
@@ -160,6 +165,7 @@ def condition_list(request):
 
 
 @require_GET
+@public_page
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
     studies = Study.objects.for_condition(condition)
@@ -200,6 +206,7 @@ def condition_detail(request, slug):
 
 
 @require_GET
+@public_page
 def source_detail(request, slug):
     source = get_object_or_404(Source, slug=slug)
     claims = list(source.claims.select_related("study", "cited_source").order_by("pk"))
@@ -238,6 +245,7 @@ def study_export(request, extension):
 
 
 @require_GET
+@public_page
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_feed(request):
     problems = StudyFilter(request.GET).problems()

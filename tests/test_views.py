@@ -471,6 +471,7 @@ class RandomParameterTests(hypothesis.extra.django.TestCase):
 
 class PartialTests(CatalogData):
     def test_results_partial_for_paging_skips_the_page_and_the_facets(self):
+        self.client.get("/studies/")  # the catalog version is read once, then cached
         with CaptureQueriesContext(connection) as full:
             page = self.client.get("/studies/?condition=fibromyalgia")
         with CaptureQueriesContext(connection) as partial:
@@ -482,4 +483,5 @@ class PartialTests(CatalogData):
         assert "<html" not in html and "<form" not in html
         assert 'class="study-list"' in html and "LDN for fibromyalgia" in html
         assert len(partial) == len(full) - 5  # no facet queries
-        assert response["Vary"] == page["Vary"] == "X-Partial"
+        assert "X-Partial" in response["Vary"] and "X-Partial" in page["Vary"]
+        assert response["ETag"] != page["ETag"]

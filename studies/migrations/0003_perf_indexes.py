@@ -23,6 +23,6 @@ def drop_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("studies", "0001_initial")]
+    dependencies = [("studies", "0002_curators_group")]
 
     operations = [migrations.RunPython(create_index, drop_index, elidable=False)]
