@@ -4,11 +4,12 @@
     python -m benchmarks.list_pages --db pg --n 1000000 --pg-name ldn_perf_1m --repeat 10
 
 Prints, per URL: p50/p95 of the page in-process (django.test.Client, the full stack minus
-the socket), p50/p95 of the floor (count, facet counts for condition/design/level/status/
-year and one page of 25 rows with their conditions, by hand-written SQL on the same
-connection), and page ÷ floor. With --peer (SQLite only) it also serves our site with
-gunicorn (1 worker) and the same file with Datasette, and times both over HTTP: ours ÷
-Datasette's per URL.
+the socket), cold (cache cleared before each view: the catalog version and the facet
+counts are computed) and warm (the counts come from the cache); p50/p95 of the floor
+(count, facet counts for condition/design/level/status/year and one page of 25 rows with
+their conditions, by hand-written SQL on the same connection); and cold page ÷ floor.
+With --peer (SQLite only) it also serves our site with gunicorn (1 worker, so warm) and
+the same file with Datasette, and times both over HTTP: ours ÷ Datasette's per URL.
 """
 
 import argparse
@@ -114,10 +115,12 @@ def floor(cursor, filters, page, postgres):
     return total, facets, rows
 
 
-def time_calls(call, repeat):
+def time_calls(call, repeat, before=None):
     call()  # warm caches: every figure is a warm repeat view
     times = []
     for _ in range(repeat):
+        if before:
+            before()
         started = time.perf_counter()
         call()
         times.append(time.perf_counter() - started)
@@ -127,6 +130,7 @@ def time_calls(call, repeat):
 def in_process(database_url, repeat):
     setup_django(database_url)
     logging.getLogger("django.request").setLevel(logging.ERROR)  # 404s until the pages exist
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
 
@@ -140,13 +144,18 @@ def in_process(database_url, repeat):
             response = client.get(url)
         status = response.status_code
         failed = status == 500  # e.g. over the statement timeout: not worth repeating
+        # Cold: the cached catalog version and facet counts cleared before each view, as
+        # after any change to the catalog. Warm: the same page again, counts from the cache.
+        cold_times = (
+            [] if failed else time_calls(lambda url=url: client.get(url), repeat, cache.clear)
+        )
         page_times = [] if failed else time_calls(lambda url=url: client.get(url), repeat)
         with connection.cursor() as cursor:
             total = floor(cursor, filters, page, postgres)[0]
             floor_times = time_calls(
                 lambda filters=filters, page=page: floor(cursor, filters, page, postgres), repeat
             )
-        results.append((label, url, status, total, page_times, floor_times))
+        results.append((label, url, status, total, cold_times, page_times, floor_times))
     return results
 
 
@@ -254,22 +263,23 @@ def main():
     collectstatic(django_env(url))  # DEBUG is off: pages need the static manifest
     print(f"{args.db}, {args.n} studies, {args.repeat} warm repeats; times in ms\n")
     print(
-        f"{'URL':24} {'status':>6} {'rows':>8} {'page p50':>9} {'p95':>8}"
-        f" {'floor p50':>9} {'p95':>8} {'page/floor':>10}"
+        f"{'URL':24} {'status':>6} {'rows':>8} {'cold p50':>9} {'p95':>8} {'warm p50':>9}"
+        f" {'p95':>8} {'floor p50':>9} {'p95':>8} {'cold/floor':>10}"
     )
     # A runaway page query is stopped, not waited for.
     timeout = f"?options=-c%20statement_timeout%3D{args.timeout * 1000}" if args.db == "pg" else ""
     local = in_process(url + timeout, args.repeat)
-    for label, _, status, total, page_times, floor_times in local:
+    for label, _, status, total, cold_times, page_times, floor_times in local:
         if status == 500:
             print(
                 f"{label:24} {status:>6} {total:>8}  page failed (over --timeout?); floor p50 "
                 f"{ms(percentile(floor_times, 50))}"
             )
             continue
-        ratio = percentile(page_times, 50) / percentile(floor_times, 50)
+        ratio = percentile(cold_times, 50) / percentile(floor_times, 50)
         print(
-            f"{label:24} {status:>6} {total:>8} {ms(percentile(page_times, 50))} "
+            f"{label:24} {status:>6} {total:>8} {ms(percentile(cold_times, 50))} "
+            f"{ms(percentile(cold_times, 95))} {ms(percentile(page_times, 50))} "
             f"{ms(percentile(page_times, 95))} {ms(percentile(floor_times, 50))}  "
             f"{ms(percentile(floor_times, 95))} {ratio:10.2f}"
             + ("   (page not there yet)" if status == 404 else "")
@@ -277,7 +287,7 @@ def main():
     if args.peer:
         if args.db != "sqlite":
             parser.error("--peer compares with Datasette, which serves SQLite")
-        print("\nover HTTP on loopback: gunicorn (1 worker) vs Datasette, same file")
+        print("\nover HTTP on loopback: gunicorn (1 worker, warm) vs Datasette, same file")
         print(
             f"{'URL':24} {'ours':>6} {'peer':>6} {'peer rows':>9} {'ours p50':>9} {'p95':>8}"
             f" {'peer p50':>9} {'p95':>8} {'ours/peer':>9}"

@@ -1,16 +1,36 @@
 """Facet counts for the study list: how many studies each filter option would give.
 
 Each facet counts the current result set *without its own selection*, so ticking a
-second condition shows how many studies it would add. Every facet is one aggregate
-query, whatever the size of the catalog or of the page.
+second condition shows how many studies it would add. Facets whose own filter is not in
+use all count the same set, the current results, so one GROUP BY over the study table
+gives them all and the number of results besides; a facet whose filter is in use costs
+one more aggregate, and the condition facet one over the study-condition table.
+
+The counts for one filter are the same for every reader until the catalog changes, so
+they are kept in the cache under the catalog version (studies/caching.py).
 """
 
+import hashlib
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
-from django.db.models import Count, F, Q
+from django.core.cache import cache
+from django.db.models import Count, F
 
 from .models import Condition, Study
 from .vocabulary import DESIGN_LEVELS, Design, EvidenceLevel, Status
+
+CACHE_TIMEOUT = 60 * 60  # a new catalog version makes new keys; old ones only expire
+# The filters each study-table facet ignores, and the column it counts. The evidence level
+# follows from the design, so the level facet is counted by design too: a GROUP BY that
+# an index on (design, status, year) covers.
+OWN_FILTERS = {
+    "design": ("design",),
+    "level": ("level",),
+    "status": ("status",),
+    "decade": ("year_min", "year_max"),
+}
+COLUMNS = {"design": "design", "level": "design", "status": "status", "decade": "decade"}
 
 
 @dataclass(frozen=True)
@@ -22,21 +42,87 @@ class Option:
     level: int | None = None  # evidence level, for a colour badge
 
 
-def _counts(queryset, field):
-    return dict(queryset.order_by().values_list(field).annotate(n=Count("pk")))
+@dataclass(frozen=True)
+class Summary:
+    """What the list shows besides its rows: the number of results and every facet."""
+
+    total: int
+    facets: dict
+
+
+def summarise(filterset):
+    """The number of results and the facets for ``filterset``, from the cache if there."""
+    from .caching import catalog_version
+
+    fingerprint, _ = catalog_version()
+    params = urlencode([(k, v) for k, v in filterset.canonical_params() if k != "sort"])
+    key = "studies:facets:" + hashlib.sha256(f"{fingerprint}?{params}".encode()).hexdigest()
+    summary = cache.get(key)
+    if summary is None:
+        summary = compute_summary(filterset)
+        cache.set(key, summary, CACHE_TIMEOUT)
+    return summary
+
+
+def compute_summary(filterset):
+    in_use = {name for name, value in filterset.value.items() if value not in (None, "", [])}
+    # {facet: {value: count}}; the facets whose own filter is not in use all count the
+    # current results, so they share one query.
+    counts = {facet: {} for facet in OWN_FILTERS}
+    shared = [facet for facet, own in OWN_FILTERS.items() if not in_use.intersection(own)]
+    columns = ["design", "status", "decade"]
+    total = 0
+    for *values, n in _grouped(filterset.facet_queryset(), columns):
+        total += n
+        row = dict(zip(columns, values, strict=True))
+        for facet in shared:
+            value = row[COLUMNS[facet]]
+            counts[facet][value] = counts[facet].get(value, 0) + n
+    for facet in OWN_FILTERS.keys() - set(shared):
+        queryset = filterset.facet_queryset(*OWN_FILTERS[facet])
+        counts[facet] = dict(_grouped(queryset, [COLUMNS[facet]]))
+    levels = {}
+    for design, n in counts["level"].items():
+        level = DESIGN_LEVELS.get(design)
+        if level is not None:
+            levels[level] = levels.get(level, 0) + n
+    facets = {
+        "condition": condition_facet(filterset),
+        "design": design_facet(filterset, counts["design"]),
+        "level": level_facet(filterset, levels),
+        "status": status_facet(filterset, counts["status"]),
+        "decade": decade_facet(filterset, counts["decade"]),
+    }
+    return Summary(total, facets)
+
+
+def _grouped(queryset, columns):
+    return (
+        queryset.annotate(decade=F("year") / 10 * 10)
+        .order_by()
+        .values_list(*columns)
+        .annotate(n=Count("*"))
+    )
 
 
 def condition_facet(filterset):
+    # A semi-join in WHERE: PostgreSQL hashes the matching ids once, where a filtered
+    # Count over Condition.studies checked each row against them one by one.
     matching = filterset.facet_queryset("condition").values("pk")
+    counts = dict(
+        Study.conditions.through.objects.filter(study__in=matching)
+        .order_by()
+        .values_list("condition_id")
+        .annotate(n=Count("*"))
+    )
     selected = set(filterset.value.get("condition", []))
-    conditions = Condition.objects.annotate(
-        n=Count("studies", filter=Q(studies__in=matching))
-    ).order_by("name")
-    return [Option(c.slug, c.name, c.n, c.slug in selected) for c in conditions]
+    return [
+        Option(slug, name, counts.get(pk, 0), slug in selected)
+        for pk, slug, name in Condition.objects.order_by("name").values_list("pk", "slug", "name")
+    ]
 
 
-def design_facet(filterset):
-    counts = _counts(filterset.facet_queryset("design"), "design")
+def design_facet(filterset, counts):
     selected = set(filterset.value.get("design", []))
     designs = sorted(Design, key=lambda d: DESIGN_LEVELS[d])
     return [
@@ -45,8 +131,7 @@ def design_facet(filterset):
     ]
 
 
-def level_facet(filterset):
-    counts = _counts(filterset.facet_queryset("level"), "evidence_level")
+def level_facet(filterset, counts):
     selected = filterset.value.get("level") or ""
     return [
         Option(
@@ -60,38 +145,24 @@ def level_facet(filterset):
     ]
 
 
-def status_facet(filterset):
-    counts = _counts(filterset.facet_queryset("status"), "status")
+def status_facet(filterset, counts):
     selected = filterset.value.get("status") or ""
     return [Option(s.value, s.label, counts.get(s.value, 0), s.value == selected) for s in Status]
 
 
-def decade_facet(filterset):
-    """Counts by decade, for every decade the catalog holds (empty ones greyed)."""
-    matching = filterset.facet_queryset("year_min", "year_max").values("pk")
-    rows = (
-        Study.objects.filter(year__isnull=False)
-        .annotate(decade=F("year") / 10 * 10)
-        .order_by()
-        .values_list("decade")
-        .annotate(n=Count("pk", filter=Q(pk__in=matching)))
-        .order_by("decade")
-    )
+def decade_facet(filterset, counts):
+    """Counts by decade, from the catalog's first decade to its last (empty ones greyed)."""
+    years = Study.objects.filter(year__isnull=False).order_by("year").values_list("year", flat=True)
+    first, last = years.first(), years.last()  # two index lookups
+    if first is None:
+        return []
     low, high = filterset.value.get("year_min"), filterset.value.get("year_max")
     return [
-        Option(str(decade), f"{decade}s", n, (low, high) == (decade, decade + 9))
-        for decade, n in rows
+        Option(
+            str(decade), f"{decade}s", counts.get(decade, 0), (low, high) == (decade, decade + 9)
+        )
+        for decade in range(first // 10 * 10, last + 1, 10)
     ]
-
-
-def all_facets(filterset):
-    return {
-        "condition": condition_facet(filterset),
-        "design": design_facet(filterset),
-        "level": level_facet(filterset),
-        "status": status_facet(filterset),
-        "decade": decade_facet(filterset),
-    }
 
 
 def evidence_map():

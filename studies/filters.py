@@ -145,7 +145,9 @@ class StudyFilter(django_filters.FilterSet):
         if queryset is None:
             queryset = Study.objects.all()
         super().__init__(data, queryset, **kwargs)
-        self.condition_names = dict(Condition.objects.values_list("slug", "name"))
+        conditions = list(Condition.objects.values_list("slug", "name", "pk"))
+        self.condition_names = {slug: name for slug, name, _ in conditions}
+        self.condition_ids = {slug: pk for slug, _, pk in conditions}
         self.filters["condition"].extra["choices"] = sorted(
             self.condition_names.items(), key=lambda item: item[1]
         )
@@ -156,7 +158,7 @@ class StudyFilter(django_filters.FilterSet):
         return queryset.search(value)
 
     def filter_condition(self, queryset, name, value):
-        return queryset.for_any_condition(value)
+        return queryset.for_any_condition_id([self.condition_ids[slug] for slug in value])
 
     def filter_design(self, queryset, name, value):
         return queryset.filter(design__in=value)

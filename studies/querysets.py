@@ -35,6 +35,15 @@ class StudyQuerySet(models.QuerySet):
             )
         )
 
+    def for_any_condition_id(self, pks):
+        """Like ``for_any_condition``, by primary key: PostgreSQL then estimates the
+        matching rows from the statistics of ``condition_id`` and joins by hash, where
+        a join through the slug looked rare enough for a million index lookups."""
+        through = self.model.conditions.through
+        return self.filter(
+            models.Exists(through.objects.filter(study=models.OuterRef("pk"), condition__in=pks))
+        )
+
     def with_results(self):
         """Studies with at least one reported outcome."""
         from .models import Outcome

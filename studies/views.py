@@ -65,16 +65,20 @@ def study_list(request):
     ):
         return HttpResponsePermanentRedirect(_url("studies:study_list", canonical))
 
-    page = Paginator(filterset.qs.for_list(), PAGE_SIZE).get_page(page_number)
     # Turning a page or re-sorting leaves the filters and their counts as they are, so the
     # progressive script asks for the results partial only (static/studies/catalog.js).
     partial = request.headers.get("X-Partial") == "results"
+    summary = None if partial else facets.summarise(filterset)
+    paginator = Paginator(filterset.qs.for_list(), PAGE_SIZE)
+    if summary is not None:
+        paginator.count = summary.total  # counted with the facets: no COUNT query of its own
+    page = paginator.get_page(page_number)
     response = render(
         request,
         "studies/study_list.html#results" if partial else "studies/study_list.html",
         {
             "filter": filterset,
-            "facets": None if partial else facets.all_facets(filterset),
+            "facets": None if partial else summary.facets,
             "page": page,
             "heading": filterset.heading(page.paginator.count),
             "sort_choices": SORT_CHOICES,

@@ -22,3 +22,14 @@ def _static_without_manifest(settings):
 def _no_rate_limits(settings):
     # Rate limits count in the cache across tests; tests/test_ratelimits.py turns them on.
     settings.RATELIMIT_ENABLE = False
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The catalog version and the facet counts are cached; a test's rolled-back rows
+    # must not leave counts or versions behind for the next test.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

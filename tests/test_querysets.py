@@ -26,3 +26,14 @@ class StreamTests(TestCase):
         assert first._prefetched_objects_cache
         next(stream)
         assert not first._prefetched_objects_cache
+
+
+class ConditionFilterTests(TestCase):
+    def test_by_id_matches_by_slug_each_study_once(self):
+        fibro, crohn, other = make_condition(), make_condition(), make_condition()
+        both = make_study([fibro, crohn])
+        one = make_study([crohn])
+        make_study([other])
+        by_id = Study.objects.for_any_condition_id([fibro.pk, crohn.pk])
+        by_slug = Study.objects.for_any_condition([fibro.slug, crohn.slug])
+        assert sorted(s.pk for s in by_id) == sorted(s.pk for s in by_slug) == [both.pk, one.pk]
