@@ -3,7 +3,9 @@
 Starts gunicorn (several sync workers, whitenoise for static files, DEBUG off) on
 127.0.0.1 against a PostgreSQL database it creates and fills, drives it with wrk (or a
 Python thread pool when wrk is missing) at 32 connections for a bounded time on a mix of
-pages, while a curator thread edits studies and imports new ones through the ORM. At the
+pages (home, list pages with search, filters and paging, study, condition and source pages,
+the feed), while a curator thread edits studies through the ORM and imports BibTeX files
+through the catalog's importer (studies/importers.py), as the admin does. At the
 end it checks that no edit was lost, that the server answered without errors, and prints
 requests per second, latency percentiles and the server's memory at start and end.
 
@@ -156,6 +158,21 @@ def check_paths(base, paths):
     return usable
 
 
+IMPORT_ENTRIES = 5
+WRK_TIMEOUT = "10s"
+
+
+def import_file(n):
+    """A small BibTeX file of new studies, filed under two of the soak's conditions."""
+    return "\n".join(
+        f"@article{{soak{n}x{k},\n  title = {{Imported study {n}.{k} of low-dose naltrexone}},\n"
+        f"  author = {{Curator, A and Other, B}},\n  year = {{{1990 + (n + k) % 35}}},\n"
+        f"  doi = {{10.5555/soak.{n}.{k}}},\n"
+        f"  keywords = {{Condition {k}, Condition {n % 20}}}\n}}\n"
+        for k in range(IMPORT_ENTRIES)
+    )
+
+
 class Curator(threading.Thread):
     """Edits studies and imports new ones while the site is under load."""
 
@@ -168,20 +185,20 @@ class Curator(threading.Thread):
         self.errors = []
 
     def run(self):
-        from django.db import connection, transaction
+        from django.db import connection
 
+        from studies.importers import import_bibtex
         from studies.models import Study
-        from tests.factories import make_outcome
 
         counter = itertools.count(1)
         try:
             while not self.stop.is_set():
                 n = next(counter)
-                if n % 10 == 0:
-                    with transaction.atomic():  # an import: several rows, all or nothing
-                        study = Study.objects.create(title=f"Imported study {n}", design="rct")
-                        make_outcome(study)
-                    self.imported_slugs.append(study.slug)
+                if n % 10 == 0:  # an import: several studies, all or nothing
+                    report = import_bibtex(import_file(n), file_name=f"soak-{n}.bib")
+                    if len(report.created) != IMPORT_ENTRIES:
+                        self.errors.append(f"import {n}: {len(report.created)} studies created")
+                    self.imported_slugs += [study.slug for study in report.created]
                     self.imports += 1
                 else:
                     study = Study.objects.get(pk=random.choice(self.study_ids))
@@ -211,6 +228,9 @@ def run_wrk(base, paths, seconds, connections):
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            # A request slower than this counts as an error (wrk's default is 2 s, which a
+            # small shared machine misses under 32 connections without anything failing).
+            f"--timeout={WRK_TIMEOUT}",
             "-s",
             str(script_path),
             base + "/",
@@ -220,7 +240,7 @@ def run_wrk(base, paths, seconds, connections):
         check=True,
     )
     out = result.stdout
-    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.MULTILINE))
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(
@@ -286,7 +306,7 @@ def main():
     setup_django(env)
     conditions = fill_catalog(args.studies)
 
-    from studies.models import Study
+    from studies.models import Source, Study
 
     studies = list(Study.objects.order_by("pk"))
     port = free_port()
@@ -316,9 +336,19 @@ def main():
         )
     try:
         wait_until_up(base + "/healthz")
-        paths = ["/", "/studies/", "/conditions/"]
+        paths = ["/", "/studies/", "/conditions/", "/studies.atom"]
+        paths += [
+            "/studies/?page=2",
+            "/studies/?page=40",
+            "/studies/?q=naltrexone",
+            "/studies/?q=study+1",
+            "/studies/?design=rct",
+            "/studies/?sort=oldest",
+        ]
+        paths += [f"/studies/?condition={c.slug}" for c in random.sample(conditions, 5)]
         paths += [s.get_absolute_url() for s in random.sample(studies, 20)]
         paths += [c.get_absolute_url() for c in random.sample(conditions, 10)]
+        paths += [Source.objects.get().get_absolute_url()]
         paths += ["/static/admin/css/base.css"]
         print("Warming up; checking the page mix")
         paths = check_paths(base, paths)
@@ -373,7 +403,7 @@ def main():
     print()
     print(
         f"load generator      {load['tool']}, {args.connections} connections, "
-        f"{args.seconds} s, {args.workers} gunicorn workers"
+        f"{args.seconds} s, {args.workers} gunicorn workers, request timeout {WRK_TIMEOUT}"
     )
     print(f"requests            {load['requests']}")
     print(f"requests/s          {load['rps']:.1f}")

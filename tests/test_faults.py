@@ -13,12 +13,15 @@ from unittest import mock
 import psycopg
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import OperationalError, connection, connections
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, connections
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
 
-from tests.factories import make_study
+from studies import importers
+from studies.importers import import_bibtex
+from studies.models import Study
+from tests.factories import make_condition, make_study
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -210,3 +213,98 @@ def test_server_down_gives_503_and_the_site_recovers_when_it_returns():
     finally:
         connection.settings_dict["PORT"] = real_port
     assert wsgi_get("/")[0] == 200
+
+
+# An import that fails half-way leaves the database exactly as it was.
+
+IMPORT_SIZE = 600  # more than one of the importer's batches of 500
+
+
+def many_entries_bib(conditions):
+    return "\n".join(
+        f"@article{{entry{n},\n  title = {{Low-dose naltrexone trial number {n}}},\n"
+        f"  author = {{Author, A{n} and Other, B}},\n  year = {{{2000 + n % 25}}},\n"
+        f"  doi = {{10.5555/ldn.{n}}},\n  keywords = {{{conditions[n % len(conditions)]}}}\n}}\n"
+        for n in range(IMPORT_SIZE)
+    )
+
+
+def database_dump():
+    """Every row of every table, sorted: what "exactly as it was" is compared against."""
+    dump = {}
+    with connection.cursor() as cursor:
+        for table in sorted(connection.introspection.table_names(cursor)):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            dump[table] = sorted(cursor.fetchall(), key=repr)
+    return dump
+
+
+def fail_on_nth(marker, n):
+    """An execute_wrapper that raises a database error on the nth statement holding marker."""
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        if marker in sql:
+            seen.append(sql)
+            if len(seen) == n:
+                raise DatabaseError(f"injected failure at statement {n} holding {marker}")
+        return execute(sql, params, many, context)
+
+    return wrapper, seen
+
+
+@pytest.fixture
+def catalog_before_import():
+    conditions = [make_condition(name="Fibromyalgia"), make_condition(name="Crohn's disease")]
+    make_study(conditions=conditions, title="Already in the catalog", doi="10.5555/existing")
+    Study.objects.filter(title="Already in the catalog").update(summary="edited")
+    text = many_entries_bib([c.name for c in conditions])
+    return text, database_dump()
+
+
+# Each point where a write can fail: the second batch of studies, their history, the
+# history of the conditions, and the conditions of the 400th study.
+INJECTED = [
+    ('INSERT INTO "studies_study" ', 2),
+    ('INSERT INTO "studies_historicalstudy" ', 2),
+    ('INTO "studies_historicalstudy_conditions"', 200),
+    ('INTO "studies_study_conditions"', 400),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("marker", "n"), INJECTED)
+def test_an_import_failing_half_way_leaves_the_database_as_it_was(catalog_before_import, marker, n):
+    text, before = catalog_before_import
+    wrapper, seen = fail_on_nth(marker, n)
+    with connection.execute_wrapper(wrapper), pytest.raises(DatabaseError, match="injected"):
+        import_bibtex(text, file_name="many.bib")
+    assert len(seen) == n  # the failure came part-way through the writes, not before them
+    assert database_dump() == before
+
+
+@pytest.mark.slow
+def test_without_a_fault_the_same_file_imports_in_full(catalog_before_import):
+    text, before = catalog_before_import
+    report = import_bibtex(text, file_name="many.bib")
+    assert len(report.created) == IMPORT_SIZE
+    assert Study.objects.count() == IMPORT_SIZE + 1
+    assert database_dump() != before
+
+
+def test_a_constraint_violation_half_way_leaves_the_database_as_it_was(catalog_before_import):
+    text, before = catalog_before_import
+    real_unique_slug = importers._unique_slug
+    calls = []
+
+    def colliding_slug(study, taken):
+        # The 550th new study is given the slug of the first: the unique constraint refuses it.
+        calls.append(real_unique_slug(study, taken))
+        return calls[0] if len(calls) == 550 else calls[-1]
+
+    with (
+        mock.patch.object(importers, "_unique_slug", colliding_slug),
+        pytest.raises(IntegrityError),
+    ):
+        import_bibtex(text, file_name="many.bib")
+    assert database_dump() == before

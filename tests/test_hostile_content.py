@@ -1,22 +1,30 @@
 """Hostile catalog content is stored as text and comes out inert on every page and export.
 
-Pages checked here are the ones this branch has; the list pages join after the merge.
+Content is stored both directly (factories) and the way curators store it: the admin's add
+forms and the BibTeX import.
 """
 
 import csv
+import html
 import io
 import json
 import re
+from urllib.parse import quote
+from xml.etree import ElementTree
 
 import bibtexparser
 import pytest
 from bibtexparser.middlewares import LatexDecodingMiddleware
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import modelform_factory
-from django.test import TestCase
+from django.test import Client, TestCase, override_settings
+from django.urls import reverse
 
 from studies import bibtex, exports
 from studies.exports import FORMULA_PREFIXES
-from studies.models import Source, Study
+from studies.models import Condition, Source, Study
 from tests.factories import make_condition, make_mention, make_source, make_study
 
 SCRIPT = "<script>alert('x')</script>"
@@ -159,3 +167,216 @@ class TestExports:
         data = json.loads("".join(exports.iter_json(self.studies)))
         assert [item["title"] for item in data] == [s.title for s in self.studies]
         assert data[0]["sources"][0]["quote"] == SCRIPT
+
+
+# The same content entered the way curators enter it: the admin's add forms and the
+# BibTeX import, then read back from every public page and every download.
+
+ADMIN_ADD = {
+    model: reverse(f"admin:studies_{model}_add") for model in ("study", "condition", "source")
+}
+IMPORT = reverse("admin:studies_study_import")
+CONFIRM = reverse("admin:studies_study_import_confirm")
+HOSTILE_BIB = f"""
+@article{{imported-script,
+  title = {{{SCRIPT} imported {RLO}}},
+  author = {{{FORMULAS[0]} and O'Brien, J}},
+  journal = {{-{SCRIPT}}},
+  year = {{2019}},
+  keywords = {{{SCRIPT} {RLO} pain}},
+  url = {{https://example.org/?q=<script>}}
+}}
+@article{{imported-latex,
+  title = {{{LATEX}}},
+  year = {{2020}}
+}}
+@article{{imported-formula,
+  title = {{{FORMULAS[1]}}},
+  year = {{2021}}
+}}
+@article{{imported-huge,
+  title = {{{HUGE}}},
+  year = {{2022}}
+}}
+@article{{imported-jsurl,
+  title = {{A study with a javascript link}},
+  url = {{{JS_URL}}}
+}}
+"""
+
+
+def inline_forms(prefixes=("outcomes", "effect_summaries", "claims", "mentions")):
+    data = {}
+    for prefix in prefixes:
+        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
+    return data
+
+
+def isolated_text(body):
+    """The page's text with every place that isolates bidirectional text taken out.
+
+    What is left must hold no right-to-left override: there it could reverse the page's
+    own text and markup around it.
+    """
+    # The citation and the BibTeX record, text to copy: an override there reaches the end of
+    # the citation or of the BibTeX line only, and markers would be copied with the text.
+    body = re.sub(r'<pre class="bibtex">.*?</pre>', "", body, flags=re.DOTALL)
+    body = re.sub(r'<p class="reference">.*?</p>', "", body, flags=re.DOTALL)
+    body = re.sub(r"<bdi>.*?</bdi>", "", body, flags=re.DOTALL)
+    body = re.sub(r"\u2068[^\u2069]*\u2069", "", body)  # FSI…PDI, in the <title>
+    return re.sub(r'"[^"<>]*"', '""', body)  # attribute values
+
+
+class ThroughTheCuratorToolsTests(TestCase):
+    @classmethod
+    @override_settings(  # what tests/conftest.py sets, which runs after setUpTestData
+        SECURE_SSL_REDIRECT=False,
+        RATELIMIT_ENABLE=False,
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
+    def setUpTestData(cls):
+        cls.admin = User.objects.create_superuser("admin", password="a long admin password")
+        client = Client()
+        client.force_login(cls.admin)
+        response = client.post(
+            ADMIN_ADD["condition"],
+            {"name": f"{SCRIPT} pain {RLO}", "slug": "hostile-pain", "category": "pain"},
+        )
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        cls.condition = Condition.objects.get(slug="hostile-pain")
+        source = {"title": f"{SCRIPT} blog {RLO}", "slug": "hostile-blog", "kind": "blog"}
+        response = client.post(ADMIN_ADD["source"], source | {"url": JS_URL})
+        assert response.status_code == 200
+        assert "url" in response.context["adminform"].form.errors
+        response = client.post(ADMIN_ADD["source"], source | {"url": "https://example.org/"})
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        cls.source = Source.objects.get(slug="hostile-blog")
+
+        cls.admin_results = {}
+        for n, title in enumerate(HOSTILE_TITLES):
+            data = inline_forms() | {
+                "title": title,
+                "slug": f"hostile-{n}",
+                "design": "rct",
+                "status": "published",
+                "year": str(2000 + n),
+                "authors": f"{FORMULAS[0]}\n{SCRIPT}\nO'Brien, {{J}}",
+                "journal": f"-{SCRIPT}",
+                "summary": f"{LATEX}\n{SCRIPT}\n{FORMULAS[1]}",
+                "conditions": [cls.condition.pk],
+            }
+            response = client.post(ADMIN_ADD["study"], data)
+            cls.admin_results[title] = response.status_code
+        response = client.post(
+            IMPORT, {"file": SimpleUploadedFile("hostile.bib", HOSTILE_BIB.encode())}
+        )
+        assert response.status_code == 200
+        cls.import_preview = response.content.decode()
+        response = client.post(CONFIRM, {"token": response.context["token"]})
+        assert response.status_code == 302
+        cls.studies = list(Study.objects.order_by("pk"))
+
+    def test_the_admin_stores_each_hostile_title_as_text(self):
+        for title, status_code in self.admin_results.items():
+            assert status_code == 302, (title[:40], status_code)
+        stored = Study.objects.filter(slug__startswith="hostile-")
+        assert stored.count() == len(HOSTILE_TITLES)
+        assert stored.get(slug="hostile-0").title == HOSTILE_TITLES[0]
+        # The 100 kB title too (a TextField), less the trailing space the form strips.
+        assert stored.get(slug=f"hostile-{len(HOSTILE_TITLES) - 1}").title == HUGE.strip()
+
+    def test_the_importer_refuses_what_it_cannot_store_and_says_why(self):
+        # 99,999: BibTeX drops the title's trailing space.
+        assert "the title is 99,999 characters long; the limit is 1,000" in self.import_preview
+        assert "the url “javascript:alert(document.cookie)” is not a web address" in (
+            self.import_preview
+        )
+        assert SCRIPT not in self.import_preview
+        imported = Study.history.filter(history_change_reason="Imported from hostile.bib")
+        # The LaTeX entry's unbalanced brace makes it an error too.
+        assert sorted(imported.values_list("year", flat=True)) == [2019, 2021]
+        assert imported.get(year=2019).url == "https://example.org/?q=<script>"
+
+    def public_pages(self):
+        pages = [
+            "/",
+            "/studies/",
+            "/studies/?q=script",
+            f"/studies/?q={quote(RLO)}",
+            f"/studies/?q={quote(SCRIPT)}",
+            "/conditions/",
+            self.condition.get_absolute_url(),
+            self.source.get_absolute_url(),
+        ]
+        return pages + [study.get_absolute_url() for study in self.studies]
+
+    def test_every_public_page_renders_it_inert(self):
+        for page in self.public_pages():
+            response = self.client.get(page, follow=True)
+            assert response.status_code == 200, page
+            body = response.content.decode()
+            assert SCRIPT not in body, page
+            assert not re.search(r"<script(?![^>]*\bsrc=)", body, re.IGNORECASE), page
+            assert not re.search(r"""href=["']?\s*javascript:""", body, re.IGNORECASE), page
+            assert RLO not in isolated_text(body), page
+        # The override is shown, isolated, rather than dropped.
+        body = self.client.get(self.studies[0].get_absolute_url()).content.decode()
+        assert f"<bdi>{html.escape(self.condition.name)}</bdi>" in body
+
+    def test_the_feed_is_inert(self):
+        response = self.client.get("/studies.atom")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("application/atom+xml")
+        feed = ElementTree.fromstring(response.content)
+        atom = "{http://www.w3.org/2005/Atom}"
+        entries = feed.findall(f"{atom}entry")
+        assert entries
+        for link in feed.iter(f"{atom}link"):
+            assert link.get("href").startswith("http://testserver/"), link.get("href")
+        assert b"<script" not in response.content
+        titles = {entry.findtext(f"{atom}title") for entry in entries}
+        assert any(SCRIPT in title for title in titles)  # text, escaped in the XML
+
+    def download(self, path):
+        response = self.client.get(path)
+        assert response.status_code == 200, path
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return response["Content-Type"], body.decode()
+
+    def test_csv_download_neutralises_formulas(self):
+        content_type, text = self.download("/studies.csv")
+        assert content_type.startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert len(rows) == len(self.studies)
+        for row in rows:
+            for column, value in row.items():
+                assert not value.startswith(FORMULA_PREFIXES), (column, value[:50])
+
+    def test_ris_download_has_one_tag_per_line(self):
+        content_type, text = self.download("/studies.ris")
+        assert content_type.startswith("application/x-research-info-systems")
+        lines = [line for line in text.split("\r\n") if line]
+        assert all(re.match(r"^[A-Z][A-Z0-9]  - ", line) for line in lines)
+        assert text.count("TY  - ") == text.count("ER  - ") == len(self.studies)
+
+    def test_bibtex_downloads_parse_back(self):
+        content_type, text = self.download("/studies.bib")
+        assert content_type.startswith("application/x-bibtex")
+        library = bibtexparser.parse_string(text)
+        assert not library.failed_blocks
+        assert {entry.key for entry in library.entries} == {s.slug for s in self.studies}
+        for study in self.studies:
+            _, text = self.download(reverse("studies:study_bibtex", args=[study.slug]))
+            library = bibtexparser.parse_string(text)
+            assert not library.failed_blocks
+            [entry] = library.entries
+            assert latex_unescape(entry["title"]) == " ".join(study.title.split())
+
+    def test_json_download_is_valid_and_exact(self):
+        content_type, text = self.download("/studies.json")
+        assert content_type.startswith("application/json")
+        titles = sorted(item["title"] for item in json.loads(text))
+        assert titles == sorted(study.title for study in self.studies)

@@ -110,8 +110,8 @@ class StudyListTests(CatalogData):
         response = self.client.get("/studies/?condition=fibromyalgia")
         html = response.content.decode()
         assert response.status_code == 200
-        assert '<h1 id="list-heading">Fibromyalgia · 3 studies</h1>' in html
-        assert "<title>Fibromyalgia · 3 studies — LDN Evidence Catalog</title>" in html
+        assert '<h1 id="list-heading"><bdi>Fibromyalgia · 3 studies</bdi></h1>' in html
+        assert "<title>\u2068Fibromyalgia · 3 studies\u2069 — LDN Evidence Catalog</title>" in html
         assert 'class="badge level-2"' in html
         assert "n = 31" in html
         assert "<strong>Benefit</strong> (low certainty)" in html
@@ -299,7 +299,7 @@ class StudyDetailTests(CatalogData):
             registry_id="NCT04604704".replace("4604704", "1234567"),
         )
         html = self.client.get(study.get_absolute_url()).content.decode()
-        assert '<em class="descriptive">An unnamed case of LDN use</em>' in html
+        assert '<em class="descriptive"><bdi>An unnamed case of LDN use</bdi></em>' in html
         assert "the title is not given by the sources" in html
         assert 'href="https://clinicaltrials.gov/study/NCT01234567"' in html
 
@@ -317,7 +317,7 @@ class StudyDetailTests(CatalogData):
 class ConditionAndSourceTests(CatalogData):
     def test_condition_index_has_counts_and_best_level(self):
         html = self.client.get("/conditions/").content.decode()
-        row = re.search(r"Fibromyalgia</a></th>(.*?)</tr>", html, re.S).group(1)
+        row = re.search(r"Fibromyalgia</bdi></a></th>(.*?)</tr>", html, re.S).group(1)
         assert '<a href="/studies/?condition=fibromyalgia">3</a>' in row
         assert "Level 2 · Randomised trial" in row
         assert "Unstudied condition" in html

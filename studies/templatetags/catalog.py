@@ -58,3 +58,13 @@ def design_level(design):
 def web_url(value):
     """The address if it is an http(s) URL, else empty: never a ``javascript:`` link."""
     return value if urlsplit(value or "").scheme in ("http", "https") else ""
+
+
+@register.filter
+def isolate(value):
+    """Text between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: the plain-text <bdi>.
+
+    For places that cannot hold markup (the page <title>): a right-to-left override in a
+    title then cannot reverse the text around it.
+    """
+    return f"\u2068{value}\u2069"
