@@ -314,7 +314,8 @@ def _create_with_history(studies, user, reason):
     """Save new studies and their "+" history records; return the studies, with their pks.
 
     The same rows bulk_create and simple-history's bulk_create_with_history write, written
-    with _insert; the primary keys are read back by slug, which the preview made unique.
+    with _insert and _copy_to_history; the primary keys are read back by slug, which the
+    preview made unique.
     """
     using = router.db_for_write(Study)
     now = timezone.now()
@@ -332,18 +333,49 @@ def _create_with_history(studies, user, reason):
     pks = {}
     for batch in batched([study.slug for study in studies], INSERT_BATCH, strict=False):
         pks.update(Study.objects.using(using).filter(slug__in=batch).values_list("slug", "pk"))
-    history = {
+        _copy_to_history(batch, now, user, reason, using)
+    for study in studies:
+        study.pk = pks[study.slug]
+        study._state.adding, study._state.db = False, using
+    return studies
+
+
+def _copy_to_history(slugs, now, user, reason, using):
+    """The "+" history records of the studies with these slugs, copied in the database.
+
+    INSERT ... SELECT from the rows just written: no values go back through Python, and
+    each record holds exactly what its study holds.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    history_model = Study.history.model
+    study_columns = {f.attname: f.column for f in Study._meta.concrete_fields}
+    extra = {
         "history_date": now,
         "history_change_reason": reason,
         "history_type": "+",
         "history_user_id": user.pk if user else None,
     }
-    for study, row in zip(studies, values, strict=True):
-        study.pk = row["id"] = pks[study.slug]
-        study._state.adding, study._state.db = False, using
-        row.update(history)
-    _insert(Study.history.model, values, using)
-    return studies
+    columns, selected, params = [], [], []
+    for f in history_model._meta.concrete_fields:
+        if f is history_model._meta.auto_field:
+            continue
+        columns.append(quote(f.column))
+        if f.attname in extra:
+            selected.append("%s")
+            params.append(f.get_db_prep_save(extra[f.attname], connection))
+        else:
+            selected.append(quote(study_columns[f.attname]))
+    sql = "INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} IN ({})".format(
+        quote(history_model._meta.db_table),
+        ", ".join(columns),
+        ", ".join(selected),
+        quote(Study._meta.db_table),
+        quote(Study._meta.get_field("slug").column),
+        ", ".join(["%s"] * len(slugs)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *slugs])
 
 
 def import_bibtex(text, file_name="", user=None, dry_run=False, progress=None):
