@@ -5,6 +5,7 @@ that a title holding ``&``, ``%``, ``{`` or ``\\`` neither breaks the file nor c
 meaning, and Zotero, JabRef and BibTeX itself read it back as the same text.
 """
 
+import bisect
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -156,6 +157,9 @@ def _unenclose(value):
     """
     value = value.strip()
     if value.startswith("{"):
+        inner = value[1:-1]
+        if value.endswith("}") and "{" not in inner and "}" not in inner:
+            return inner, ""  # the common case, no braces inside: no need to count them
         depth = 0
         for match in re.finditer(r"(?<!\\)[{}]", value):
             depth += 1 if match.group(0) == "{" else -1
@@ -219,12 +223,16 @@ def _read_entry(entry, parsed):
         parsed.fields[name] = decode_latex(text)
 
 
-def _source_of(block, text, starts):
-    """The text of a block from its first line to the line before the next entry."""
+def _source_of(block, lines, start_lines):
+    """The text of a block from its first line to the line before the next entry.
+
+    ``lines`` is the file's text split into lines and ``start_lines`` the sorted line
+    numbers of its entries, both computed once: a file can hold many damaged blocks.
+    """
     first = block.start_line + 1
-    following = [line for line, _, _ in starts if line > first]
-    lines = text.splitlines()[first - 1 : (following[0] - 1) if following else None]
-    return "\n".join(lines)
+    following = bisect.bisect_right(start_lines, first)
+    end = start_lines[following] - 1 if following < len(start_lines) else None
+    return "\n".join(lines[first - 1 : end])
 
 
 def parse_entries(text):
@@ -240,6 +248,7 @@ def parse_entries(text):
         text, parse_stack=[ResolveStringReferencesMiddleware(allow_inplace_modification=True)]
     )
     starts = entry_starts(text)
+    lines = start_lines = None
     found = []
     for block in library.blocks:
         if isinstance(block, Entry):
@@ -263,7 +272,9 @@ def parse_entries(text):
                 continue
             parsed = ParsedEntry(match.group(2) if match else "", block.start_line + 1)
             parsed.entry_type = match.group(1).lower() if match else ""
-            parsed.errors.append(_failure_reason(block, _source_of(block, text, starts)))
+            if lines is None:
+                lines, start_lines = text.splitlines(), [line for line, _, _ in starts]
+            parsed.errors.append(_failure_reason(block, _source_of(block, lines, start_lines)))
         else:
             continue
         found.append(parsed)

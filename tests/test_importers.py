@@ -2,6 +2,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
@@ -241,6 +242,31 @@ class ImportTests(TestCase):
         assert list(study.history.latest().conditions.values_list("condition", flat=True)) == [
             self.fibromyalgia.pk
         ]
+
+    def test_created_rows_match_what_the_orm_reads_back(self):
+        curator = User.objects.create_user("curator")
+        text = (
+            "@article{a, title = {Stored {\\'E}tude}, author = {M{\\\"u}ller, A. and Li, B.},"
+            " year = 2019, journal = {J}, pages = {1--9}, doi = {10.1000/X1}}\n"
+            "@misc{b, title = {Second}}\n"
+        )
+        created = import_bibtex(text, "catalog.bib", user=curator).created
+        for study in created:
+            stored = Study.objects.get(pk=study.pk)
+            assert stored.slug == study.slug and stored.title == study.title
+            assert stored.created_at is not None and stored.updated_at == stored.created_at
+            record = stored.history.get()
+            assert (record.history_type, record.history_user) == ("+", curator)
+            assert record.history_change_reason == "Imported from catalog.bib"
+            assert (record.title, record.authors, record.year) == (
+                stored.title,
+                stored.authors,
+                stored.year,
+            )
+        stored = Study.objects.get(slug=created[0].slug)
+        assert stored.authors == ["Müller, A.", "Li, B."]
+        assert (stored.title, stored.year, stored.pages) == ("Stored Étude", 2019, "1–9")
+        assert (stored.doi, stored.pmid, stored.design) == ("10.1000/x1", None, "other")
 
 
 class RoundTripTests(TestCase):
