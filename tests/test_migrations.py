@@ -1,6 +1,7 @@
 """Migrations run forward from nothing, back to nothing, and round-trip a curated catalog."""
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -102,3 +103,16 @@ def test_forward_from_zero_and_back_with_a_catalog():
     assert applied() == []
     migrate(latest())
     assert applied() == all_migrations
+
+
+def test_forward_on_a_database_holding_the_curated_catalog():
+    all_migrations = applied()
+    migrate([(APP, first_migration())])
+    call_command("loaddata", "catalog", verbosity=0)
+    before = catalog_rows()
+    assert len(before["studies_study"]) == 44
+
+    migrate(latest())
+    assert applied() == all_migrations
+    assert catalog_rows() == before
+    assert Study.objects.filter(evidence_level=1).exists()
