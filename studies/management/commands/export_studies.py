@@ -13,6 +13,6 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=sorted(WRITERS), default="json")
 
     def handle(self, *args, format, **options):
-        studies = Study.objects.for_export().order_by("slug").iterator(chunk_size=2000)
+        studies = Study.objects.for_export().order_by("slug").stream(chunk_size=2000)
         for chunk in WRITERS[format](studies):
             self.stdout.write(chunk, ending="")
