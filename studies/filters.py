@@ -249,7 +249,8 @@ class StudyFilter(django_filters.FilterSet):
         data = self.value
         parts = []
         if data.get("q"):
-            parts.append(f"“{data['q']}”")
+            # Isolated, so a right-to-left override in the search cannot reverse the heading.
+            parts.append(f"“\u2068{data['q']}\u2069”")
         if data.get("condition"):
             parts.append(" or ".join(self.condition_names[s] for s in data["condition"]))
         if data.get("design"):

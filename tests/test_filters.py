@@ -177,3 +177,9 @@ class StudyFilterTests(TestCase):
         assert run("q=fatigue&sort=newest")[1] == ["A later study", "Fatigue in a cohort"]
         # websearch syntax: quoted phrases and exclusions, never a syntax error.
         assert run('q="fatigue in" -later')[1] == ["Fatigue in a cohort"]
+
+
+@pytest.mark.django_db
+def test_the_search_text_is_isolated_in_the_heading():
+    heading = StudyFilter(QueryDict("q=\u202epain")).heading(2)
+    assert heading == "“\u2068\u202epain\u2069” · 2 studies"
