@@ -123,35 +123,30 @@ def test_csrf_cookie_is_secure(client):
     assert cookie["samesite"] == "Lax"
 
 
+def log_in(client, page):
+    return client.post(
+        "/admin/login/",
+        {
+            "username": "curator",
+            "password": "a long unguessable passphrase",
+            "csrfmiddlewaretoken": page.context["csrf_token"],
+        },
+        secure=True,
+        headers={"Referer": "https://testserver/admin/login/"},
+    )
+
+
 @pytest.mark.django_db
 def test_session_cookie_is_secure_and_http_only():
     user = User.objects.create_user("curator", password="a long unguessable passphrase")
     client = Client(enforce_csrf_checks=True)
     page = client.get("/admin/login/", secure=True)
-    response = client.post(
-        "/admin/login/",
-        {
-            "username": "curator",
-            "password": "a long unguessable passphrase",
-            "csrfmiddlewaretoken": page.context["csrf_token"],
-        },
-        secure=True,
-        headers={"Referer": "https://testserver/admin/login/"},
-    )
+    response = log_in(client, page)
     # Not staff, so the admin refuses; a staff user gets the session cookie below.
     assert response.status_code == 200
     user.is_staff = True
     user.save()
-    response = client.post(
-        "/admin/login/",
-        {
-            "username": "curator",
-            "password": "a long unguessable passphrase",
-            "csrfmiddlewaretoken": page.context["csrf_token"],
-        },
-        secure=True,
-        headers={"Referer": "https://testserver/admin/login/"},
-    )
+    response = log_in(client, page)
     assert response.status_code == 302
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["secure"] is True
