@@ -1,5 +1,6 @@
 """An Atom feed of the list's newest studies, so a reader can follow a filter."""
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
@@ -9,6 +10,12 @@ from django.utils.feedgenerator import Atom1Feed
 from .filters import StudyFilter
 
 FEED_SIZE = 50
+# Characters XML 1.0 cannot hold: a search for "\x08" must not break the feed.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text):
+    return NOT_XML.sub("", text)
 
 
 class StudyFeed(Feed):
@@ -19,7 +26,7 @@ class StudyFeed(Feed):
 
     def title(self, filterset):
         words = " · ".join(filterset.describe()) or "all studies"
-        return f"LDN Evidence Catalog: {words}"
+        return xml_text(f"LDN Evidence Catalog: {words}")
 
     def subtitle(self, filterset):
         return "Studies of low-dose naltrexone newly added to the catalog. Not medical advice."
@@ -32,7 +39,7 @@ class StudyFeed(Feed):
         return filterset.qs.for_list().order_by("-created_at", "-pk")[:FEED_SIZE]
 
     def item_title(self, study):
-        return f"{study.title} ({study.year})" if study.year else study.title
+        return xml_text(f"{study.title} ({study.year})" if study.year else study.title)
 
     def item_description(self, study):
         verdicts = "; ".join(
@@ -41,7 +48,7 @@ class StudyFeed(Feed):
             for e in study.effect_summaries.all()
         )
         design = f"{study.get_design_display()} (evidence level {study.level.value})"
-        return " — ".join(part for part in (design, verdicts, study.summary) if part)
+        return xml_text(" — ".join(part for part in (design, verdicts, study.summary) if part))
 
     def item_pubdate(self, study):
         return study.created_at

@@ -118,6 +118,15 @@ class ExportTests(TestCase):
         first = everything.find(f"{ATOM}entry").find(f"{ATOM}title").text
         assert first == "Crohn study (2024)"  # the last one added
 
+    def test_atom_feed_drops_characters_xml_cannot_hold(self):
+        make_study(title="Bell\x07 and tab\x0b study", year=2026)
+        response = self.get("/studies.atom?q=%08pain")
+        feed = ET.fromstring(response.content)
+        assert feed.find(f"{ATOM}title").text.startswith("LDN Evidence Catalog:")
+        everything = ET.fromstring(self.get("/studies.atom").content)
+        titles = [e.find(f"{ATOM}title").text for e in everything.findall(f"{ATOM}entry")]
+        assert "Bell and tab study (2026)" in titles
+
     def test_empty_result_exports_are_still_valid(self):
         assert json.loads(body(self.get("/studies.json?year_min=2099"))) == []
         rows = list(csv.reader(io.StringIO(body(self.get("/studies.csv?year_min=2099")))))
