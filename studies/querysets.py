@@ -2,6 +2,7 @@
 
 from django.db import connection, models
 from django.db.models import F, Q
+from django.db.models.expressions import Col
 
 # The list's sort orders, by their public name in the query string. Every order ends on
 # the primary key so that pages never overlap or skip a study.
@@ -13,6 +14,19 @@ SORTS = {
     "title": ["title", "pk"],
 }
 DEFAULT_SORT = "newest"
+
+
+class StoredSearchVector(models.Expression):
+    """The ``search_vector`` column that migration 0005 adds on PostgreSQL (the models do
+    not declare it): a column of the query's own table, relabelled with it in subqueries."""
+
+    def resolve_expression(self, query=None, *args, **kwargs):
+        from django.contrib.postgres.search import SearchVectorField
+
+        field = SearchVectorField()
+        field.set_attributes_from_name("search_vector")
+        field.model = query.model
+        return Col(query.get_initial_alias(), field)
 
 
 class StudyQuerySet(models.QuerySet):
@@ -35,11 +49,19 @@ class StudyQuerySet(models.QuerySet):
             )
         )
 
-    def for_any_condition_id(self, pks):
+    def for_any_condition_id(self, pks, *, counting=False):
         """Like ``for_any_condition``, by primary key: PostgreSQL then estimates the
         matching rows from the statistics of ``condition_id`` and joins by hash, where
-        a join through the slug looked rare enough for a million index lookups."""
+        a join through the slug looked rare enough for a million index lookups.
+
+        By default each study is checked for a link (EXISTS), so that a page read in
+        index order stops after its rows. A query that reads every match (``counting``)
+        instead takes the conditions' study ids from the link table once (IN): SQLite
+        otherwise walks a year range row by row, checking each one.
+        """
         through = self.model.conditions.through
+        if counting:
+            return self.filter(pk__in=through.objects.filter(condition__in=pks).values("study"))
         return self.filter(
             models.Exists(through.objects.filter(study=models.OuterRef("pk"), condition__in=pks))
         )
@@ -72,35 +94,18 @@ class StudyQuerySet(models.QuerySet):
         )
 
     def _full_text_search(self, text):
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+        """Matches through the GIN-indexed vectors of migration 0005: studies whose own
+        text matches, united with studies having a matching outcome, so that each side
+        is an index scan; ranked by the study's own vector (outcome-only matches last)."""
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact
 
         from .models import Outcome
 
-        outcome_text = (
-            Outcome.objects.filter(study=models.OuterRef("pk"))
-            .order_by()
-            .values("study")
-            .annotate(
-                text=models.StringAgg(
-                    models.functions.Concat(
-                        "name", models.Value(" "), "figures", output_field=models.TextField()
-                    ),
-                    models.Value(" "),
-                )
-            )
-            .values("text")
-        )
-        vector = (
-            SearchVector("title", weight="A", config="english")
-            + SearchVector(
-                models.functions.Cast("authors", models.TextField()), weight="B", config="english"
-            )
-            + SearchVector("summary", weight="B", config="english")
-            + SearchVector("journal", weight="C", config="english")
-            + SearchVector(models.Subquery(outcome_text), weight="C", config="english")
-        )
         query = SearchQuery(text, search_type="websearch", config="english")
-        return self.annotate(search=vector, rank=SearchRank(vector, query)).filter(search=query)
+        by_study = self.model.objects.filter(SearchVectorExact(StoredSearchVector(), query))
+        by_outcome = Outcome.objects.filter(SearchVectorExact(StoredSearchVector(), query))
+        matching = by_study.order_by().values("pk").union(by_outcome.order_by().values("study"))
+        return self.filter(pk__in=matching).annotate(rank=SearchRank(StoredSearchVector(), query))
 
     def sorted_by(self, sort):
         """Order by one of SORTS; with no sort given, a ranked search comes best match first."""
