@@ -3,6 +3,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count
 from django.test import TestCase
 
@@ -108,6 +109,15 @@ class GenerateStudiesTests(TestCase):
         assert study.created_at.year in (2025, 2026)
         assert study.level.value == study.evidence_level
         assert study.authors and all(isinstance(a, str) for a in study.authors)
+
+    def test_the_planner_has_statistics_afterwards(self):
+        if connection.vendor == "postgresql":
+            statement = "SELECT count(*) FROM pg_stats WHERE tablename = 'studies_study'"
+        else:
+            statement = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'studies_study'"
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+            assert cursor.fetchone()[0] > 0
 
     def test_new_studies_can_still_be_saved_normally(self):
         study = make_study(title="Added after generation")
