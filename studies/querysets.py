@@ -49,19 +49,11 @@ class StudyQuerySet(models.QuerySet):
             )
         )
 
-    def for_any_condition_id(self, pks, *, counting=False):
+    def for_any_condition_id(self, pks):
         """Like ``for_any_condition``, by primary key: PostgreSQL then estimates the
         matching rows from the statistics of ``condition_id`` and joins by hash, where
-        a join through the slug looked rare enough for a million index lookups.
-
-        By default each study is checked for a link (EXISTS), so that a page read in
-        index order stops after its rows. A query that reads every match (``counting``)
-        instead takes the conditions' study ids from the link table once (IN): SQLite
-        otherwise walks a year range row by row, checking each one.
-        """
+        a join through the slug looked rare enough for a million index lookups."""
         through = self.model.conditions.through
-        if counting:
-            return self.filter(pk__in=through.objects.filter(condition__in=pks).values("study"))
         return self.filter(
             models.Exists(through.objects.filter(study=models.OuterRef("pk"), condition__in=pks))
         )
