@@ -6,8 +6,9 @@
 Prints, per URL: p50/p95 of the page in-process (django.test.Client, the full stack minus
 the socket), cold (cache cleared before each view: the catalog version and the facet
 counts are computed) and warm (the counts come from the cache); p50/p95 of the floor
-(count, facet counts for condition/design/level/status/year and one page of 25 rows with
-their conditions, by hand-written SQL on the same connection); and cold page ÷ floor.
+(the same data: count, facet counts for condition/design/level/status/year each without
+its own selection, and one page of 25 rows in the same order with their conditions, by
+hand-written SQL on the same connection); and cold page ÷ floor.
 With --peer (SQLite only) it also serves our site with gunicorn (1 worker, so warm) and
 the same file with Datasette, and times both over HTTP: ours ÷ Datasette's per URL.
 """
@@ -48,8 +49,10 @@ URLS = [
 ]
 
 
-def where_clause(filters, postgres):
+def where_clause(filters, postgres, without=()):
+    """WHERE for the filters, but for those named in ``without``."""
     clauses, params = [], []
+    filters = {name: value for name, value in filters.items() if name not in without}
     if "condition" in filters:
         clauses.append(
             "s.id IN (SELECT sc.study_id FROM studies_study_conditions sc"
@@ -71,13 +74,22 @@ def where_clause(filters, postgres):
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def floor(cursor, filters, page, postgres):
-    """What a list page needs, by the least SQL a person would write for it.
+# Each facet counts the results without its own selection, as the page's facets do
+# (studies/facets.py): the filters a facet ignores, by the column it counts.
+OWN_FILTERS = {"design": ("design",), "year": ("year_min", "year_max")}
 
-    Free text is a plain substring match on the title (LIKE/ILIKE); the page may use
-    full-text search on PostgreSQL, which answers a different question."""
+
+def floor(cursor, filters, page, postgres):
+    """What a list page shows, by the least SQL a person would write for it.
+
+    The same data as the page: the number of results, one page of 25 rows with their
+    conditions, and the facets for condition, design, level, status and year, each
+    counted without its own selection. One GROUP BY over the results gives the number and
+    every facet whose filter is not in use; a facet whose filter is in use takes one more
+    GROUP BY without it. Free text is a plain substring match on the title (LIKE/ILIKE);
+    the page may use full-text search on PostgreSQL, which answers a different question.
+    """
     where, params = where_clause(filters, postgres)
-    # One scan gives the count and the design, level, status and year facets.
     cursor.execute(
         "SELECT s.design, s.evidence_level, s.status, s.year, COUNT(*)"
         f" FROM studies_study s{where} GROUP BY s.design, s.evidence_level, s.status, s.year",
@@ -90,16 +102,28 @@ def floor(cursor, filters, page, postgres):
         counts = facets[column] = {}
         for group in groups:
             counts[group[index]] = counts.get(group[index], 0) + group[-1]
+    for column, own in OWN_FILTERS.items():
+        if any(name in filters for name in own):
+            where, params = where_clause(filters, postgres, without=own)
+            cursor.execute(
+                f"SELECT s.{column}, COUNT(*) FROM studies_study s{where} GROUP BY s.{column}",
+                params,
+            )
+            facets[column] = dict(cursor.fetchall())
+    where, params = where_clause(filters, postgres, without=("condition",))
     cursor.execute(
         "SELECT sc.condition_id, COUNT(*) FROM studies_study_conditions sc"
         f" JOIN studies_study s ON s.id = sc.study_id{where} GROUP BY sc.condition_id",
         params,
     )
     facets["condition"] = cursor.fetchall()
+    where, params = where_clause(filters, postgres)
     cursor.execute(
         "SELECT s.id, s.slug, s.title, s.year, s.authors, s.journal, s.design,"
         f" s.evidence_level, s.status FROM studies_study s{where}"
-        " ORDER BY s.year DESC, s.title LIMIT %s OFFSET %s",
+        # The page's default order ("newest"); SQLite puts NULLs last when descending.
+        f" ORDER BY s.year DESC{' NULLS LAST' if postgres else ''}, s.created_at DESC, s.id"
+        " LIMIT %s OFFSET %s",
         [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
     )
     rows = cursor.fetchall()
