@@ -165,13 +165,19 @@ def spreadsheet_safe(value):
     return value
 
 
+# The related rows each format writes: a download fetches only these (the JSON, all).
+CSV_RELATIONS = ("conditions", "effect_summaries")
+RIS_RELATIONS = ("conditions",)
+
+
 def study_to_row(study):
-    data = study_to_dict(study)
-    row = {column: data.get(column) for column in CSV_COLUMNS}
+    """One CSV row: the study's own fields as in ``study_to_dict``, lists joined by "; "."""
+    row = {column: getattr(study, column, None) for column in CSV_COLUMNS}
     row["authors"] = "; ".join(study.authors)
-    row["conditions"] = "; ".join(data["conditions"] or [])
+    row["evidence_level"] = study.level.value
+    row["conditions"] = "; ".join(c.name for c in study.conditions.all())
     row["verdicts"] = "; ".join(
-        f"{e['condition']}: {e['verdict']} ({e['certainty']})" for e in data["effect_summaries"]
+        f"{e.condition.name}: {e.verdict} ({e.certainty})" for e in study.effect_summaries.all()
     )
     return {key: spreadsheet_safe("" if value is None else value) for key, value in row.items()}
 

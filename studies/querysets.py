@@ -14,6 +14,8 @@ SORTS = {
     "title": ["title", "pk"],
 }
 DEFAULT_SORT = "newest"
+# The related rows a study's export can hold (see ``StudyQuerySet.for_export``).
+EXPORT_RELATIONS = ("conditions", "outcomes", "effect_summaries", "mentions", "claims")
 
 
 class StoredSearchVector(models.Expression):
@@ -120,29 +122,32 @@ class StudyQuerySet(models.QuerySet):
         """What a list row shows, fetched in a fixed number of queries."""
         return self.prefetch_related("conditions", _effect_summaries())
 
-    def for_export(self):
-        """Everything an export writes, fetched in a fixed number of queries."""
+    def for_export(self, *relations):
+        """Everything an export writes, fetched in a fixed number of queries: the related
+        rows named in ``relations`` (by default all of EXPORT_RELATIONS), so that a format
+        which writes only some of them does not fetch the rest."""
         from .models import Claim, Mention, Outcome
 
         # Each prefetch orders rows within one study; the models' default orderings begin
         # with the study's own ordering, which would cost a join for nothing.
-        return self.prefetch_related(
-            "conditions",
-            models.Prefetch(
+        prefetches = {
+            "conditions": "conditions",
+            "outcomes": models.Prefetch(
                 "outcomes",
                 queryset=Outcome.objects.select_related("condition", "source").order_by(
                     "position", "pk"
                 ),
             ),
-            _effect_summaries(),
-            models.Prefetch(
+            "effect_summaries": _effect_summaries(),
+            "mentions": models.Prefetch(
                 "mentions",
                 queryset=Mention.objects.select_related("source").order_by("source__title", "pk"),
             ),
-            models.Prefetch(
+            "claims": models.Prefetch(
                 "claims", queryset=Claim.objects.select_related("source", "cited_source")
             ),
-        )
+        }
+        return self.prefetch_related(*(prefetches[name] for name in relations or EXPORT_RELATIONS))
 
 
 def _effect_summaries():

@@ -226,23 +226,27 @@ def source_detail(request, slug):
 
 # Downloads of the current list: every matching study, in the list's order, streamed.
 
-EXPORT_FORMATS = {
-    "bib": (bibtex.iter_bibtex, "application/x-bibtex; charset=utf-8"),
-    "ris": (exports.iter_ris, "application/x-research-info-systems; charset=utf-8"),
-    "csv": (exports.iter_csv, "text/csv; charset=utf-8"),
-    "json": (exports.iter_json, "application/json; charset=utf-8"),
+EXPORT_FORMATS = {  # writer, content type, the related rows it writes (none named: all)
+    "bib": (bibtex.iter_bibtex, "application/x-bibtex; charset=utf-8", bibtex.RELATIONS),
+    "ris": (
+        exports.iter_ris,
+        "application/x-research-info-systems; charset=utf-8",
+        exports.RIS_RELATIONS,
+    ),
+    "csv": (exports.iter_csv, "text/csv; charset=utf-8", exports.CSV_RELATIONS),
+    "json": (exports.iter_json, "application/json; charset=utf-8", ()),
 }
 
 
 @require_GET
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_export(request, extension):
-    writer, content_type = EXPORT_FORMATS[extension]
+    writer, content_type, relations = EXPORT_FORMATS[extension]
     filterset = StudyFilter(request.GET)
     problems = filterset.problems()
     if problems:
         return _bad_filter(problems)
-    studies = filterset.qs.for_export().stream(chunk_size=EXPORT_CHUNK_SIZE)
+    studies = filterset.qs.for_export(*relations).stream(chunk_size=EXPORT_CHUNK_SIZE)
     response = StreamingHttpResponse(writer(studies), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filterset.file_stem()}.{extension}"'
     return response

@@ -3,14 +3,18 @@
 import csv
 import io
 import json
+import math
 import xml.etree.ElementTree as ET
+from unittest.mock import patch
 
 import bibtexparser
 import rispy
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
 from studies import views
-from studies.exports import study_to_dict
+from studies.exports import CSV_COLUMNS, spreadsheet_safe, study_to_dict
 from studies.models import Study
 
 from .factories import make_claim, make_condition, make_effect_summary, make_outcome, make_study
@@ -74,6 +78,37 @@ class ExportTests(TestCase):
         hostile = next(r for r in rows if r["slug"] == self.hostile.slug)
         assert hostile["title"].startswith("'=HYPERLINK")
         assert hostile["authors"] == "O'Brien, T; Müller A"
+
+    def test_csv_rows_say_what_the_json_objects_say(self):
+        rows = list(csv.DictReader(io.StringIO(body(self.get("/studies.csv?sort=title")))))
+        objects = json.loads(body(self.get("/studies.json?sort=title")))
+        assert len(rows) == len(objects) == Study.objects.count()
+        lists = {"authors", "conditions", "verdicts"}
+        for row, data in zip(rows, objects, strict=True):
+            for column in set(CSV_COLUMNS) - lists:
+                value = data[column]
+                assert row[column] == spreadsheet_safe("" if value is None else str(value))
+            assert row["authors"] == "; ".join(data["authors"] or [])
+            assert row["conditions"] == "; ".join(data["conditions"] or [])
+            assert row["verdicts"] == "; ".join(
+                f"{e['condition']}: {e['verdict']} ({e['certainty']})"
+                for e in data["effect_summaries"]
+            )
+        assert any(row["verdicts"] for row in rows)
+
+    def test_each_format_fetches_only_the_related_rows_it_writes(self):
+        # One query per related table a format writes, for each further chunk of studies.
+        chunks = math.ceil(self.total_fibro / 10)
+        for extension, per_chunk in (("csv", 2), ("bib", 1), ("ris", 1), ("json", 5)):
+            queries = []
+            for chunk_size in (1000, 10):
+                with (
+                    patch.object(views, "EXPORT_CHUNK_SIZE", chunk_size),
+                    CaptureQueriesContext(connection) as captured,
+                ):
+                    body(self.get(f"/studies.{extension}?condition=fibromyalgia"))
+                queries.append(len(captured))
+            assert queries[1] - queries[0] == per_chunk * (chunks - 1), extension
 
     def test_json_is_exactly_the_export_command_objects(self):
         response = self.get("/studies.json?condition=fibromyalgia")

@@ -3,7 +3,11 @@ from django.core.management.base import BaseCommand
 from studies import bibtex, exports
 from studies.models import Study
 
-WRITERS = {"json": exports.iter_json, "csv": exports.iter_csv, "bibtex": bibtex.iter_bibtex}
+WRITERS = {  # writer, the related rows it writes (none named: all)
+    "json": (exports.iter_json, ()),
+    "csv": (exports.iter_csv, exports.CSV_RELATIONS),
+    "bibtex": (bibtex.iter_bibtex, bibtex.RELATIONS),
+}
 
 
 class Command(BaseCommand):
@@ -13,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=sorted(WRITERS), default="json")
 
     def handle(self, *args, format, **options):
-        studies = Study.objects.for_export().order_by("slug").stream(chunk_size=2000)
-        for chunk in WRITERS[format](studies):
+        writer, relations = WRITERS[format]
+        studies = Study.objects.for_export(*relations).order_by("slug").stream(chunk_size=2000)
+        for chunk in writer(studies):
             self.stdout.write(chunk, ending="")
