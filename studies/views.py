@@ -30,6 +30,7 @@ from .vocabulary import ClaimVerdict, EvidenceLevel, Status
 PAGE_SIZE = 25
 EXPORT_CHUNK_SIZE = 500
 LATEST_COUNT = 6
+SECTION_SIZE = 10  # rows in each section of a condition page; the rest are in the list
 RELATED_COUNT = 8
 
 
@@ -200,13 +201,22 @@ def condition_detail(request, slug):
             "total": total,
             "pyramid": pyramid,
             "pyramid_max": max(by_level.values(), default=0),
-            "findings": findings,
-            "ongoing": ongoing,
-            "harms": harms,
+            "findings": _section(findings),
+            "ongoing": _section(ongoing),
+            "harms": _section(harms),
             "strongest": studies.for_list().sorted_by("level")[:5],
             "list_url": _url("studies:study_list", [("condition", condition.slug)]),
+            "strongest_first_url": _url(
+                "studies:study_list", [("condition", condition.slug), ("sort", "level")]
+            ),
         },
     )
+
+
+def _section(queryset):
+    """The first rows of a condition page's section and how many there are in all: a
+    condition with thousands of studies still gives a page of a few dozen lines."""
+    return {"rows": list(queryset[:SECTION_SIZE]), "total": queryset.count()}
 
 
 @require_GET

@@ -339,6 +339,30 @@ class ConditionAndSourceTests(CatalogData):
         assert "Vivid dreams" in html
         assert 'href="/studies/?condition=fibromyalgia"' in html
 
+    def test_condition_page_shows_the_first_rows_of_each_section_and_links_the_rest(self):
+        size = views.SECTION_SIZE
+        for n in range(size + 2):
+            study = make_study(
+                [self.fibro],
+                title=f"Trial {n:02}",
+                year=2000 + n,
+                design="rct",
+                status="ongoing",
+                adverse_events=f"Headache in {n}",
+            )
+            make_effect_summary(study, self.fibro, rationale=f"Rationale {n:02}")
+        response = self.client.get(self.fibro.get_absolute_url())
+        html = response.content.decode()
+        for section in ("findings", "ongoing", "harms"):
+            rows, total = response.context[section]["rows"], response.context[section]["total"]
+            assert len(rows) == size < size + 2 <= total, section
+            assert f"The first {size} of {total}." in html, section
+        findings, rest = html.split('id="h-findings"')[1].split('id="h-strongest"')
+        assert findings.count('<li class="verdict') == size
+        assert rest.split('id="h-harms"')[1].count("<li>") == size
+        assert 'href="/studies/?condition=fibromyalgia&amp;sort=level"' in html
+        assert self.client.get("/studies/?condition=fibromyalgia&sort=level").status_code == 200
+
     def test_source_page_tallies_verdicts(self):
         make_claim(self.series, self.source, quote="Another claim", verdict="supported")
         make_claim(self.review, self.source, quote="Unclear", verdict="unverifiable")
