@@ -72,6 +72,18 @@ def catalog_version():
     return version
 
 
+def for_this_version(name, compute):
+    """``compute()``, kept in the cache under the catalog version: the same for every
+    reader until the catalog changes (a new version makes new keys; old ones expire)."""
+    fingerprint, _ = catalog_version()
+    key = f"studies:{name}:{fingerprint}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, settings.CATALOG_DATA_TIMEOUT)
+    return value
+
+
 def invalidate_catalog_version(sender=None, **kwargs):
     cache.delete(VERSION_KEY)
     # Again after commit: a request in between may have cached the version it could see.

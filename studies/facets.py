@@ -14,13 +14,11 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.db.models import Count, F
 
 from .models import Condition, Study
 from .vocabulary import DESIGN_LEVELS, Design, EvidenceLevel, Status
 
-CACHE_TIMEOUT = 60 * 60  # a new catalog version makes new keys; old ones only expire
 # The filters each study-table facet ignores, and the column it counts. The evidence level
 # follows from the design, so the level facet is counted by design too: a GROUP BY that
 # an index on (design, status, year) covers.
@@ -52,16 +50,11 @@ class Summary:
 
 def summarise(filterset):
     """The number of results and the facets for ``filterset``, from the cache if there."""
-    from .caching import catalog_version
+    from .caching import for_this_version
 
-    fingerprint, _ = catalog_version()
     params = urlencode([(k, v) for k, v in filterset.canonical_params() if k != "sort"])
-    key = "studies:facets:" + hashlib.sha256(f"{fingerprint}?{params}".encode()).hexdigest()
-    summary = cache.get(key)
-    if summary is None:
-        summary = compute_summary(filterset)
-        cache.set(key, summary, CACHE_TIMEOUT)
-    return summary
+    name = "facets:" + hashlib.sha256(params.encode()).hexdigest()
+    return for_this_version(name, lambda: compute_summary(filterset))
 
 
 def compute_summary(filterset):

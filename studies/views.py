@@ -18,7 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from . import bibtex, exports, facets
-from .caching import public_page
+from .caching import for_this_version, public_page
 from .citations import first_and_last_page, format_reference, study_links
 from .feeds import StudyFeed
 from .filters import SORT_CHOICES, StudyFilter
@@ -37,7 +37,7 @@ RELATED_COUNT = 8
 @require_GET
 @public_page
 def home(request):
-    designs, rows = facets.evidence_map()
+    designs, rows = for_this_version("evidence-map", facets.evidence_map)
     latest = Study.objects.for_list().order_by("-created_at", "-pk")[:LATEST_COUNT]
     return render(
         request,
@@ -163,9 +163,14 @@ def study_bibtex(request, slug):
 @require_GET
 @public_page
 def condition_list(request):
-    conditions = Condition.objects.annotate(
-        study_count=Count("studies"), best_level=Min("studies__evidence_level")
-    ).order_by("name")
+    conditions = for_this_version(
+        "condition-index",
+        lambda: list(
+            Condition.objects.annotate(
+                study_count=Count("studies"), best_level=Min("studies__evidence_level")
+            ).order_by("name")
+        ),
+    )
     return render(request, "studies/condition_list.html", {"conditions": conditions})
 
 

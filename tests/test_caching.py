@@ -1,11 +1,14 @@
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import connection
 from django.http import HttpResponse
 from django.test import TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
 from studies.caching import catalog_version, compute_catalog_version, public_page
 from studies.models import Study
+from studies.vocabulary import Design
 from tests.factories import make_condition, make_outcome, make_study
 
 
@@ -105,3 +108,23 @@ class PublicPageTests(TestCase):
         response = self.client.get("/missing/")
         assert response.status_code == 404
         assert "public" not in response.headers.get("Cache-Control", "")
+
+
+class CountsPerVersionTests(TestCase):
+    def setUp(self):
+        cache.clear()
+
+    def test_home_map_and_condition_index_are_counted_once_per_catalog_version(self):
+        condition = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+        make_study([condition], design="rct")
+        for page in ("/", "/conditions/"):
+            self.client.get(page)
+            with CaptureQueriesContext(connection) as queries:
+                assert self.client.get(page).status_code == 200
+            assert not any("GROUP BY" in q["sql"] for q in queries.captured_queries), page
+        with self.captureOnCommitCallbacks(execute=True):
+            make_study([condition], design="rct")
+        html = self.client.get("/conditions/").content.decode()
+        assert '<a href="/studies/?condition=fibromyalgia">2</a>' in html
+        home = self.client.get("/")
+        assert dict(home.context["map_rows"][0][1])[Design.RCT] == 2
