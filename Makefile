@@ -18,11 +18,13 @@ $(BIN)/.installed: requirements.lock
 install: $(BIN)/.installed
 
 ## Start the site on SQLite with the curated catalog loaded: http://127.0.0.1:8000/
-## (The catalog is loaded when db.sqlite3 is new; `make reload` starts again from the catalog.)
+## (The catalog is loaded when the database holds no study yet, e.g. a new db.sqlite3 or the
+## empty file another command left; `make reload` starts again from the catalog.)
 run: install
-	@unset DATABASE_URL; if [ ! -f db.sqlite3 ]; then \
-	  DEBUG=1 $(MANAGE) migrate --noinput && DEBUG=1 $(MANAGE) loaddata catalog; fi
 	unset DATABASE_URL; DEBUG=1 $(MANAGE) migrate --noinput
+	@unset DATABASE_URL; if DEBUG=1 $(MANAGE) shell -c \
+	  "from studies.models import Study; raise SystemExit(Study.objects.exists())"; then \
+	  echo "Loading the curated catalog"; DEBUG=1 $(MANAGE) loaddata catalog; fi
 	unset DATABASE_URL; DEBUG=1 $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 ## Run the whole test suite (SQLite unless DATABASE_URL says otherwise).

@@ -178,38 +178,13 @@ def condition_list(request):
 @public_page
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
-    studies = Study.objects.for_condition(condition)
-    by_level = dict(studies.order_by().values_list("evidence_level").annotate(n=Count("pk")))
-    total = sum(by_level.values())
-    pyramid = [(level, by_level.get(level.value, 0)) for level in EvidenceLevel]
-    findings = (
-        EffectSummary.objects.filter(
-            condition=condition, study__evidence_level__lte=EvidenceLevel.CONTROLLED_OBSERVATIONAL
-        )
-        .select_related("study")
-        .order_by("study__evidence_level", "-study__year", "study__title")
-    )
-    ongoing = (
-        studies.filter(
-            Q(status__in=[Status.ONGOING, Status.PROTOCOL])
-            | Q(evidence_level=EvidenceLevel.NO_RESULTS)
-        )
-        .for_list()
-        .sorted_by("newest")
-    )
-    harms = studies.exclude(adverse_events="").sorted_by("level")
+    evidence = for_this_version(f"condition:{condition.pk}", lambda: _evidence_for(condition))
     return render(
         request,
         "studies/condition_detail.html",
         {
             "condition": condition,
-            "total": total,
-            "pyramid": pyramid,
-            "pyramid_max": max(by_level.values(), default=0),
-            "findings": _section(findings),
-            "ongoing": _section(ongoing),
-            "harms": _section(harms),
-            "strongest": studies.for_list().sorted_by("level")[:5],
+            **evidence,
             "list_url": _url("studies:study_list", [("condition", condition.slug)]),
             "strongest_first_url": _url(
                 "studies:study_list", [("condition", condition.slug), ("sort", "level")]
@@ -218,10 +193,49 @@ def condition_detail(request, slug):
     )
 
 
-def _section(queryset):
-    """The first rows of a condition page's section and how many there are in all: a
-    condition with thousands of studies still gives a page of a few dozen lines."""
-    return {"rows": list(queryset[:SECTION_SIZE]), "total": queryset.count()}
+def _evidence_for(condition):
+    """What a condition page shows of its studies, the same for every reader until the
+    catalog changes: the studies by evidence level, and the first rows of each section
+    with how many there are in all (a condition with thousands of studies still gives a
+    page of a few dozen lines). The section counts come with the levels, in one query."""
+    studies = Study.objects.for_any_condition_id([condition.pk])
+    ongoing = Q(status__in=[Status.ONGOING, Status.PROTOCOL]) | Q(
+        evidence_level=EvidenceLevel.NO_RESULTS
+    )
+    harms = ~Q(adverse_events="")
+    counts = (
+        studies.order_by()
+        .values("evidence_level")
+        .annotate(
+            n=Count("pk"), ongoing=Count("pk", filter=ongoing), harms=Count("pk", filter=harms)
+        )
+    )
+    by_level = {row["evidence_level"]: row for row in counts}
+    findings = (
+        EffectSummary.objects.filter(
+            condition=condition, study__evidence_level__lte=EvidenceLevel.CONTROLLED_OBSERVATIONAL
+        )
+        .select_related("study")
+        .order_by("study__evidence_level", "-study__year", "study__title")
+    )
+    return {
+        "total": sum(row["n"] for row in by_level.values()),
+        "pyramid": [
+            (level, by_level[level.value]["n"] if level.value in by_level else 0)
+            for level in EvidenceLevel
+        ],
+        "pyramid_max": max((row["n"] for row in by_level.values()), default=0),
+        "findings": {"rows": list(findings[:SECTION_SIZE]), "total": findings.count()},
+        "ongoing": {
+            "rows": list(studies.filter(ongoing).for_list().sorted_by("newest")[:SECTION_SIZE]),
+            "total": sum(row["ongoing"] for row in by_level.values()),
+        },
+        "harms": {
+            "rows": list(studies.filter(harms).sorted_by("level")[:SECTION_SIZE]),
+            "total": sum(row["harms"] for row in by_level.values()),
+        },
+        "strongest": list(studies.for_list().sorted_by("level")[:5]),
+    }
 
 
 @require_GET
