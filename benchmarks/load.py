@@ -1,6 +1,7 @@
 """The production server under load: requests/s, p99 and errors at 32 connections.
 
     python -m benchmarks.load --db sqlite --n 100000 --workers 4 --duration 20
+    python -m benchmarks.load --db pg --pg-name ldn_perf_1m --n 1000000 --redis redis://127.0.0.1:6379/3
 
 Runs gunicorn (DEBUG off, static files by whitenoise, SECURE_SSL_REDIRECT=0) on loopback
 and wrk (Debian package `wrk`) with a Lua script that picks each request at random from a
@@ -86,11 +87,19 @@ def main():
     parser.add_argument("--duration", type=int, default=20, help="seconds")
     parser.add_argument("--studies", type=int, default=200, help="study pages in the mix")
     parser.add_argument("--without-lists", action="store_true", help="study and condition pages")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share one Redis cache between the workers (e.g. redis://127.0.0.1:6379/3; "
+        "flushed first) instead of each worker's local memory",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     url = database(args.db, args.n, pg_name=args.pg_name)
-    env = django_env(url, CONN_MAX_AGE=60)
+    env = django_env(url, CONN_MAX_AGE=60, **({"REDIS_URL": args.redis} if args.redis else {}))
+    if args.redis:
+        subprocess.run(["redis-cli", "-u", args.redis, "FLUSHDB"], check=True, capture_output=True)
     collectstatic(env)
     pages, static = sample_paths(url, args.studies)
     port = free_port()
@@ -106,7 +115,8 @@ def main():
         script = OUT / "load.lua"
         script.write_text(lua_script(mix))
         print(
-            f"{args.db}, {args.n} studies; gunicorn {args.workers} workers; {len(mix)} paths "
+            f"{args.db}, {args.n} studies; gunicorn {args.workers} workers; "
+            f"cache: {'Redis' if args.redis else 'local memory'}; {len(mix)} paths "
             f"(statuses before the run: {statuses})"
         )
         result = subprocess.run(

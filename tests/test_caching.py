@@ -128,3 +128,24 @@ class CountsPerVersionTests(TestCase):
         assert '<a href="/studies/?condition=fibromyalgia">2</a>' in html
         home = self.client.get("/")
         assert dict(home.context["map_rows"][0][1])[Design.RCT] == 2
+
+    def test_a_list_page_keeps_its_rows_until_the_catalog_changes(self):
+        condition = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+        first = make_study([condition], title="Older", year=2001)
+        url = "/studies/?condition=fibromyalgia"
+
+        def titles():
+            return [s.title for s in self.client.get(url).context["page"].object_list]
+
+        assert titles() == ["Older"]
+        with CaptureQueriesContext(connection) as queries:
+            assert titles() == ["Older"]
+        # The repeat view fetches its rows by primary key, not by filtering and sorting.
+        assert not any("ORDER BY" in q["sql"] and "EXISTS" in q["sql"] for q in queries)
+        assert any(f"IN ({first.pk})" in q["sql"] for q in queries)
+        with self.captureOnCommitCallbacks(execute=True):
+            make_study([condition], title="Newer", year=2020)
+        assert titles() == ["Newer", "Older"]
+        with self.captureOnCommitCallbacks(execute=True):
+            first.delete()
+        assert titles() == ["Newer"]
