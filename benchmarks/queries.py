@@ -3,9 +3,10 @@
     python -m benchmarks.queries --db sqlite --sizes 1000 10000
 
 The count must not grow with the database or with the page: a list page that runs more
-queries for 100 rows than for 10 has an N+1. Each database size runs in its own process
-(Django binds one database per process); the page size is changed by patching
-``studies.views.PAGE_SIZE``.
+queries for 100 rows than for 10 has an N+1. Each page is counted cold (cache cleared:
+the facet counts and the page's rows computed) and warm (the same page again). Each
+database size runs in its own process (Django binds one database per process); the page
+size is changed by patching ``studies.views.PAGE_SIZE``.
 """
 
 import argparse
@@ -37,6 +38,7 @@ def pages():
 def count_queries(database_url):
     """{page: {page size: [status, queries]}} for this process's database."""
     setup_django(database_url)
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -53,9 +55,13 @@ def count_queries(database_url):
                 if hasattr(views, "PAGE_SIZE")
                 else contextlib.nullcontext()
             )
-            with patch, CaptureQueriesContext(connection) as queries:
-                response = client.get(url, follow=True)
-            counts[label][size] = [response.status_code, len(queries)]
+            with patch:
+                cache.clear()  # cold: counts and page rows computed
+                with CaptureQueriesContext(connection) as cold:
+                    response = client.get(url, follow=True)
+                with CaptureQueriesContext(connection) as warm:  # from the cache
+                    client.get(url, follow=True)
+            counts[label][size] = [response.status_code, len(cold), len(warm)]
     return counts
 
 
@@ -81,13 +87,16 @@ def main():
             sys.exit(child.stderr)
         results[n] = json.loads(child.stdout.strip().splitlines()[-1])
     columns = [(n, size) for n in args.sizes for size in PAGE_SIZES]
-    print(f"SQL queries per page ({args.db}); columns: studies in the database × page size")
+    print(
+        f"SQL queries per page ({args.db}), cold/warm (warm: the counts and rows kept per "
+        "catalog version come from the cache); columns: studies in the database × page size"
+    )
     print(f"{'page':16}" + "".join(f"{f'{n}×{size}':>14}" for n, size in columns))
     for label in results[args.sizes[0]]:
         cells = []
         for n, size in columns:
-            status, queries = results[n][label][str(size)]
-            cells.append(f"{queries}{'' if status == 200 else f' ({status})'}")
+            status, cold, warm = results[n][label][str(size)]
+            cells.append(f"{cold}/{warm}{'' if status == 200 else f' ({status})'}")
         print(f"{label:16}" + "".join(f"{cell:>14}" for cell in cells))
 
 
