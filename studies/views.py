@@ -70,10 +70,9 @@ def study_list(request):
     # Turning a page or re-sorting leaves the filters and their counts as they are, so the
     # progressive script asks for the results partial only (static/studies/catalog.js).
     partial = request.headers.get("X-Partial") == "results"
-    summary = None if partial else facets.summarise(filterset)
+    summary = facets.summarise(filterset)  # from the cache when the full page was shown
     paginator = Paginator(filterset.qs.for_list(), PAGE_SIZE)
-    if summary is not None:
-        paginator.count = summary.total  # counted with the facets: no COUNT query of its own
+    paginator.count = summary.total  # counted with the facets: no COUNT query of its own
     page = paginator.get_page(page_number)
     page.object_list = _page_rows(filterset, page)
     response = render(
