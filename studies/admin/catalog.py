@@ -227,6 +227,9 @@ class StudyAdmin(HistoryAdmin):
 
 @admin.register(Condition)
 class ConditionAdmin(HistoryAdmin):
+    # Explicit: the study count's GROUP BY drops the model's default ordering, and the
+    # autocomplete pages through this queryset.
+    ordering = ["name"]
     search_fields = ["name", "slug", "synonyms"]
     list_display = ["name", "category", "study_count"]
     list_filter = ["category"]
