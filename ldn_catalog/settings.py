@@ -176,8 +176,9 @@ SESSION_ENGINE = os.environ.get("SESSION_ENGINE", "django.contrib.sessions.backe
 # long a server trusts its cached catalog version when no signal has invalidated it.
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", 60)
 CATALOG_VERSION_TIMEOUT = env_int("CATALOG_VERSION_TIMEOUT", 10)
-# How long counts computed for one catalog version (the list's facets, the home page's
-# evidence map, the condition index) stay in the cache; a new version makes new keys.
+# How long what was computed for one catalog version (the list's facets and page rows, the
+# home page's evidence map, the condition index and pages) stays in the cache; a new
+# version makes new keys.
 CATALOG_DATA_TIMEOUT = env_int("CATALOG_DATA_TIMEOUT", 60 * 60)
 # Static files on object storage instead of whitenoise, e.g. (with django-storages)
 # STATICFILES_BACKEND=storages.backends.s3.S3ManifestStaticStorage and

@@ -356,7 +356,7 @@ class ConditionAndSourceTests(CatalogData):
         for section in ("findings", "ongoing", "harms"):
             rows, total = response.context[section]["rows"], response.context[section]["total"]
             assert len(rows) == size < size + 2 <= total, section
-            assert f"The first {size} of {total}." in html, section
+            assert f"The first {size} of {total}; the rest are in" in html, section
         findings, rest = html.split('id="h-findings"')[1].split('id="h-strongest"')
         assert findings.count('<li class="verdict') == size
         assert rest.split('id="h-harms"')[1].count("<li>") == size
