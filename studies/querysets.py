@@ -38,10 +38,6 @@ class StudyQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status="published")
 
-    def for_condition(self, condition):
-        slug = getattr(condition, "slug", condition)
-        return self.filter(conditions__slug=slug)
-
     def for_any_condition(self, slugs):
         """Studies of at least one of the conditions, each study once."""
         through = self.model.conditions.through

@@ -103,5 +103,5 @@ class StudyBehaviourTests(TestCase):
         make_outcome(with_outcome)
         without = make_study(conditions=[pain])
         make_study()
-        assert set(Study.objects.for_condition("pain-x")) == {with_outcome, without}
-        assert list(Study.objects.for_condition(pain).with_results()) == [with_outcome]
+        assert set(Study.objects.for_any_condition(["pain-x"])) == {with_outcome, without}
+        assert list(Study.objects.for_any_condition([pain.slug]).with_results()) == [with_outcome]
