@@ -9,10 +9,10 @@ export SECRET_KEY ?= insecure-key-for-local-runs-and-tests-only
 
 .PHONY: install run test test-postgres test-e2e lint format migrations-check catalog catalog-check reload clean
 
-$(BIN)/.installed: requirements.lock
+$(BIN)/.installed: requirements-dev.lock requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(BIN)/.installed
