@@ -21,6 +21,7 @@ from .vocabulary import (
     Direction,
     EffectMeasure,
     EvidenceLevel,
+    OutcomeDomain,
     SourceKind,
     Status,
     Verdict,
@@ -233,6 +234,9 @@ class Outcome(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
     name = models.CharField("what was measured", max_length=300)
+    domain = models.CharField(
+        max_length=20, choices=OutcomeDomain, default=OutcomeDomain.OTHER, db_index=True
+    )
     direction = models.CharField(max_length=20, choices=Direction, default=Direction.UNCLEAR)
     figures = models.TextField(blank=True, help_text="The figures verbatim as reported.")
     source = models.ForeignKey(
@@ -300,6 +304,28 @@ class EffectSummary(models.Model):
 
     def __str__(self):
         return f"{self.get_verdict_display()} ({self.get_certainty_display()} certainty)"
+
+
+class BottomLine(models.Model):
+    """The curator's plain statement of what the evidence for one condition adds up to."""
+
+    condition = models.OneToOneField(
+        Condition, on_delete=models.CASCADE, related_name="bottom_line"
+    )
+    text = models.TextField(help_text="One or two plain sentences.")
+    certainty = models.CharField(max_length=20, choices=Certainty)
+    studies = models.ManyToManyField(
+        Study, related_name="bottom_lines", blank=True, help_text="The studies it rests on."
+    )
+    reviewed = models.DateField("last reviewed")
+
+    history = HistoricalRecords(m2m_fields=[studies])
+
+    class Meta:
+        ordering = ["condition__name"]
+
+    def __str__(self):
+        return f"Bottom line: {self.condition}"
 
 
 class Source(models.Model):

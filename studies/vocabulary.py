@@ -89,6 +89,23 @@ class EffectMeasure(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class OutcomeDomain(models.TextChoices):
+    """What an outcome measures, so outcomes can be compared across studies."""
+
+    PAIN = "pain", "Pain"
+    FATIGUE = "fatigue", "Fatigue"
+    SLEEP = "sleep", "Sleep"
+    MOOD = "mood", "Mood"
+    QUALITY_OF_LIFE = "quality_of_life", "Quality of life"
+    FUNCTION = "function", "Function"
+    DISEASE_ACTIVITY = "disease_activity", "Disease activity"
+    SYMPTOMS = "symptoms", "Symptoms"
+    BIOMARKERS = "biomarkers", "Biomarkers"
+    ADVERSE_EVENTS = "adverse_events", "Adverse events"
+    DISCONTINUATION = "discontinuation", "Discontinuation"
+    OTHER = "other", "Other"
+
+
 class Verdict(models.TextChoices):
     BENEFIT = "benefit", "Benefit"
     NO_BENEFIT = "no_benefit", "No benefit"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..forms import StudyAdminForm
-from ..models import Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from ..models import BottomLine, Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
 from . import imports
 
 
@@ -80,7 +80,7 @@ class OutcomeInline(admin.StackedInline):
     autocomplete_fields = ["condition", "source"]
     fields = [
         ("name", "position", "condition"),
-        ("direction", "source"),
+        ("domain", "direction", "source"),
         "figures",
         ("effect_measure", "value", "ci_low", "ci_high", "p_value"),
         ("n_intervention", "n_control"),
@@ -243,6 +243,15 @@ class ConditionAdmin(HistoryAdmin):
         return condition.study_count
 
 
+@admin.register(BottomLine)
+class BottomLineAdmin(HistoryAdmin):
+    list_display = ["condition", "certainty", "reviewed"]
+    list_filter = ["certainty"]
+    search_fields = ["condition__name", "text"]
+    autocomplete_fields = ["condition", "studies"]
+    list_select_related = ["condition"]
+
+
 @admin.register(Source)
 class SourceAdmin(HistoryAdmin):
     search_fields = ["title", "slug", "author", "publisher", "url"]
@@ -267,8 +276,8 @@ class StudyPartAdmin(HistoryAdmin):
 
 @admin.register(Outcome)
 class OutcomeAdmin(StudyPartAdmin):
-    list_display = ["name", "study", "direction", "effect_measure", "value"]
-    list_filter = ["direction", "effect_measure"]
+    list_display = ["name", "study", "domain", "direction", "effect_measure", "value"]
+    list_filter = ["domain", "direction", "effect_measure"]
     search_fields = ["name", "figures", "study__title"]
     autocomplete_fields = ["study", "condition", "source"]
 
