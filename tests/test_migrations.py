@@ -42,22 +42,27 @@ def first_migration():
     return min(name for app_label, name in graph.nodes if app_label == APP)
 
 
-def catalog_rows():
+def catalog_rows(columns_of=None):
     """Every row of the app's tables, column by column, but for the search vectors that
-    PostgreSQL derives from the other columns (migration 0005)."""
+    PostgreSQL derives from the other columns (migration 0005). With ``columns_of`` (an
+    earlier result), only the tables and columns that result has."""
     tables = sorted(t for t in connection.introspection.table_names() if t.startswith(f"{APP}_"))
     rows = {}
     with connection.cursor() as cursor:
         for table in tables:
-            columns = [
-                connection.ops.quote_name(column.name)
+            if columns_of is not None and table not in columns_of:
+                continue
+            names = [
+                column.name
                 for column in connection.introspection.get_table_description(cursor, table)
                 if column.name != "search_vector"
+                and (columns_of is None or column.name in columns_of[table][0])
             ]
+            columns = [connection.ops.quote_name(name) for name in names]
             cursor.execute(
                 f"SELECT {', '.join(columns)} FROM {connection.ops.quote_name(table)} ORDER BY 1"
             )
-            rows[table] = cursor.fetchall()
+            rows[table] = (names, cursor.fetchall())
     return rows
 
 
@@ -115,15 +120,18 @@ def test_forward_from_zero_and_back_with_a_catalog():
 
 
 def test_forward_on_a_database_holding_the_curated_catalog():
+    # The fixture is written for the current models, so it is loaded at the latest migration
+    # and the database taken back to the first one: the catalog's rows as the first
+    # migration holds them, which every later migration must carry forward unchanged.
     all_migrations = applied()
-    migrate([(APP, first_migration())])
     call_command("loaddata", "catalog", verbosity=0)
+    migrate([(APP, first_migration())])
     before = catalog_rows()
-    assert len(before["studies_study"]) == 44
+    assert len(before["studies_study"][1]) == 44
 
     migrate(latest())
     assert applied() == all_migrations
-    assert catalog_rows() == before
+    assert catalog_rows(columns_of=before) == before
     assert Study.objects.filter(evidence_level=1).exists()
     # Rows already there are searchable (on PostgreSQL, through the vectors 0005 adds).
     assert Study.objects.search("fibromyalgia").count() >= 5
