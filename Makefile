@@ -7,7 +7,8 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/ldn_catalog
 PORT ?= 8000
 export SECRET_KEY ?= insecure-key-for-local-runs-and-tests-only
 
-.PHONY: install run test test-postgres test-e2e lint format migrations-check catalog catalog-check reload clean
+.PHONY: install run test test-postgres lint typecheck format migrations-check catalog catalog-check reload \
+	curator superuser clean
 
 $(BIN)/.installed: requirements-dev.lock requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,17 +28,25 @@ run: install
 	  echo "Loading the curated catalog"; DEBUG=1 $(MANAGE) loaddata catalog; fi
 	unset DATABASE_URL; DEBUG=1 $(MANAGE) runserver 127.0.0.1:$(PORT)
 
-## Run the whole test suite (SQLite unless DATABASE_URL says otherwise).
+## Run the test suite on two processes (SQLite unless DATABASE_URL says otherwise). Tests
+## marked slow (migrations, subprocesses, fuzzing) are left out unless MARKERS says otherwise:
+## `make test MARKERS=` runs everything, as CI does (with FUZZ_EXAMPLES=60).
+MARKERS ?= not slow
+WORKERS ?= 2
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) -m "$(MARKERS)" $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL.
 test-postgres: install
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(WORKERS) -m "$(MARKERS)" $(PYTEST_ARGS)
 
+## ruff and django-upgrade, as the pre-commit hooks run them.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+## mypy with django-stubs over the application.
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -57,6 +66,13 @@ catalog-check: install
 ## Replace the local database with a fresh copy holding only the curated catalog.
 reload: install
 	unset DATABASE_URL; rm -f db.sqlite3 && $(MANAGE) migrate --noinput && $(MANAGE) loaddata catalog
+
+## Create a curator account (asks for the password), or a superuser.
+curator: install
+	unset DATABASE_URL; DEBUG=1 $(MANAGE) create_curator $(NAME)
+
+superuser: install
+	unset DATABASE_URL; DEBUG=1 $(MANAGE) createsuperuser
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

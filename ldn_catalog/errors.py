@@ -16,6 +16,7 @@ from django.views.defaults import bad_request
 
 logger = logging.getLogger("ldn_catalog.errors")
 
+DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...]
 try:
     import psycopg
 except ImportError:  # SQLite-only installs

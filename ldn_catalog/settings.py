@@ -104,7 +104,6 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A real cache backend (Redis) when REDIS_URL is set; local memory otherwise.
 REDIS_URL = os.environ.get("REDIS_URL", "")

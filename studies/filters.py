@@ -138,7 +138,7 @@ class StudyFilter(django_filters.FilterSet):
 
     class Meta:
         model = Study
-        fields = []
+        fields: list[str] = []
         form = StudyFilterForm
 
     def __init__(self, data=None, queryset=None, **kwargs):

@@ -1,6 +1,14 @@
 import pytest
 
 
+def pytest_configure(config):
+    # Logins hash passwords; the production hasher is deliberately slow, and the suite logs in
+    # hundreds of times. Set before any test class's setUpTestData creates a user.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _plain_http(settings):
     # Production redirects HTTP to HTTPS; the test client speaks plain HTTP.

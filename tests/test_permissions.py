@@ -4,15 +4,13 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import CommandError, call_command
-from django.test import TestCase, override_settings
+from django.test import TestCase
 from django.urls import reverse
 
 from tests.factories import make_study
 
 LOGIN = reverse("admin:login")
 PASSWORD = "a long curator password"
-# Logins hash passwords: a fast hasher keeps these tests quick.
-fast_hashing = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
 
 
 def make_curator(username="curator"):
@@ -24,7 +22,16 @@ def make_curator(username="curator"):
 class CuratorsGroupTests(TestCase):
     def test_group_has_exactly_add_change_view_on_the_catalog(self):
         group = Group.objects.get(name="Curators")
-        models = ["claim", "condition", "effectsummary", "mention", "outcome", "source", "study"]
+        models = [
+            "bottomline",
+            "claim",
+            "condition",
+            "effectsummary",
+            "mention",
+            "outcome",
+            "source",
+            "study",
+        ]
         expected = {
             ("studies", f"{action}_{model}")
             for model in models
@@ -39,7 +46,6 @@ class CuratorsGroupTests(TestCase):
         assert not group.permissions.filter(codename__startswith="delete_").exists()
 
 
-@fast_hashing
 class CuratorCannotGrantThemselvesMoreTests(TestCase):
     @classmethod
     def setUpTestData(cls):
@@ -87,7 +93,6 @@ class CuratorCannotGrantThemselvesMoreTests(TestCase):
         assert self.client.post(url, {"post": "yes"}).status_code == 403
 
 
-@fast_hashing
 class LoginThrottleTests(TestCase):
     @classmethod
     def setUpTestData(cls):
@@ -119,7 +124,6 @@ class LoginThrottleTests(TestCase):
         assert self._login(PASSWORD, username="other").status_code == 302
 
 
-@fast_hashing
 class CreateCuratorCommandTests(TestCase):
     def test_creates_a_staff_user_in_curators_with_a_given_password(self):
         out = io.StringIO()

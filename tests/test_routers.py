@@ -70,6 +70,7 @@ class ReplicaMirrorTests(TransactionTestCase):
         assert list(Study.objects.get(pk=study.pk).conditions.all()) == [condition]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(REPLICA_CONFIGURED, reason="this is the run with the replica configured")
 def test_the_suite_runs_with_a_replica_configured():
     env = dict(os.environ, DATABASE_REPLICA_URL="")
