@@ -1,0 +1,36 @@
+from django.test import TestCase
+
+from studies.duplicates import identifier_duplicates, normalised_title, title_duplicates
+from studies.models import Study
+from tests.factories import make_study
+
+
+class DuplicateTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.existing = make_study(
+            title="Low-dose naltrexone for fibromyalgia: a randomised trial",
+            year=2013,
+            doi="10.1000/ldn.1",
+        )
+
+    def test_the_same_identifier_is_a_duplicate(self):
+        candidate = Study(title="Something else", doi="10.1000/ldn.1")
+        assert identifier_duplicates(candidate) == [("doi", self.existing)]
+
+    def test_a_near_identical_title_of_the_same_year_is_a_duplicate(self):
+        candidate = Study(
+            title="Low dose naltrexone for fibromyalgia - a randomized trial", year=2013
+        )
+        assert title_duplicates(candidate) == [self.existing]
+
+    def test_another_year_or_another_title_is_not(self):
+        assert title_duplicates(Study(title=self.existing.title, year=2014)) == []
+        assert title_duplicates(Study(title="Naltrexone in Crohn's disease", year=2013)) == []
+
+    def test_a_study_is_not_its_own_duplicate(self):
+        assert identifier_duplicates(self.existing) == []
+        assert title_duplicates(self.existing) == []
+
+    def test_titles_are_compared_without_case_punctuation_or_spacing(self):
+        assert normalised_title("LDN in  Fibromyalgia.") == "ldn in fibromyalgia"

@@ -1,0 +1,36 @@
+import xml.etree.ElementTree as ET
+
+from django.test import TestCase
+from django.urls import reverse
+
+from tests.factories import make_condition, make_study
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+class FeedTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.condition = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+        cls.tagged = make_study(title="LDN in fibromyalgia", conditions=[cls.condition])
+        cls.other = make_study(title="LDN in Crohn's disease")
+
+    def entries(self, query=""):
+        response = self.client.get(reverse("studies:feed") + query)
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("application/atom+xml")
+        root = ET.fromstring(response.content)
+        return root, [entry.find(f"{ATOM}title").text for entry in root.iter(f"{ATOM}entry")]
+
+    def test_the_feed_lists_the_studies_of_the_filter(self):
+        root, titles = self.entries("?condition=fibromyalgia")
+        assert titles == ["LDN in fibromyalgia"]
+        assert "Fibromyalgia" in root.find(f"{ATOM}title").text
+
+    def test_without_a_filter_every_study(self):
+        _, titles = self.entries()
+        assert sorted(titles) == ["LDN in Crohn's disease", "LDN in fibromyalgia"]
+
+    def test_characters_xml_cannot_hold_are_dropped(self):
+        root, _ = self.entries("?q=%08pain")
+        assert "\x08" not in root.find(f"{ATOM}title").text
