@@ -172,10 +172,9 @@ if DATABASE_REPLICA_URL:
 # Sessions in the cache (Redis) let any app server serve any request:
 # SESSION_ENGINE=django.contrib.sessions.backends.cache (or .cached_db to keep a DB copy).
 SESSION_ENGINE = os.environ.get("SESSION_ENGINE", "django.contrib.sessions.backends.db")
-# Public pages: how long a browser or CDN may reuse one without asking (seconds), and how
-# long a server trusts its cached catalog version when no signal has invalidated it.
+# Public pages: how long a browser or CDN may reuse one without asking (seconds). Their
+# validators come from the catalog revision, read from the database on every request.
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", 60)
-CATALOG_VERSION_TIMEOUT = env_int("CATALOG_VERSION_TIMEOUT", 10)
 # How long what was computed for one catalog version (the list's facets and page rows, the
 # home page's evidence map, the condition index and pages) stays in the cache; a new
 # version makes new keys.
