@@ -107,15 +107,35 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A real cache backend (Redis) when REDIS_URL is set; local memory otherwise.
+# The site needs no cache to work: with Redis away every cache operation fails fast and
+# counts as a miss (IGNORE_EXCEPTIONS, logged), and each one tries to connect afresh, so
+# the cache comes back by itself with Redis (docs/operations.md).
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True},
-        }
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))  # seconds, connect and reply
+
+
+def redis_cache(url):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            # One immediate retry reconnects a pooled connection Redis dropped (a restart);
+            # redis-py's default, three with backoff, would hold every request while Redis
+            # is away.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1)},
+        },
     }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -169,9 +189,16 @@ if DATABASE_REPLICA_URL:
     # Tests run against one database: the replica alias reads the default test database.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["ldn_catalog.routers.PrimaryReplicaRouter"]
-# Sessions in the cache (Redis) let any app server serve any request:
-# SESSION_ENGINE=django.contrib.sessions.backends.cache (or .cached_db to keep a DB copy).
+# Sessions live in the database, so signing in works while the cache is away; with Redis,
+# SESSION_ENGINE=django.contrib.sessions.backends.cached_db reads them from the cache
+# first. Sessions only in the cache would make every login fail with Redis down.
 SESSION_ENGINE = os.environ.get("SESSION_ENGINE", "django.contrib.sessions.backends.db")
+if SESSION_ENGINE == "django.contrib.sessions.backends.cache":
+    raise ImproperlyConfigured(
+        "SESSION_ENGINE=django.contrib.sessions.backends.cache loses every session and "
+        "refuses every login while the cache is down: use "
+        "django.contrib.sessions.backends.cached_db (or the default, .db)."
+    )
 # Public pages: how long a browser or CDN may reuse one without asking (seconds). Their
 # validators come from the catalog revision, read from the database on every request.
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", 60)
