@@ -154,6 +154,9 @@ AUTH_PASSWORD_VALIDATORS = [
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client's address as the rate limits see it (NUM_PROXIES entries from the right of
+# X-Forwarded-For): behind a proxy REMOTE_ADDR is the proxy's, shared by every client.
+AXES_CLIENT_IP_CALLABLE = "studies.ratelimits.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
