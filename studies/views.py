@@ -16,7 +16,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import bibtex, exports, facets
 from .caching import for_this_version, public_page
@@ -35,7 +35,7 @@ SECTION_SIZE = 10  # rows in each section of a condition page; the rest are in t
 RELATED_COUNT = 8
 
 
-@require_GET
+@require_safe
 @public_page
 def home(request):
     designs, rows = for_this_version("evidence-map", facets.evidence_map)
@@ -53,7 +53,7 @@ def home(request):
     )
 
 
-@require_GET
+@require_safe
 @public_page
 @ratelimited("RATELIMIT_SEARCH", when=lambda request: bool(request.GET.get("q")))
 def study_list(request):
@@ -130,7 +130,7 @@ def _query_dict(params):
     return query
 
 
-@require_GET
+@require_safe
 @public_page
 def study_detail(request, slug):
     study = Study.objects.for_export().select_related("reviewed_by").filter(slug=slug).first()
@@ -162,7 +162,7 @@ def study_detail(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def study_bibtex(request, slug):
     study = Study.objects.prefetch_related("conditions").filter(slug=slug).first()
     if study is None:
@@ -174,7 +174,7 @@ def study_bibtex(request, slug):
     return response
 
 
-@require_GET
+@require_safe
 @public_page
 def condition_list(request):
     conditions = for_this_version(
@@ -188,7 +188,7 @@ def condition_list(request):
     return render(request, "studies/condition_list.html", {"conditions": conditions})
 
 
-@require_GET
+@require_safe
 @public_page
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
@@ -252,7 +252,7 @@ def _evidence_for(condition):
     }
 
 
-@require_GET
+@require_safe
 @public_page
 def source_detail(request, slug):
     source = get_object_or_404(Source, slug=slug)
@@ -281,7 +281,7 @@ EXPORT_FORMATS = {  # writer, content type, the related rows it writes (none nam
 }
 
 
-@require_GET
+@require_safe
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_export(request, extension):
     writer, content_type, relations = EXPORT_FORMATS[extension]
@@ -289,13 +289,16 @@ def study_export(request, extension):
     problems = filterset.problems()
     if problems:
         return _bad_filter(problems)
-    studies = filterset.qs.for_export(*relations).stream(chunk_size=EXPORT_CHUNK_SIZE)
-    response = StreamingHttpResponse(writer(studies), content_type=content_type)
+    if request.method == "HEAD":  # the headers of the download, without reading the catalog
+        body = iter(())
+    else:
+        body = writer(filterset.qs.for_export(*relations).stream(chunk_size=EXPORT_CHUNK_SIZE))
+    response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filterset.file_stem()}.{extension}"'
     return response
 
 
-@require_GET
+@require_safe
 @public_page
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_feed(request):
