@@ -44,6 +44,19 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+
+def default_site_url():
+    # The first plain host name allowed, over HTTPS; the development server otherwise.
+    names = [h for h in ALLOWED_HOSTS if h[:1] not in {".", "*", "["} and h != "localhost"]
+    return f"https://{names[0]}" if names and not DEBUG else "http://localhost:8000"
+
+
+# The public address of the site, for canonical, share and feed links: never taken from
+# the request's Host header, which the client chooses and a cached page would keep.
+SITE_URL = (os.environ.get("SITE_URL") or default_site_url()).rstrip("/")
+if not SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("SITE_URL must be an http:// or https:// address.")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

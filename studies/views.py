@@ -24,6 +24,7 @@ from .citations import first_and_last_page, format_reference, study_links
 from .feeds import StudyFeed
 from .filters import SORT_CHOICES, StudyFilter
 from .history import gone_or_404
+from .links import absolute_url
 from .models import Condition, EffectSummary, Source, Study
 from .ratelimits import ratelimited
 from .vocabulary import ClaimVerdict, EvidenceLevel, Status
@@ -87,7 +88,7 @@ def study_list(request):
             "problems": problems,
             "query": _query_dict(filterset.canonical_params()),
             "canonical_url": _url("studies:study_list", canonical),
-            "share_url": request.build_absolute_uri(_url("studies:study_list", canonical)),
+            "share_url": absolute_url(_url("studies:study_list", canonical)),
             "export_query": urlencode(filterset.export_params()),
         },
     )
@@ -151,6 +152,7 @@ def study_detail(request, slug):
         "studies/study_detail.html",
         {
             "study": study,
+            "canonical_url": absolute_url(study.get_absolute_url()),
             "conditions": conditions,
             "related": related,
             "reference": format_reference(study),
