@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
 from django.http import (
+    Http404,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
@@ -34,6 +35,7 @@ EXPORT_CHUNK_SIZE = 500
 LATEST_COUNT = 6
 SECTION_SIZE = 10  # rows in each section of a condition page; the rest are in the list
 RELATED_COUNT = 8
+MAX_PAGE_DIGITS = 20  # a longer page number is not found; a shorter one past the end is the last
 
 
 @require_safe
@@ -112,6 +114,9 @@ def _page_rows(filterset, page):
 def _page_number(raw, problems):
     if raw is None or raw == "":
         return 1
+    if raw.isascii() and raw.isdigit() and len(raw) > MAX_PAGE_DIGITS:
+        # No link holds such a number (and int() refuses more than 4,300 digits).
+        raise Http404("No such page.")
     if raw.isascii() and raw.isdigit() and int(raw) >= 1:
         # Past the last page, the paginator shows the last page.
         return min(int(raw), 10**6)
