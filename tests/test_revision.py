@@ -13,6 +13,7 @@ from studies import backups
 from studies.caching import bump_catalog_revision, read_catalog_version
 from studies.importers import import_bibtex
 from studies.models import CatalogRevision, Condition, Study
+from studies.synthetic import ensure_conditions, generate_studies
 from tests.factories import make_condition, make_study
 
 CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog.json"
@@ -96,6 +97,12 @@ class RevisionTests(TestCase):
         )
         assert len(report.created) == 1
         self.assert_changed(url, etag, "Naltrexone at low dose in a new trial")
+
+    def test_generated_studies_make_a_new_revision(self):
+        ensure_conditions()
+        before = read_catalog_version()
+        generate_studies(3, seed=7)
+        assert read_catalog_version() != before
 
     def test_a_migration_bumps_the_revision(self):
         before = read_catalog_version()
