@@ -2,10 +2,13 @@
 exports and signing in to the admin work, /healthz says "degraded" with 200, and the
 cache comes back by itself when Redis does."""
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -129,3 +132,19 @@ def test_the_cache_goes_away_mid_run_and_comes_back_by_itself(client, settings, 
     assert response.json()["checks"]["cache"] == "ok"
     cache.set("kept", "again")
     assert cache.get("kept") == "again"
+
+
+@pytest.mark.slow
+def test_sessions_only_in_the_cache_are_refused():
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env.update(SECRET_KEY="x" * 50, SESSION_ENGINE="django.contrib.sessions.backends.cache")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "use django.contrib.sessions.backends.cached_db" in result.stderr
