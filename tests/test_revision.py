@@ -2,11 +2,15 @@
 (here: a worker whose local cache is empty) shows the change under a new ETag."""
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import TestCase, TransactionTestCase
 
 from studies import backups
@@ -16,7 +20,8 @@ from studies.models import CatalogRevision, Condition, Study
 from studies.synthetic import ensure_conditions, generate_studies
 from tests.factories import make_condition, make_study
 
-CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog.json"
+BASE_DIR = Path(__file__).resolve().parent.parent
+CATALOG = BASE_DIR / "fixtures" / "catalog.json"
 SLUG = "efficacy-safety-ldn-chronic-pain-2024"
 
 
@@ -129,3 +134,48 @@ class RestoreRevisionTests(TransactionTestCase):
         assert response.status_code == 200
         assert response["ETag"] != empty["ETag"]
         assert "Kept in the backup" in response.content.decode()
+
+
+class AnotherProcessTests(TransactionTestCase):
+    """``loaddata`` run by another process (a deployment's command, beside the workers):
+    this worker's next request shows the change, with its own cache left warm."""
+
+    def setUp(self):
+        if connection.vendor != "postgresql":
+            self.skipTest("the SQLite test database is in memory, out of another's reach")
+
+    def manage(self, *args):
+        settings_dict = connection.settings_dict
+        url = (
+            f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}"
+            f"@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+        env.update(SECRET_KEY="x" * 50, DATABASE_URL=url, LOG_LEVEL="WARNING")
+        subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+    def test_loaddata_in_another_process_shows_in_the_next_request(self):
+        self.manage("loaddata", "catalog")
+        urls = [
+            f"/studies/{SLUG}/",
+            "/studies/?condition=chronic-pain",
+            "/conditions/chronic-pain/",
+        ]
+        etags = {url: self.client.get(url).headers["ETag"] for url in urls}
+        records = json.loads(CATALOG.read_text())
+        for record in records:
+            if record["model"] == "studies.study" and record["fields"]["slug"] == SLUG:
+                record["fields"]["title"] = "Corrected by another process"
+        changed = Path(temporary_directory(self)) / "changed.json"
+        changed.write_text(json.dumps(records))
+        self.manage("loaddata", str(changed))
+        for url in urls:  # no cache.clear(): this worker's cache is as the requests left it
+            response = self.client.get(url, headers={"if_none_match": etags[url]})
+            assert response.status_code == 200, url
+            assert "Corrected by another process" in response.content.decode(), url
