@@ -1,4 +1,10 @@
-"""/healthz: is this process able to serve the catalog? For load balancers and monitors."""
+"""/healthz: is this process able to serve the catalog? For load balancers and monitors.
+
+The database is required: without it (or with migrations not applied) the answer is 503.
+The cache is not: pages, exports and sign-in work without it, only slower, so a cache
+that does not answer is reported as "degraded" with 200, and no load balancer pulls
+every instance because Redis went away.
+"""
 
 import logging
 import uuid
@@ -8,7 +14,7 @@ from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger("ldn_catalog.health")
 
@@ -32,11 +38,14 @@ def check_cache():
     stored = cache.get(key)
     cache.delete(key)
     # django-redis is set to ignore errors, so a down Redis shows as a lost value.
-    return "ok" if stored == value else "cache does not keep values"
+    if stored != value:
+        logger.warning("Health check: the cache does not keep values")
+        return "degraded"
+    return "ok"
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     checks = {}
     for alias in connections:
@@ -48,11 +57,14 @@ def healthz(request):
             checks[f"database:{alias}"] = f"unavailable ({type(error).__name__})"
     try:
         checks["cache"] = check_cache()
-    except Exception as error:  # whatever a cache backend raises, the check has failed
+    except Exception:  # whatever a cache backend raises, the cache is of no use now
         logger.exception("Health check: cache unavailable")
-        checks["cache"] = f"unavailable ({type(error).__name__})"
-    healthy = all(result == "ok" for result in checks.values())
+        checks["cache"] = "degraded"
+    required = [result for name, result in checks.items() if name.startswith("database:")]
+    if any(result != "ok" for result in required):
+        status = "error"
+    else:
+        status = "ok" if checks["cache"] == "ok" else "degraded"
     return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks},
-        status=200 if healthy else 503,
+        {"status": status, "checks": checks}, status=503 if status == "error" else 200
     )

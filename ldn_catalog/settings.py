@@ -44,6 +44,19 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+
+def default_site_url():
+    # The first plain host name allowed, over HTTPS; the development server otherwise.
+    names = [h for h in ALLOWED_HOSTS if h[:1] not in {".", "*", "["} and h != "localhost"]
+    return f"https://{names[0]}" if names and not DEBUG else "http://localhost:8000"
+
+
+# The public address of the site, for canonical, share and feed links: never taken from
+# the request's Host header, which the client chooses and a cached page would keep.
+SITE_URL = (os.environ.get("SITE_URL") or default_site_url()).rstrip("/")
+if not SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("SITE_URL must be an http:// or https:// address.")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -106,15 +119,35 @@ DATABASES = {
 }
 
 # A real cache backend (Redis) when REDIS_URL is set; local memory otherwise.
+# The site needs no cache to work: with Redis away every cache operation fails fast and
+# counts as a miss (IGNORE_EXCEPTIONS, logged), and each one tries to connect afresh, so
+# the cache comes back by itself with Redis (docs/operations.md).
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True},
-        }
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))  # seconds, connect and reply
+
+
+def redis_cache(url):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            # One immediate retry reconnects a pooled connection Redis dropped (a restart);
+            # redis-py's default, three with backoff, would hold every request while Redis
+            # is away.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1)},
+        },
     }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -133,6 +166,9 @@ AUTH_PASSWORD_VALIDATORS = [
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client's address as the rate limits see it (NUM_PROXIES entries from the right of
+# X-Forwarded-For): behind a proxy REMOTE_ADDR is the proxy's, shared by every client.
+AXES_CLIENT_IP_CALLABLE = "studies.ratelimits.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
@@ -168,13 +204,19 @@ if DATABASE_REPLICA_URL:
     # Tests run against one database: the replica alias reads the default test database.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["ldn_catalog.routers.PrimaryReplicaRouter"]
-# Sessions in the cache (Redis) let any app server serve any request:
-# SESSION_ENGINE=django.contrib.sessions.backends.cache (or .cached_db to keep a DB copy).
+# Sessions live in the database, so signing in works while the cache is away; with Redis,
+# SESSION_ENGINE=django.contrib.sessions.backends.cached_db reads them from the cache
+# first. Sessions only in the cache would make every login fail with Redis down.
 SESSION_ENGINE = os.environ.get("SESSION_ENGINE", "django.contrib.sessions.backends.db")
-# Public pages: how long a browser or CDN may reuse one without asking (seconds), and how
-# long a server trusts its cached catalog version when no signal has invalidated it.
+if SESSION_ENGINE == "django.contrib.sessions.backends.cache":
+    raise ImproperlyConfigured(
+        "SESSION_ENGINE=django.contrib.sessions.backends.cache loses every session and "
+        "refuses every login while the cache is down: use "
+        "django.contrib.sessions.backends.cached_db (or the default, .db)."
+    )
+# Public pages: how long a browser or CDN may reuse one without asking (seconds). Their
+# validators come from the catalog revision, read from the database on every request.
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", 60)
-CATALOG_VERSION_TIMEOUT = env_int("CATALOG_VERSION_TIMEOUT", 10)
 # How long what was computed for one catalog version (the list's facets and page rows, the
 # home page's evidence map, the condition index and pages) stays in the cache; a new
 # version makes new keys.

@@ -1,4 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def bump_after_migrate(sender, using, **kwargs):
+    """Migrations, data migrations included, may change catalog rows without signals."""
+    from django.db import connections
+
+    from .caching import bump_catalog_revision
+    from .models import CatalogRevision
+
+    if CatalogRevision._meta.db_table in connections[using].introspection.table_names():
+        bump_catalog_revision(using)
 
 
 class StudiesConfig(AppConfig):
@@ -6,5 +18,7 @@ class StudiesConfig(AppConfig):
     verbose_name = "Evidence catalog"
 
     def ready(self):
-        # Connects the signals that expire the cached catalog version (conditional GET).
+        # Connects the signals that bump the catalog revision (conditional GET).
         from . import caching  # noqa: F401
+
+        post_migrate.connect(bump_after_migrate, sender=self, dispatch_uid="rev-migrate")

@@ -23,6 +23,8 @@ from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from .caching import bump_catalog_revision
+
 # What the JSON dump holds, in dependency order. "studies" includes the historical
 # models (HistoricalStudy, HistoricalStudy_conditions, ...): they live in the same app.
 JSON_LABELS = ["auth.group", "auth.user", "studies", "admin.logentry"]
@@ -67,7 +69,12 @@ def dumped_models():
         if model_name:
             app_list[app_config].append(app_config.get_model(model_name))
         else:
-            app_list[app_config].extend(app_config.get_models())
+            app_list[app_config].extend(
+                # The catalog revision is bookkeeping: a restore starts a new one.
+                m
+                for m in app_config.get_models()
+                if m._meta.label != "studies.CatalogRevision"
+            )
     return serializers.sort_dependencies(app_list.items())
 
 
@@ -115,6 +122,7 @@ def restore_json(path, using=DEFAULT_DB_ALIAS):
         for obj in deferred:
             obj.save_deferred_fields(using=using)
         reset_sequences(models, using)
+        bump_catalog_revision(using)  # the restored catalog is a new revision
 
 
 def reset_sequences(models, using):
@@ -178,3 +186,4 @@ def restore_pg(path, using=DEFAULT_DB_ALIAS):
         ],
         env,
     )
+    bump_catalog_revision(using)  # pg_restore wrote the revision the backup held

@@ -1,16 +1,25 @@
-"""Conditional GET and Cache-Control for the public pages.
+"""Conditional GET and Cache-Control for the public pages, keyed on the catalog revision.
 
-Every public page is a function of the catalog's contents (and of who asks), so one cheap
-"catalog version" serves as the validator of all of them: a browser or a CDN that sends
-``If-None-Match`` gets a 304 without the page being built until the catalog changes.
+Every public page is a function of the catalog's contents (and of who asks), so one
+"catalog revision" serves as the validator of all of them: a browser or a CDN that sends
+``If-None-Match`` gets a 304 without the page being built until the catalog changes, and
+what is the same for every reader (facets, page rows, condition pages) is cached under it.
 
-The version is a fingerprint of the newest row of each catalog table (the study table and
-the history tables simple_history writes on every save and delete): a handful of indexed
-MAX lookups in one query, kept in Django's cache. Saves, deletes and changes of a study's
-conditions delete the cached version at once (across all servers when the cache is
-Redis); an edit that bypasses signals (raw SQL) shows after ``CATALOG_VERSION_TIMEOUT``.
+The revision is one row in the database (``CatalogRevision``), bumped by every write in
+the same transaction as the write itself:
+
+* saves (raw ones from ``loaddata`` included), deletes and changes of a study's conditions,
+  by the signal handlers below;
+* writes that bypass signals (the importer's bulk inserts, a restore, raw SQL) by calling
+  ``bump_catalog_revision()`` before their transaction commits;
+* migrations, data migrations included, by a post_migrate handler (studies/apps.py).
+
+Each request reads it once by primary key (``public_page`` keeps it for the rest of the
+request), so a change committed by any worker or command shows in the very next request
+of every other worker: nothing about it is kept in a per-process cache.
 """
 
+import contextvars
 import hashlib
 from datetime import datetime
 from functools import wraps
@@ -18,63 +27,72 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, router, transaction
+from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.http import condition
 
-from .models import Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from .models import (
+    BottomLine,
+    CatalogRevision,
+    Claim,
+    Condition,
+    EffectSummary,
+    Mention,
+    Outcome,
+    Source,
+    Study,
+)
 
-CATALOG_MODELS = (Study, Condition, Outcome, EffectSummary, Source, Mention, Claim)
-VERSION_KEY = "studies:catalog-version"
+CATALOG_MODELS = (Study, Condition, Outcome, EffectSummary, Source, Mention, Claim, BottomLine)
+REVISION_PK = 1
 
-
-def _version_sql(connection):
-    quote = connection.ops.quote_name
-    # One scalar subquery per MAX: SQLite answers a lone MIN/MAX from an index, not two.
-    parts = [
-        f"(SELECT MAX({quote('id')}) FROM {quote(Study._meta.db_table)})",
-        f"(SELECT MAX({quote('created_at')}) FROM {quote(Study._meta.db_table)})",
-    ]
-    for model in CATALOG_MODELS:
-        table = quote(model.history.model._meta.db_table)
-        parts.append(f"(SELECT MAX({quote('history_id')}) FROM {table})")
-        parts.append(f"(SELECT MAX({quote('history_date')}) FROM {table})")
-    return "SELECT " + ", ".join(parts)
-
-
-def _as_datetime(value):
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite returns a MAX() over a datetime column as text
-        value = parse_datetime(value)
-    return make_aware(value) if is_naive(value) else value
+# The revision read at the start of the current request (see public_page).
+_request_version = contextvars.ContextVar("catalog_version", default=None)
 
 
-def compute_catalog_version():
-    """(fingerprint, last modified) of the catalog, read from the database."""
-    connection = connections[router.db_for_read(Study)]
-    with connection.cursor() as cursor:
-        cursor.execute(_version_sql(connection))
-        row = cursor.fetchone()
-    fingerprint = hashlib.sha256(repr(row).encode()).hexdigest()[:20]
-    dates = [_as_datetime(value) for value in row[1::2]]
-    dates = [value for value in dates if value is not None]
-    return fingerprint, max(dates) if dates else None
+def bump_catalog_revision(using=None):
+    """Record that the catalog changed. Call it inside the writing transaction (or right
+    after a write that is not in one): readers then see the new revision exactly when they
+    can see the new rows."""
+    using = using or router.db_for_write(CatalogRevision)
+    now = timezone.now()
+    rows = CatalogRevision.objects.using(using).filter(pk=REVISION_PK)
+    if not rows.update(number=F("number") + 1, changed_at=now):
+        # The row is gone (a flushed database): start again, past any number seen before
+        # only by its time, which is part of the fingerprint.
+        CatalogRevision.objects.using(using).get_or_create(
+            pk=REVISION_PK, defaults={"number": 1, "changed_at": now}
+        )
+
+
+def read_catalog_version(using=None):
+    """(fingerprint, last modified) of the catalog: one primary-key read."""
+    using = using or router.db_for_read(CatalogRevision)
+    row = (
+        CatalogRevision.objects.using(using)
+        .filter(pk=REVISION_PK)
+        .values_list("number", "changed_at")
+        .first()
+    )
+    if row is None:
+        return "r0", None
+    number, changed_at = row
+    # The time as well as the number: a number reused after a rolled-back bump or a
+    # restore is not the same revision.
+    return f"r{number}-{changed_at.timestamp():.6f}", changed_at
 
 
 def catalog_version():
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = compute_catalog_version()
-        cache.set(VERSION_KEY, version, settings.CATALOG_VERSION_TIMEOUT)
-    return version
+    """The catalog's version for this request: read once per request by public_page."""
+    version = _request_version.get()
+    return version if version is not None else read_catalog_version()
 
 
 def for_this_version(name, compute):
-    """``compute()``, kept in the cache under the catalog version: the same for every
-    reader until the catalog changes (a new version makes new keys; old ones expire)."""
+    """``compute()``, kept in the cache under the catalog revision: the same for every
+    reader until the catalog changes (a new revision makes new keys; old ones expire)."""
     fingerprint, _ = catalog_version()
     key = f"studies:{name}:{fingerprint}"
     value = cache.get(key)
@@ -84,17 +102,37 @@ def for_this_version(name, compute):
     return value
 
 
-def invalidate_catalog_version(sender=None, **kwargs):
-    cache.delete(VERSION_KEY)
-    # Again after commit: a request in between may have cached the version it could see.
-    transaction.on_commit(lambda: cache.delete(VERSION_KEY), using=kwargs.get("using"))
+def _catalog_changed(sender, using=None, raw=False, action="post_", **kwargs):
+    if not action.startswith("post_"):  # m2m_changed fires pre_ and post_
+        return
+    if raw and not _revision_table_exists(using):
+        return  # loaddata into a database not yet migrated to 0009: it will set the revision
+    bump_catalog_revision(using)
+
+
+def _revision_table_exists(using):
+    """Whether the revision's table exists, looked up once per transaction: a raw save
+    (``loaddata``, a restore) may come many thousand times in one."""
+    connection = connections[using]
+    if any(func is _revision_table_seen for _, func, _ in connection.run_on_commit):
+        return True
+    if CatalogRevision._meta.db_table not in connection.introspection.table_names():
+        return False
+    if connection.in_atomic_block:
+        transaction.on_commit(_revision_table_seen, using=using)
+    return True
+
+
+def _revision_table_seen():
+    """A marker among the transaction's on-commit callbacks: nothing to do."""
 
 
 for _model in CATALOG_MODELS:
-    post_save.connect(invalidate_catalog_version, sender=_model, dispatch_uid=f"cv-save-{_model}")
-    post_delete.connect(invalidate_catalog_version, sender=_model, dispatch_uid=f"cv-del-{_model}")
+    post_save.connect(_catalog_changed, sender=_model, dispatch_uid=f"rev-save-{_model}")
+    post_delete.connect(_catalog_changed, sender=_model, dispatch_uid=f"rev-del-{_model}")
+m2m_changed.connect(_catalog_changed, sender=Study.conditions.through, dispatch_uid="rev-m2m")
 m2m_changed.connect(
-    invalidate_catalog_version, sender=Study.conditions.through, dispatch_uid="cv-m2m"
+    _catalog_changed, sender=BottomLine.studies.through, dispatch_uid="rev-m2m-bottom-line"
 )
 
 
@@ -125,7 +163,12 @@ def public_page(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        response = conditional_view(request, *args, **kwargs)
+        # One read of the revision serves the validators and the view's cached data alike.
+        token = _request_version.set(read_catalog_version())
+        try:
+            response = conditional_view(request, *args, **kwargs)
+        finally:
+            _request_version.reset(token)
         if response.status_code not in (200, 304):
             return response
         if _audience(request) == "anonymous":

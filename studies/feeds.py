@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from .filters import StudyFilter
+from .links import absolute_url
 
 FEED_SIZE = 50
 # Characters XML 1.0 cannot hold: a search for "\x08" must not break the feed.
@@ -31,9 +32,20 @@ class StudyFeed(Feed):
     def subtitle(self, filterset):
         return "Studies of low-dose naltrexone newly added to the catalog. Not medical advice."
 
+    # Absolute links from SITE_URL: the syndication framework would otherwise prefix the
+    # request's Host header.
     def link(self, filterset):
+        return self._with_query("studies:study_list", filterset)
+
+    def feed_url(self, filterset):
+        return self._with_query("studies:feed", filterset)
+
+    def _with_query(self, name, filterset):
         query = urlencode(filterset.export_params())
-        return reverse("studies:study_list") + (f"?{query}" if query else "")
+        return absolute_url(reverse(name) + (f"?{query}" if query else ""))
+
+    def item_link(self, study):
+        return absolute_url(study.get_absolute_url())
 
     def items(self, filterset):
         return filterset.qs.for_list().order_by("-created_at", "-pk")[:FEED_SIZE]

@@ -13,6 +13,28 @@ from .importers import UnreadableFile, decode_upload
 from .models import Study
 
 
+def _holds_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
+class CatalogAdminForm(forms.ModelForm):
+    """Refuses a NUL character in any value, in lists and JSON too (authors, synonyms):
+    PostgreSQL cannot store one, and only plain text fields check for it themselves."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if _holds_nul(value):
+                self.add_error(name, validators.ProhibitNullCharactersValidator.message)
+        return cleaned
+
+
 class AuthorsField(forms.CharField):
     """A JSON list of names, edited as one name per line."""
 
@@ -33,7 +55,7 @@ def _admin_link(study):
     return format_html('<a href="{}">{}</a>', url, str(study))
 
 
-class StudyAdminForm(forms.ModelForm):
+class StudyAdminForm(CatalogAdminForm):
     authors = AuthorsField(required=False, help_text="One author per line, in order.")
     mark_reviewed = forms.BooleanField(
         label="Mark as reviewed",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import bibtex
+from .caching import bump_catalog_revision
 from .duplicates import IDENTIFIER_LABELS, normalised_title
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
 from .vocabulary import Design
@@ -395,4 +396,6 @@ def import_bibtex(text, file_name="", user=None, dry_run=False, progress=None):
                 row.study._history_user = user
                 row.study._change_reason = reason
                 row.study.conditions.set(row.condition_ids)
+        if report.created:  # the bulk inserts send no signals: a new catalog revision
+            bump_catalog_revision()
     return report

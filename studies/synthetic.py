@@ -25,6 +25,7 @@ from django.db import connections, models, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from .caching import bump_catalog_revision
 from .models import Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
 from .vocabulary import (
     DESIGN_LEVELS,
@@ -494,6 +495,7 @@ def generate_studies(n, seed=0, using="default", chunk_size=10_000, progress=Non
             if progress:
                 progress(counts)
         writer.reset_sequences(Source, Study)
+        bump_catalog_revision(using)  # raw inserts send no signals
     # Fresh statistics for the query planner, as after any bulk load: SQLite has none
     # until ANALYZE runs (and then plans the facet counts several times faster), and
     # PostgreSQL's autovacuum would gather them only some time later.

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
 from django.http import (
+    Http404,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
@@ -16,7 +17,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import bibtex, exports, facets
 from .caching import for_this_version, public_page
@@ -24,6 +25,7 @@ from .citations import first_and_last_page, format_reference, study_links
 from .feeds import StudyFeed
 from .filters import SORT_CHOICES, StudyFilter
 from .history import gone_or_404
+from .links import absolute_url
 from .models import Condition, EffectSummary, Source, Study
 from .ratelimits import ratelimited
 from .vocabulary import ClaimVerdict, EvidenceLevel, Status
@@ -33,9 +35,10 @@ EXPORT_CHUNK_SIZE = 500
 LATEST_COUNT = 6
 SECTION_SIZE = 10  # rows in each section of a condition page; the rest are in the list
 RELATED_COUNT = 8
+MAX_PAGE_DIGITS = 20  # a longer page number is not found; a shorter one past the end is the last
 
 
-@require_GET
+@require_safe
 @public_page
 def home(request):
     designs, rows = for_this_version("evidence-map", facets.evidence_map)
@@ -53,7 +56,7 @@ def home(request):
     )
 
 
-@require_GET
+@require_safe
 @public_page
 @ratelimited("RATELIMIT_SEARCH", when=lambda request: bool(request.GET.get("q")))
 def study_list(request):
@@ -87,7 +90,7 @@ def study_list(request):
             "problems": problems,
             "query": _query_dict(filterset.canonical_params()),
             "canonical_url": _url("studies:study_list", canonical),
-            "share_url": request.build_absolute_uri(_url("studies:study_list", canonical)),
+            "share_url": absolute_url(_url("studies:study_list", canonical)),
             "export_query": urlencode(filterset.export_params()),
         },
     )
@@ -111,6 +114,9 @@ def _page_rows(filterset, page):
 def _page_number(raw, problems):
     if raw is None or raw == "":
         return 1
+    if raw.isascii() and raw.isdigit() and len(raw) > MAX_PAGE_DIGITS:
+        # No link holds such a number (and int() refuses more than 4,300 digits).
+        raise Http404("No such page.")
     if raw.isascii() and raw.isdigit() and int(raw) >= 1:
         # Past the last page, the paginator shows the last page.
         return min(int(raw), 10**6)
@@ -130,7 +136,7 @@ def _query_dict(params):
     return query
 
 
-@require_GET
+@require_safe
 @public_page
 def study_detail(request, slug):
     study = Study.objects.for_export().select_related("reviewed_by").filter(slug=slug).first()
@@ -151,6 +157,7 @@ def study_detail(request, slug):
         "studies/study_detail.html",
         {
             "study": study,
+            "canonical_url": absolute_url(study.get_absolute_url()),
             "conditions": conditions,
             "related": related,
             "reference": format_reference(study),
@@ -162,7 +169,7 @@ def study_detail(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def study_bibtex(request, slug):
     study = Study.objects.prefetch_related("conditions").filter(slug=slug).first()
     if study is None:
@@ -174,7 +181,7 @@ def study_bibtex(request, slug):
     return response
 
 
-@require_GET
+@require_safe
 @public_page
 def condition_list(request):
     conditions = for_this_version(
@@ -188,7 +195,7 @@ def condition_list(request):
     return render(request, "studies/condition_list.html", {"conditions": conditions})
 
 
-@require_GET
+@require_safe
 @public_page
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
@@ -252,7 +259,7 @@ def _evidence_for(condition):
     }
 
 
-@require_GET
+@require_safe
 @public_page
 def source_detail(request, slug):
     source = get_object_or_404(Source, slug=slug)
@@ -281,7 +288,7 @@ EXPORT_FORMATS = {  # writer, content type, the related rows it writes (none nam
 }
 
 
-@require_GET
+@require_safe
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_export(request, extension):
     writer, content_type, relations = EXPORT_FORMATS[extension]
@@ -289,13 +296,16 @@ def study_export(request, extension):
     problems = filterset.problems()
     if problems:
         return _bad_filter(problems)
-    studies = filterset.qs.for_export(*relations).stream(chunk_size=EXPORT_CHUNK_SIZE)
-    response = StreamingHttpResponse(writer(studies), content_type=content_type)
+    if request.method == "HEAD":  # the headers of the download, without reading the catalog
+        body = iter(())
+    else:
+        body = writer(filterset.qs.for_export(*relations).stream(chunk_size=EXPORT_CHUNK_SIZE))
+    response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filterset.file_stem()}.{extension}"'
     return response
 
 
-@require_GET
+@require_safe
 @public_page
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_feed(request):

@@ -85,6 +85,8 @@ def catalog_tables():
     ]
     tables = {}
     for model in models:
+        if model._meta.label == "studies.CatalogRevision":
+            continue  # bookkeeping, not data: a restore starts a new revision
         columns = [f.column for f in model._meta.local_concrete_fields]
         if model._meta.auto_created:
             # A many-to-many row is its pair of ids; its own id is not data.

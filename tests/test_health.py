@@ -24,8 +24,12 @@ def test_never_cached(client):
     assert "max-age=0" in response["Cache-Control"]
 
 
-def test_only_get(client):
+def test_only_get_and_head(client):
     assert client.post("/healthz").status_code == 405
+    head = client.head("/healthz")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["Content-Type"] == "application/json"
 
 
 def test_database_down(client):
@@ -53,15 +57,31 @@ def test_unapplied_migrations(client):
     )
 
 
-def test_cache_losing_values(client):
+def test_cache_losing_values_is_degraded_not_down(client):
     with mock.patch.object(cache, "get", return_value=None):
         response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["checks"]["cache"] == "cache does not keep values"
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {"database:default": "ok", "cache": "degraded"},
+    }
 
 
-def test_cache_down(client):
+def test_cache_raising_is_degraded_not_down(client):
     with mock.patch.object(cache, "set", side_effect=ConnectionError("redis is down")):
         response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["cache"] == "degraded"
+
+
+def test_database_down_with_the_cache_down_is_an_error(client):
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    with (
+        mock.patch.object(type(connections["default"]), "create_cursor", side_effect=refuse),
+        mock.patch.object(cache, "get", return_value=None),
+    ):
+        response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["checks"]["cache"] == "unavailable (ConnectionError)"
+    assert response.json()["status"] == "error"

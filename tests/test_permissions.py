@@ -2,9 +2,10 @@ import io
 from unittest import mock
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import CommandError, call_command
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from tests.factories import make_study
@@ -122,6 +123,40 @@ class LoginThrottleTests(TestCase):
         for _ in range(5):
             self._login("wrong")
         assert self._login(PASSWORD, username="other").status_code == 302
+
+
+@override_settings(NUM_PROXIES=1)
+class LoginThrottleBehindAProxyTests(TestCase):
+    """Behind one proxy every request comes from the proxy's address; the throttle keys on
+    the client's, the entry the proxy appended to X-Forwarded-For."""
+
+    PROXY = "10.0.0.254"
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.curator = make_curator()
+
+    def _login(self, password, forwarded_for):
+        return self.client.post(
+            LOGIN,
+            {"username": "curator", "password": password, "next": "/admin/"},
+            REMOTE_ADDR=self.PROXY,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    def test_a_lockout_at_one_client_address_leaves_the_others_free(self):
+        for _ in range(5):
+            self._login("wrong", "203.0.113.5")
+        assert self._login(PASSWORD, "203.0.113.5").status_code == 429
+        # The same curator at another address behind the same proxy still signs in.
+        assert self._login(PASSWORD, "198.51.100.7").status_code == 302
+        assert AccessAttempt.objects.get().ip_address == "203.0.113.5"
+
+    def test_a_client_cannot_escape_its_lockout_by_sending_the_header(self):
+        for _ in range(5):
+            self._login("wrong", "203.0.113.5")
+        # What the client sends comes first; the proxy appends the real address.
+        assert self._login(PASSWORD, "198.51.100.7, 203.0.113.5").status_code == 429
 
 
 class CreateCuratorCommandTests(TestCase):

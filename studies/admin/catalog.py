@@ -3,13 +3,15 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, ForeignKey, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseBadRequest
 from django.urls import path
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from ..forms import StudyAdminForm
+from ..forms import CatalogAdminForm, StudyAdminForm
 from ..models import BottomLine, Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
 from . import imports
 
@@ -29,7 +31,45 @@ def _count(model, counted="pk"):
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
+def _without_nul(text):
+    return text.replace("\x00", "")
+
+
+def _pk_or_404(model, value):
+    """``value`` as ``model``'s primary key, or 404: a URL's id may be anything."""
+    field = model._meta.pk
+    try:
+        value = field.to_python(value)
+        field.run_validators(value)  # within the column's range
+    except ValidationError:
+        raise Http404(f"No {model._meta.verbose_name} with that id.") from None
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
+    form = CatalogAdminForm
+
+    def changelist_view(self, request, extra_context=None):
+        # A NUL in a filter or search would reach the database (PostgreSQL refuses it).
+        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            return HttpResponseBadRequest(
+                "A filter or search holds a NUL character.\n",
+                content_type="text/plain; charset=utf-8",
+            )
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The autocomplete's term too: a NUL is no part of any name.
+        return super().get_search_results(request, queryset, _without_nul(search_term))
+
+    def history_view(self, request, object_id, extra_context=None):
+        _pk_or_404(self.model, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        _pk_or_404(self.model, object_id)
+        _pk_or_404(self.model.history.model, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
         # simple-history 3.13 calls select_related() without names for models with no
         # foreign key (Condition, Source), which Django 6.1 deprecates.
@@ -199,6 +239,7 @@ class StudyAdmin(HistoryAdmin):
         return study.source_count
 
     def get_search_results(self, request, queryset, search_term):
+        search_term = _without_nul(search_term)
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         # SQLite keeps JSON with non-ASCII characters escaped (“M\u00fcller”): match that too.
         escaped = json.dumps(search_term.strip())[1:-1]
