@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class StudiesConfig(AppConfig):
@@ -8,3 +9,8 @@ class StudiesConfig(AppConfig):
     def ready(self):
         # Connects the signals that expire the cached catalog version (conditional GET).
         from . import caching  # noqa: F401
+        from .search import ensure_installed
+
+        # Altering a table on SQLite rebuilds it and drops its triggers, the search
+        # index's among them: put them back after every migrate.
+        post_migrate.connect(ensure_installed, sender=self, dispatch_uid="search-triggers")

@@ -11,11 +11,13 @@ from django.utils.text import Truncator, capfirst
 
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
 from .querysets import DEFAULT_SORT
+from .search import clean_text, parse
 from .vocabulary import Design, EvidenceLevel, Status
 
 MAX_QUERY_LENGTH = 200
 MAX_SAMPLE_SIZE = 10**9
 SORT_CHOICES = [
+    ("relevance", "Best match"),
     ("newest", "Newest first"),
     ("oldest", "Oldest first"),
     ("largest", "Largest sample first"),
@@ -66,6 +68,27 @@ class FlagField(forms.Field):
         raise forms.ValidationError("Use 1 for yes, or leave it out.", code="invalid")
 
 
+class SearchTextField(forms.CharField):
+    """The search box: control and formatting characters (NUL, right-to-left overrides)
+    become spaces and text past MAX_QUERY_LENGTH is cut at a word, each with a note in
+    ``notes``, rather than the whole search being refused."""
+
+    def to_python(self, value):
+        self.notes = []
+        text = super().to_python(value)
+        cleaned = clean_text(text)
+        if cleaned != " ".join(text.split()):
+            self.notes.append("Invisible control characters were removed from the search.")
+        if len(cleaned) > MAX_QUERY_LENGTH:
+            cleaned = cleaned[: MAX_QUERY_LENGTH + 1].rsplit(" ", 1)[0][:MAX_QUERY_LENGTH]
+            self.notes.append(f"Only the first {MAX_QUERY_LENGTH} characters were searched.")
+        return cleaned
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = SearchTextField
+
+
 class SlugsFilter(django_filters.MultipleChoiceFilter):
     field_class = LenientMultipleChoiceField
 
@@ -91,9 +114,7 @@ class StudyFilterForm(forms.Form):
 
 
 class StudyFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        label="Search", method="filter_q", max_length=MAX_QUERY_LENGTH, strip=True
-    )
+    q = SearchFilter(label="Search", method="filter_q", strip=True)
     condition = SlugsFilter(label="Condition", method="filter_condition")
     design = SlugsFilter(label="Design", choices=Design.choices, method="filter_design")
     year_min = IntegerFilter(
@@ -155,7 +176,22 @@ class StudyFilter(django_filters.FilterSet):
     # Filter methods.
 
     def filter_q(self, queryset, name, value):
-        return queryset.search(value)
+        return queryset.search(self.search)
+
+    @property
+    def search(self):
+        """The search text parsed into terms (studies/search.py), once per filter."""
+        if not hasattr(self, "_search"):
+            self._search = parse(self.value.get("q") or "")
+        return self._search
+
+    def search_notes(self):
+        """What the search left out of the reader's text, a sentence each."""
+        self.form.is_valid()  # cleans the data, if not yet done
+        notes = list(getattr(self.form.fields["q"], "notes", []))
+        if self.value.get("q"):
+            notes.extend(self.search.notes)
+        return notes
 
     def filter_condition(self, queryset, name, value):
         return queryset.for_any_condition_id([self.condition_ids[slug] for slug in value])
@@ -213,8 +249,8 @@ class StudyFilter(django_filters.FilterSet):
         params = []
         for name in PARAMETERS:
             value = data.get(name)
-            if name == "sort" and value == self.default_sort():
-                continue
+            if name == "sort" and value in (self.default_sort(), "relevance"):
+                continue  # the default, or best match without a search (the default order)
             if name in MULTIPLE:
                 params.extend((name, v) for v in value or [])
             elif value is True:
@@ -226,8 +262,8 @@ class StudyFilter(django_filters.FilterSet):
         return params
 
     def default_sort(self):
-        # A search comes best match first; that order has no name, so it is "no sort".
-        return "" if self.value.get("q") else DEFAULT_SORT
+        # A search comes best match first.
+        return "relevance" if self.search else DEFAULT_SORT
 
     def export_params(self):
         """The canonical parameters, without ``page``: an export holds every match."""

@@ -59,10 +59,12 @@ def home(request):
 def study_list(request):
     filterset = StudyFilter(request.GET)
     problems = filterset.problems()
+    search_notes = filterset.search_notes()
     page_number = _page_number(request.GET.get("page"), problems)
     canonical = filterset.canonical_params(page_number)
     if (
         not problems
+        and not filterset.form.fields["q"].notes  # a cleaned search says what it cleaned
         and parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True) != canonical
     ):
         return HttpResponsePermanentRedirect(_url("studies:study_list", canonical))
@@ -85,6 +87,7 @@ def study_list(request):
             "heading": filterset.heading(page.paginator.count),
             "sort_choices": SORT_CHOICES,
             "problems": problems,
+            "search_notes": search_notes,
             "query": _query_dict(filterset.canonical_params()),
             "canonical_url": _url("studies:study_list", canonical),
             "share_url": request.build_absolute_uri(_url("studies:study_list", canonical)),
