@@ -67,7 +67,8 @@ def dumped_models():
         if model_name:
             app_list[app_config].append(app_config.get_model(model_name))
         else:
-            app_list[app_config].extend(app_config.get_models())
+            # Not the search index (studies.SearchDocument): its triggers rebuild it.
+            app_list[app_config].extend(m for m in app_config.get_models() if m._meta.managed)
     return serializers.sort_dependencies(app_list.items())
 
 

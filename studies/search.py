@@ -112,10 +112,7 @@ def parse(text):
             "Symbols such as * ^ & | ! : ( ) were ignored: the search matches plain words."
         )
     dropped = []
-    for chunk, quoted in chunks:
-        negated = False
-        if not quoted and chunk.startswith("-") and len(chunk) > 1:
-            negated, chunk = True, chunk[1:]
+    for chunk, _quoted, negated in chunks:
         chunk = _identifier(chunk) or chunk
         words = [w.lower() for w in WORD.findall(chunk)]
         if words and all(w in STOP_WORDS for w in words):
@@ -133,7 +130,7 @@ def parse(text):
         last
         and not last.negated
         and chunks
-        and not chunks[-1][1]
+        and not chunks[-1][1]  # not a quoted phrase
         and len(last.words[-1]) >= PREFIX_MIN_LENGTH
         and not last.words[-1].isdigit()
     ):
@@ -148,19 +145,26 @@ def parse(text):
 
 
 def _chunks(text):
-    """(chunk, quoted) pairs: "quoted phrases" whole, the rest split at white space.
-    An unbalanced quotation mark is dropped; the words after it are searched one by one."""
+    """(chunk, quoted, negated) triples: "quoted phrases" whole, the rest split at white
+    space; a leading "-" excludes. An unbalanced quotation mark is dropped, and the words
+    after it are searched one by one."""
     text = text.replace("“", '"').replace("”", '"').replace("„", '"')
     pieces = text.split('"')
     unbalanced = len(pieces) % 2 == 0
     chunks = []
+    negate_next = False
     for i, piece in enumerate(pieces):
         quoted = i % 2 == 1 and not (unbalanced and i == len(pieces) - 1)
         if quoted:
             if WORD.search(piece):
-                chunks.append((piece, True))
-        else:
-            chunks.extend((word, False) for word in piece.split())
+                chunks.append((piece, True, negate_next))
+            negate_next = False
+            continue
+        words = piece.split()
+        negate_next = bool(words) and words[-1] == "-" and not piece.endswith((" ", "\t"))
+        for word in words[:-1] if negate_next else words:
+            negated = word.startswith("-") and len(word) > 1
+            chunks.append((word[1:] if negated else word, False, negated))
     return chunks, unbalanced
 
 
@@ -356,25 +360,38 @@ def sqlite_uninstall(cursor):
 
 # PostgreSQL: weights A (title, identifiers), B (authors, conditions), C (journal,
 # summary), D (outcomes), as ts_rank reads them.
-POSTGRES_DOCUMENT = """
-  setweight(to_tsvector('english'::regconfig, coalesce(s.title, '')), 'A')
-  || setweight(to_tsvector('english'::regconfig, regexp_replace(
-       concat_ws(' ', s.doi, s.pmid, s.pmcid, s.registry_id), '[^[:alnum:]]+', ' ', 'g')), 'A')
-  || setweight(to_tsvector('english'::regconfig, coalesce((
+def _postgres_words(text):
+    # Letters and digits only, as FTS5's unicode61 splits words: PostgreSQL's own parser
+    # keeps "4.5", e-mail addresses and paths as single tokens, which a search for their
+    # words would then miss on one database and find on the other.
+    return f"to_tsvector('english'::regconfig, regexp_replace({text}, '[^[:alnum:]]+', ' ', 'g'))"
+
+
+POSTGRES_DOCUMENT = f"""
+  setweight({_postgres_words("coalesce(s.title, '')")}, 'A')
+  || setweight({_postgres_words("concat_ws(' ', s.doi, s.pmid, s.pmcid, s.registry_id)")}, 'A')
+  || setweight({
+    _postgres_words('''coalesce((
        SELECT string_agg(a, ' ') FROM jsonb_array_elements_text(
-         CASE WHEN jsonb_typeof(s.authors) = 'array' THEN s.authors ELSE '[]' END) a), '')), 'B')
-  || setweight(to_tsvector('english'::regconfig, coalesce((
+         CASE WHEN jsonb_typeof(s.authors) = 'array' THEN s.authors ELSE '[]' END) a), '')''')
+},
+       'B')
+  || setweight({
+    _postgres_words('''coalesce((
        SELECT string_agg(c.name || ' ' || coalesce((
          SELECT string_agg(y, ' ') FROM jsonb_array_elements_text(
            CASE WHEN jsonb_typeof(c.synonyms) = 'array' THEN c.synonyms ELSE '[]' END) y), ''),
          ' ')
        FROM studies_condition c JOIN studies_study_conditions l ON l.condition_id = c.id
-       WHERE l.study_id = s.id), '')), 'B')
-  || setweight(to_tsvector('english'::regconfig,
-       coalesce(s.journal, '') || ' ' || coalesce(s.summary, '')), 'C')
-  || setweight(to_tsvector('english'::regconfig, coalesce((
+       WHERE l.study_id = s.id), '')''')
+}, 'B')
+  || setweight({_postgres_words("coalesce(s.journal, '') || ' ' || coalesce(s.summary, '')")},
+       'C')
+  || setweight({
+    _postgres_words('''coalesce((
        SELECT string_agg(o.name || ' ' || o.figures, ' ')
-       FROM studies_outcome o WHERE o.study_id = s.id), '')), 'D')"""
+       FROM studies_outcome o WHERE o.study_id = s.id), '')''')
+}, 'D')"""
 
 # Statement-level triggers with transition tables: a bulk write (COPY, a bulk insert,
 # loaddata) rewrites each study's document once per statement, not once per row.
