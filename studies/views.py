@@ -16,6 +16,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
 
 from . import bibtex, exports, facets
@@ -77,6 +78,7 @@ def study_list(request):
     paginator.count = summary.total  # counted with the facets: no COUNT query of its own
     page = paginator.get_page(page_number)
     page.object_list = _page_rows(filterset, page)
+    chips = filterset.chips()
     response = render(
         request,
         "studies/study_list.html#results" if partial else "studies/study_list.html",
@@ -92,6 +94,10 @@ def study_list(request):
             "canonical_url": _url("studies:study_list", canonical),
             "share_url": request.build_absolute_uri(_url("studies:study_list", canonical)),
             "export_query": urlencode(filterset.export_params()),
+            "chips": [(label, _url("studies:study_list", params)) for label, params in chips],
+            "hidden_undated": summary.hidden_undated,
+            "undated_url": _url("studies:study_list", filterset.params_with("undated", "1")),
+            "description": filterset.sentence(page.paginator.count),
         },
     )
     patch_vary_headers(response, ["X-Partial"])
@@ -161,8 +167,25 @@ def study_detail(request, slug):
             "bibtex": bibtex.study_to_bibtex(study),
             "first_page": first_page,
             "last_page": last_page,
+            "preview_description": _study_preview(study, conditions),
         },
     )
+
+
+def _study_preview(study, conditions):
+    """A link preview's description: e.g. ``Randomised controlled trial, 2013, 31
+    participants; fibromyalgia. Pain fell …``."""
+    facts = [study.get_design_display()]
+    if study.year:
+        facts.append(str(study.year))
+    if study.sample_size:
+        facts.append(f"{study.sample_size} participants")
+    text = ", ".join(facts)
+    if conditions:
+        text += "; " + ", ".join(c.name for c in conditions)
+    if study.summary:
+        text += ". " + study.summary
+    return Truncator(text).chars(200)
 
 
 @require_GET
@@ -205,6 +228,12 @@ def condition_detail(request, slug):
             "list_url": _url("studies:study_list", [("condition", condition.slug)]),
             "strongest_first_url": _url(
                 "studies:study_list", [("condition", condition.slug), ("sort", "level")]
+            ),
+            "preview_title": f"Low-dose naltrexone for {condition.name}",
+            "preview_description": (
+                f"{evidence['total']} stud{'y' if evidence['total'] == 1 else 'ies'} of"
+                f" low-dose naltrexone for {condition.name} in the LDN Evidence Catalog,"
+                " by strength of evidence."
             ),
         },
     )
