@@ -281,7 +281,10 @@ class StudyFilter(django_filters.FilterSet):
 
     def params_with(self, name, value):
         """The canonical parameters with one more, in their fixed order."""
-        params = [*self.canonical_params(), (name, value)]
+        return self.sorted_params([*self.canonical_params(), (name, value)])
+
+    @staticmethod
+    def sorted_params(params):
         return sorted(params, key=lambda item: PARAMETERS.index(item[0]))
 
     def chips(self):

@@ -27,6 +27,7 @@ from .filters import SORT_CHOICES, StudyFilter
 from .history import gone_or_404
 from .models import Condition, EffectSummary, Source, Study
 from .ratelimits import ratelimited
+from .suggestions import suggest
 from .vocabulary import ClaimVerdict, EvidenceLevel, Status
 
 PAGE_SIZE = 25
@@ -79,6 +80,7 @@ def study_list(request):
     page = paginator.get_page(page_number)
     page.object_list = _page_rows(filterset, page)
     chips = filterset.chips()
+    suggestions = suggest(filterset.search, page.paginator.count) if not partial else None
     response = render(
         request,
         "studies/study_list.html#results" if partial else "studies/study_list.html",
@@ -98,10 +100,35 @@ def study_list(request):
             "hidden_undated": summary.hidden_undated,
             "undated_url": _url("studies:study_list", filterset.params_with("undated", "1")),
             "description": filterset.sentence(page.paginator.count),
+            **_suggestion_links(filterset, suggestions),
         },
     )
     patch_vary_headers(response, ["X-Partial"])
     return response
+
+
+def _suggestion_links(filterset, suggestions):
+    """Links for the suggestions: the corrected search and the condition the search names,
+    each with the list's other filters kept."""
+    links = {}
+    if suggestions and suggestions.corrected:
+        params = [(k, v) for k, v in filterset.canonical_params() if k != "q"]
+        links["did_you_mean"] = (
+            suggestions.corrected,
+            _url(
+                "studies:study_list",
+                filterset.sorted_params([*params, ("q", suggestions.corrected)]),
+            ),
+        )
+    if suggestions and suggestions.condition:
+        slug, name = suggestions.condition
+        if slug not in (filterset.value.get("condition") or []):
+            links["named_condition"] = (
+                name,
+                reverse("studies:condition_detail", args=[slug]),
+                _url("studies:study_list", filterset.params_with("condition", slug)),
+            )
+    return links
 
 
 def _page_rows(filterset, page):
