@@ -18,16 +18,23 @@ CONDITION_CUTOFF = 85
 class Vocabulary:
     words: frozenset
     choices: tuple  # the words, for rapidfuzz
-    conditions: dict  # lower-case name or synonym: (slug, name)
 
 
-def build_vocabulary():
-    words = set()
+def condition_names():
+    """{lower-case name or synonym: (slug, name)} of every condition."""
     conditions = {}
     for slug, name, synonyms in Condition.objects.values_list("slug", "name", "synonyms"):
         for label in [name, *(synonyms if isinstance(synonyms, list) else [])]:
             conditions[str(label).lower()] = (slug, name)
-            words.update(_words(str(label)))
+    return conditions
+
+
+def build_vocabulary():
+    """Every word of the catalog a reader may have meant: one pass over the studies,
+    kept per catalog version, and only built for a search that found few studies."""
+    words = set()
+    for label in condition_names():
+        words.update(_words(label))
     journals = Study.objects.exclude(journal="").order_by().values_list("journal", flat=True)
     for journal in journals.distinct().iterator(chunk_size=2000):
         words.update(_words(journal))
@@ -35,7 +42,7 @@ def build_vocabulary():
         words.update(_words(title))
         for author in authors if isinstance(authors, list) else []:
             words.update(_words(str(author)))
-    return Vocabulary(frozenset(words), tuple(sorted(words)), conditions)
+    return Vocabulary(frozenset(words), tuple(sorted(words)))
 
 
 def _words(text):
@@ -48,6 +55,12 @@ def vocabulary():
     return for_this_version("search-vocabulary", build_vocabulary)
 
 
+def conditions():
+    from .caching import for_this_version
+
+    return for_this_version("search-conditions", condition_names)
+
+
 @dataclass(frozen=True)
 class Suggestions:
     corrected: str = ""  # the search with its misspelt words replaced, or ""
@@ -58,10 +71,9 @@ def suggest(parsed, total):
     """Suggestions for the parsed search ``parsed`` that found ``total`` studies."""
     if not parsed:
         return Suggestions()
-    vocab = vocabulary()
     return Suggestions(
-        corrected=_corrected(parsed, vocab) if total <= FEW_RESULTS else "",
-        condition=_condition(parsed, vocab),
+        corrected=_corrected(parsed, vocabulary()) if total <= FEW_RESULTS else "",
+        condition=_condition(parsed, conditions()),
     )
 
 
@@ -95,16 +107,14 @@ def _nearest(word, vocab):
     return better
 
 
-def _condition(parsed, vocab):
+def _condition(parsed, names):
     text = " ".join(parsed.words())
-    if text in vocab.conditions:
-        return vocab.conditions[text]
-    match = process.extractOne(
-        text, list(vocab.conditions), scorer=fuzz.ratio, score_cutoff=CONDITION_CUTOFF
-    )
+    if text in names:
+        return names[text]
+    match = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=CONDITION_CUTOFF)
     if match:
-        return vocab.conditions[match[0]]
+        return names[match[0]]
     for word in parsed.words():
-        if word in vocab.conditions:
-            return vocab.conditions[word]
+        if word in names:
+            return names[word]
     return ()
