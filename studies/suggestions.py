@@ -4,6 +4,7 @@ rapidfuzz; and the condition a search names, with its page and its filter."""
 
 from dataclasses import dataclass
 
+from django.db import connection
 from rapidfuzz import fuzz, process
 
 from .models import Condition, Study
@@ -11,6 +12,7 @@ from .search import STOP_WORDS, WORD
 
 FEW_RESULTS = 3  # a search with at most this many results gets spelling suggestions
 WORD_CUTOFF = 75  # rapidfuzz ratio (0–100) a word must reach to be suggested
+STRICT_CUTOFF = 85  # the same, for a word matched against the common words only
 CONDITION_CUTOFF = 85
 
 
@@ -29,20 +31,46 @@ def condition_names():
     return conditions
 
 
-def build_vocabulary():
-    """Every word of the catalog a reader may have meant: one pass over the studies,
-    kept per catalog version, and only built for a search that found few studies."""
+def build_common_words():
+    """The words of condition names, synonyms and journals: a few hundred, cheap to read,
+    and where most misspellings a reader makes have their match."""
     words = set()
     for label in condition_names():
         words.update(_words(label))
-    journals = Study.objects.exclude(journal="").order_by().values_list("journal", flat=True)
-    for journal in journals.distinct().iterator(chunk_size=2000):
+    journals = Study.objects.order_by().values_list("journal", flat=True).distinct()
+    for journal in journals:
         words.update(_words(journal))
-    for title, authors in Study.objects.values_list("title", "authors").iterator(chunk_size=2000):
-        words.update(_words(title))
-        for author in authors if isinstance(authors, list) else []:
-            words.update(_words(str(author)))
     return Vocabulary(frozenset(words), tuple(sorted(words)))
+
+
+def build_vocabulary():
+    """Every word of the catalog a reader may have meant, kept per catalog version and
+    built only for a search that found few studies: distinct values are gathered by the
+    database (authors one by one from their lists), words split here."""
+    words = set()
+    for label in condition_names():
+        words.update(_words(label))
+    studies = Study.objects.order_by()
+    for field in ("journal", "title"):
+        for text in studies.values_list(field, flat=True).distinct().iterator(chunk_size=5000):
+            words.update(_words(text))
+    for author in _distinct_authors():
+        words.update(_words(author))
+    return Vocabulary(frozenset(words), tuple(sorted(words)))
+
+
+def _distinct_authors():
+    table = Study._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT DISTINCT jsonb_array_elements_text(authors) FROM {table}"
+            " WHERE jsonb_typeof(authors) = 'array'"
+        )
+    else:
+        sql = f"SELECT DISTINCT value FROM {table}, json_each({table}.authors)"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [str(value) for (value,) in cursor.fetchall()]
 
 
 def _words(text):
@@ -53,6 +81,12 @@ def vocabulary():
     from .caching import for_this_version
 
     return for_this_version("search-vocabulary", build_vocabulary)
+
+
+def common_words():
+    from .caching import for_this_version
+
+    return for_this_version("search-common-words", build_common_words)
 
 
 def conditions():
@@ -72,18 +106,36 @@ def suggest(parsed, total):
     if not parsed:
         return Suggestions()
     return Suggestions(
-        corrected=_corrected(parsed, vocabulary()) if total <= FEW_RESULTS else "",
+        corrected=_corrected(parsed) if total <= FEW_RESULTS else "",
         condition=_condition(parsed, conditions()),
     )
 
 
-def _corrected(parsed, vocab):
+def _corrected(parsed):
+    """The search with each misspelt word replaced: first from the common words, and only
+    when a word is neither there nor close to one of them, from the whole vocabulary."""
+    common = common_words()
+    unsure = [
+        w
+        for t in parsed.positive
+        for w in t.words
+        if _checked(w) and w not in common.words and not _nearest(w, common, STRICT_CUTOFF)
+    ]
+    vocab = vocabulary() if unsure else common
+    return _rewritten(parsed, vocab, WORD_CUTOFF if unsure else STRICT_CUTOFF)
+
+
+def _checked(word):
+    return not word.isdigit() and len(word) >= 4
+
+
+def _rewritten(parsed, vocab, cutoff):
     changed = False
     terms = []
     for term in parsed.terms:
         words = []
         for word in term.words:
-            better = _nearest(word, vocab) if not term.negated else None
+            better = _nearest(word, vocab, cutoff) if not term.negated else None
             if better:
                 changed = True
             words.append(better or word)
@@ -94,10 +146,10 @@ def _corrected(parsed, vocab):
     return " ".join(terms) if changed else ""
 
 
-def _nearest(word, vocab):
-    if word in vocab.words or word.isdigit() or len(word) < 4:
+def _nearest(word, vocab, cutoff):
+    if word in vocab.words or not _checked(word):
         return None
-    match = process.extractOne(word, vocab.choices, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF)
+    match = process.extractOne(word, vocab.choices, scorer=fuzz.ratio, score_cutoff=cutoff)
     if match is None:
         return None
     better = match[0]
