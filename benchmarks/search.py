@@ -66,6 +66,7 @@ def datasette_setup(path):
     if not exists:
         db.executescript(
             f"""
+            DROP TABLE IF EXISTS {DENORMALISED};
             CREATE TABLE {DENORMALISED} AS
             SELECT s.id, s.slug, s.title, s.year, s.design, s.status,
               (SELECT group_concat(value, ' ') FROM json_each(s.authors)) AS authors,
@@ -81,7 +82,7 @@ def datasette_setup(path):
             CREATE UNIQUE INDEX {DENORMALISED}_id ON {DENORMALISED}(id);
             CREATE VIRTUAL TABLE {DENORMALISED}_fts USING fts5(
               title, authors, journal, summary, outcomes, conditions, identifiers,
-              content='{DENORMALISED}', content_rowid='id', tokenize='porter unicode61');
+              content="{DENORMALISED}", content_rowid="id", tokenize="porter unicode61");
             INSERT INTO {DENORMALISED}_fts({DENORMALISED}_fts) VALUES ('rebuild');
             ANALYZE;
             """
