@@ -237,3 +237,26 @@ class BadInputTests(TestCase):
             response = self.client.get("/studies.csv", {"q": text})
             assert response.status_code == 200, text
             b"".join(response.streaming_content)
+
+
+class SqliteTableRebuildTests(TestCase):
+    """Django alters a SQLite table by rebuilding it, which drops its triggers: after
+    ``migrate``, the missing triggers are put back and the index rebuilt."""
+
+    def test_missing_triggers_are_restored_and_the_index_rebuilt(self):
+        from django.db import connection
+
+        from studies.search import ensure_installed
+
+        if connection.vendor != "sqlite":
+            pytest.skip("PostgreSQL keeps triggers when a table is altered")
+        study = make_study(title="Itch after naltrexone")
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER studies_search_study_update")
+            cursor.execute("DELETE FROM studies_search")
+        Study.objects.filter(pk=study.pk).update(title="Sleep after naltrexone")
+        assert not Study.objects.search("sleep").exists()
+        ensure_installed(using="default")
+        assert list(Study.objects.search("sleep")) == [study]
+        Study.objects.filter(pk=study.pk).update(title="Dreams after naltrexone")
+        assert list(Study.objects.search("dreams")) == [study]
