@@ -69,11 +69,12 @@ def dumped_models():
         if model_name:
             app_list[app_config].append(app_config.get_model(model_name))
         else:
+            # Not the search index (studies.SearchDocument): its triggers rebuild it; nor
+            # the catalog revision, which is bookkeeping: a restore starts a new one.
             app_list[app_config].extend(
-                # The catalog revision is bookkeeping: a restore starts a new one.
                 m
                 for m in app_config.get_models()
-                if m._meta.label != "studies.CatalogRevision"
+                if m._meta.managed and m._meta.label != "studies.CatalogRevision"
             )
     return serializers.sort_dependencies(app_list.items())
 

@@ -46,6 +46,7 @@ class Summary:
 
     total: int
     facets: dict
+    hidden_undated: int = 0  # studies without a year that the year range leaves out
 
 
 def summarise(filterset):
@@ -86,7 +87,9 @@ def compute_summary(filterset):
         "status": status_facet(filterset, counts["status"]),
         "decade": decade_facet(filterset, counts["decade"]),
     }
-    return Summary(total, facets)
+    # The decade facet counts without the year range: its empty decade is the undated.
+    hidden = filterset.has_year_range() and not filterset.value.get("undated")
+    return Summary(total, facets, counts["decade"].get(None, 0) if hidden else 0)
 
 
 def _grouped(queryset, columns):

@@ -7,15 +7,18 @@ with one typo shows a slightly wider list and says why, never an error page.
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils.text import Truncator, capfirst
 
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
 from .querysets import DEFAULT_SORT
+from .search import clean_text, parse
 from .vocabulary import Design, EvidenceLevel, Status
 
 MAX_QUERY_LENGTH = 200
 MAX_SAMPLE_SIZE = 10**9
 SORT_CHOICES = [
+    ("relevance", "Best match"),
     ("newest", "Newest first"),
     ("oldest", "Oldest first"),
     ("largest", "Largest sample first"),
@@ -29,6 +32,7 @@ PARAMETERS = [
     "design",
     "year_min",
     "year_max",
+    "undated",
     "status",
     "level",
     "min_n",
@@ -66,6 +70,27 @@ class FlagField(forms.Field):
         raise forms.ValidationError("Use 1 for yes, or leave it out.", code="invalid")
 
 
+class SearchTextField(forms.CharField):
+    """The search box: control and formatting characters (NUL, right-to-left overrides)
+    become spaces and text past MAX_QUERY_LENGTH is cut at a word, each with a note in
+    ``notes``, rather than the whole search being refused."""
+
+    def to_python(self, value):
+        self.notes = []
+        text = super().to_python(value)
+        cleaned = clean_text(text)
+        if cleaned != " ".join(text.split()):
+            self.notes.append("Invisible control characters were removed from the search.")
+        if len(cleaned) > MAX_QUERY_LENGTH:
+            cleaned = cleaned[: MAX_QUERY_LENGTH + 1].rsplit(" ", 1)[0][:MAX_QUERY_LENGTH]
+            self.notes.append(f"Only the first {MAX_QUERY_LENGTH} characters were searched.")
+        return cleaned
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = SearchTextField
+
+
 class SlugsFilter(django_filters.MultipleChoiceFilter):
     field_class = LenientMultipleChoiceField
 
@@ -91,25 +116,23 @@ class StudyFilterForm(forms.Form):
 
 
 class StudyFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        label="Search", method="filter_q", max_length=MAX_QUERY_LENGTH, strip=True
-    )
+    q = SearchFilter(label="Search", method="filter_q", strip=True)
     condition = SlugsFilter(label="Condition", method="filter_condition")
     design = SlugsFilter(label="Design", choices=Design.choices, method="filter_design")
     year_min = IntegerFilter(
         label="Year from",
-        field_name="year",
-        lookup_expr="gte",
+        method="filter_year_min",
         min_value=YEAR_MIN,
         max_value=YEAR_MAX,
     )
     year_max = IntegerFilter(
         label="Year to",
-        field_name="year",
-        lookup_expr="lte",
+        method="filter_year_max",
         min_value=YEAR_MIN,
         max_value=YEAR_MAX,
     )
+    # With a year range, studies that give no year are left out unless this is set.
+    undated = FlagFilter(label="Include studies without a year", method="keep")
     status = django_filters.ChoiceFilter(
         label="Status", choices=Status.choices, error_messages=NOT_A_CHOICE
     )
@@ -155,10 +178,39 @@ class StudyFilter(django_filters.FilterSet):
     # Filter methods.
 
     def filter_q(self, queryset, name, value):
-        return queryset.search(value)
+        return queryset.search(self.search)
+
+    @property
+    def search(self):
+        """The search text parsed into terms (studies/search.py), once per filter."""
+        if not hasattr(self, "_search"):
+            self._search = parse(self.value.get("q") or "")
+        return self._search
+
+    def search_notes(self):
+        """What the search left out of the reader's text, a sentence each."""
+        self.form.is_valid()  # cleans the data, if not yet done
+        notes = list(getattr(self.form.fields["q"], "notes", []))
+        if self.value.get("q"):
+            notes.extend(self.search.notes)
+        return notes
 
     def filter_condition(self, queryset, name, value):
         return queryset.for_any_condition_id([self.condition_ids[slug] for slug in value])
+
+    def filter_year_min(self, queryset, name, value):
+        return self._in_years(queryset, Q(year__gte=value))
+
+    def filter_year_max(self, queryset, name, value):
+        return self._in_years(queryset, Q(year__lte=value))
+
+    def _in_years(self, queryset, in_range):
+        if self.value.get("undated"):
+            in_range |= Q(year__isnull=True)
+        return queryset.filter(in_range)
+
+    def has_year_range(self):
+        return self.value.get("year_min") is not None or self.value.get("year_max") is not None
 
     def filter_design(self, queryset, name, value):
         return queryset.filter(design__in=value)
@@ -213,8 +265,10 @@ class StudyFilter(django_filters.FilterSet):
         params = []
         for name in PARAMETERS:
             value = data.get(name)
-            if name == "sort" and value == self.default_sort():
-                continue
+            if name == "sort" and value in (self.default_sort(), "relevance"):
+                continue  # the default, or best match without a search (the default order)
+            if name == "undated" and not self.has_year_range():
+                continue  # it changes nothing without a year range
             if name in MULTIPLE:
                 params.extend((name, v) for v in value or [])
             elif value is True:
@@ -225,9 +279,59 @@ class StudyFilter(django_filters.FilterSet):
             params.append(("page", str(page)))
         return params
 
+    def params_with(self, name, value):
+        """The canonical parameters with one more, in their fixed order."""
+        return self.sorted_params([*self.canonical_params(), (name, value)])
+
+    @staticmethod
+    def sorted_params(params):
+        return sorted(params, key=lambda item: PARAMETERS.index(item[0]))
+
+    def chips(self):
+        """The active filters, each as (label, the canonical parameters without it): the
+        list shows them as removable chips, the most recently added (last in the URL's
+        fixed order) last."""
+        params = self.canonical_params()
+        data = self.value
+        chips = []
+
+        def without(*names, value=None):
+            return [(k, v) for k, v in params if not (k in names and (value is None or v == value))]
+
+        if data.get("q"):
+            chips.append((f"Search: “\u2068{data['q']}\u2069”", without("q")))
+        for slug in data.get("condition") or []:
+            chips.append((self.condition_names[slug], without("condition", value=slug)))
+        for design in data.get("design") or []:
+            chips.append((Design(design).label, without("design", value=design)))
+        if self.has_year_range():
+            years = self.describe_years()
+            chips.append((f"Years: {years}", without("year_min", "year_max", "undated")))
+            if data.get("undated"):
+                chips.append(("Studies without a year", without("undated")))
+        if data.get("status"):
+            chips.append((Status(data["status"]).label, without("status")))
+        if data.get("level"):
+            chips.append((f"Evidence level {data['level']}", without("level")))
+        if data.get("min_n") is not None:
+            chips.append((f"At least {data['min_n']} participants", without("min_n")))
+        if data.get("has_results"):
+            chips.append(("With reported outcomes", without("has_results")))
+        return chips
+
+    def describe_years(self):
+        low, high = self.value.get("year_min"), self.value.get("year_max")
+        if low is not None and high is not None:
+            return str(low) if low == high else f"{low}–{high}"
+        if low is not None:
+            return f"{low} onwards"
+        if high is not None:
+            return f"up to {high}"
+        return ""
+
     def default_sort(self):
-        # A search comes best match first; that order has no name, so it is "no sort".
-        return "" if self.value.get("q") else DEFAULT_SORT
+        # A search comes best match first.
+        return "relevance" if self.search else DEFAULT_SORT
 
     def export_params(self):
         """The canonical parameters, without ``page``: an export holds every match."""
@@ -244,6 +348,19 @@ class StudyFilter(django_filters.FilterSet):
         parts = self.describe() or ["All studies"]
         return capfirst(" · ".join([*parts, studies]))
 
+    def sentence(self, count):
+        """What the list holds, for a link preview: e.g. ``12 studies of fibromyalgia,
+        randomised trials, 2010–2024``."""
+        studies = "1 study" if count == 1 else f"{count} studies"
+        parts = self.describe()
+        data = self.value
+        if data.get("q"):
+            parts.pop(0)
+            studies += f" matching “{data['q']}”"
+        if data.get("condition"):
+            studies += " of " + parts.pop(0).replace(" or ", " or ").lower()
+        return ", ".join([studies, *parts])
+
     def describe(self):
         """The filter in words, e.g. ``Fibromyalgia · randomised trials · 2010–2024``."""
         data = self.value
@@ -255,13 +372,9 @@ class StudyFilter(django_filters.FilterSet):
             parts.append(" or ".join(self.condition_names[s] for s in data["condition"]))
         if data.get("design"):
             parts.append(" or ".join(DESIGN_PLURALS[Design(d)] for d in data["design"]))
-        low, high = data.get("year_min"), data.get("year_max")
-        if low is not None and high is not None:
-            parts.append(str(low) if low == high else f"{low}–{high}")
-        elif low is not None:
-            parts.append(f"{low} onwards")
-        elif high is not None:
-            parts.append(f"up to {high}")
+        if self.has_year_range():
+            years = self.describe_years()
+            parts.append(f"{years} or without a year" if data.get("undated") else years)
         if data.get("status"):
             parts.append(Status(data["status"]).label.lower())
         if data.get("level"):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from . import identifiers
+from . import identifiers, search
 from .querysets import StudyQuerySet
 from .vocabulary import (
     DESIGN_LEVELS,
@@ -223,6 +223,25 @@ class Study(models.Model):
     @property
     def has_results(self):
         return self.level not in (EvidenceLevel.NO_RESULTS,)
+
+
+class SearchDocument(models.Model):
+    """A study's search document: the ``studies_search`` table that database triggers
+    keep in step with the study (studies/search.py); never written through Django."""
+
+    study = models.OneToOneField(
+        "Study",
+        primary_key=True,
+        db_column="rowid",
+        db_constraint=False,
+        on_delete=models.DO_NOTHING,
+        related_name="search_document",
+    )
+    document = search.SearchDocumentField()
+
+    class Meta:
+        managed = False
+        db_table = search.TABLE
 
 
 class Outcome(models.Model):

@@ -1,8 +1,7 @@
 """Queries over many studies: logic about one row lives on the model, about many rows here."""
 
-from django.db import connection, models
-from django.db.models import F, Q
-from django.db.models.expressions import Col
+from django.db import models
+from django.db.models import F
 
 # The list's sort orders, by their public name in the query string. Every order ends on
 # the primary key so that pages never overlap or skip a study.
@@ -16,19 +15,6 @@ SORTS = {
 DEFAULT_SORT = "newest"
 # The related rows a study's export can hold (see ``StudyQuerySet.for_export``).
 EXPORT_RELATIONS = ("conditions", "outcomes", "effect_summaries", "mentions", "claims")
-
-
-class StoredSearchVector(models.Expression):
-    """The ``search_vector`` column that migration 0005 adds on PostgreSQL (the models do
-    not declare it): a column of the query's own table, relabelled with it in subqueries."""
-
-    def resolve_expression(self, query=None, *args, **kwargs):
-        from django.contrib.postgres.search import SearchVectorField
-
-        field = SearchVectorField()
-        field.set_attributes_from_name("search_vector")
-        field.model = query.model
-        return Col(query.get_initial_alias(), field)
 
 
 class StudyQuerySet(models.QuerySet):
@@ -63,45 +49,27 @@ class StudyQuerySet(models.QuerySet):
         return self.filter(models.Exists(Outcome.objects.filter(study=models.OuterRef("pk"))))
 
     def search(self, text):
-        """Studies whose title, authors, journal, summary or outcomes mention ``text``.
+        """Studies matching every term of the search ``text`` (a string, or a search
+        already parsed by ``studies.search.parse``) in any field a reader would expect,
+        annotated with their ``rank`` (higher is better); see studies/search.py.
+        A search with no word to look for filters nothing."""
+        from .search import ParsedSearch, Relevance, parse
 
-        PostgreSQL ranks the matches by full-text relevance (annotated as ``rank``);
-        other databases match a plain case-insensitive substring, unranked.
-        """
-        if connection.vendor == "postgresql":
-            return self._full_text_search(text)
-        from .models import Outcome
-
-        outcomes = Outcome.objects.filter(study=models.OuterRef("pk")).filter(
-            Q(name__icontains=text) | Q(figures__icontains=text)
+        parsed = text if isinstance(text, ParsedSearch) else parse(text)
+        if not parsed:
+            return self
+        return self.filter(search_document__document__match=parsed).annotate(
+            rank=Relevance(F("search_document__document"), parsed)
         )
-        return self.filter(
-            Q(title__icontains=text)
-            | Q(authors__icontains=text)
-            | Q(journal__icontains=text)
-            | Q(summary__icontains=text)
-            | models.Exists(outcomes)
-        )
-
-    def _full_text_search(self, text):
-        """Matches through the GIN-indexed vectors of migration 0005: studies whose own
-        text matches, united with studies having a matching outcome, so that each side
-        is an index scan; ranked by the study's own vector (outcome-only matches last)."""
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact
-
-        from .models import Outcome
-
-        query = SearchQuery(text, search_type="websearch", config="english")
-        by_study = self.model.objects.filter(SearchVectorExact(StoredSearchVector(), query))
-        by_outcome = Outcome.objects.filter(SearchVectorExact(StoredSearchVector(), query))
-        matching = by_study.order_by().values("pk").union(by_outcome.order_by().values("study"))
-        return self.filter(pk__in=matching).annotate(rank=SearchRank(StoredSearchVector(), query))
 
     def sorted_by(self, sort):
-        """Order by one of SORTS; with no sort given, a ranked search comes best match first."""
-        if not sort and "rank" in self.query.annotations:
-            return self.order_by("-rank", *SORTS[DEFAULT_SORT])
-        return self.order_by(*SORTS[sort or DEFAULT_SORT])
+        """Order by one of SORTS; a search comes best match first unless another sort is
+        named ("relevance" without a search is the default order)."""
+        if sort in (None, "", "relevance"):
+            if "rank" in self.query.annotations:
+                return self.order_by("-rank", *SORTS[DEFAULT_SORT])
+            sort = DEFAULT_SORT
+        return self.order_by(*SORTS[sort])
 
     def stream(self, chunk_size=500):
         """Every study, fetched ``chunk_size`` at a time with its prefetches: for long exports.

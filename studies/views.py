@@ -17,6 +17,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
 from . import bibtex, exports, facets
@@ -28,6 +29,7 @@ from .history import gone_or_404
 from .links import absolute_url
 from .models import Condition, EffectSummary, Source, Study
 from .ratelimits import ratelimited
+from .suggestions import suggest
 from .vocabulary import ClaimVerdict, EvidenceLevel, Status
 
 PAGE_SIZE = 25
@@ -62,10 +64,12 @@ def home(request):
 def study_list(request):
     filterset = StudyFilter(request.GET)
     problems = filterset.problems()
+    search_notes = filterset.search_notes()
     page_number = _page_number(request.GET.get("page"), problems)
     canonical = filterset.canonical_params(page_number)
     if (
         not problems
+        and not filterset.form.fields["q"].notes  # a cleaned search says what it cleaned
         and parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True) != canonical
     ):
         return HttpResponsePermanentRedirect(_url("studies:study_list", canonical))
@@ -78,6 +82,8 @@ def study_list(request):
     paginator.count = summary.total  # counted with the facets: no COUNT query of its own
     page = paginator.get_page(page_number)
     page.object_list = _page_rows(filterset, page)
+    chips = filterset.chips()
+    suggestions = suggest(filterset.search, page.paginator.count) if not partial else None
     response = render(
         request,
         "studies/study_list.html#results" if partial else "studies/study_list.html",
@@ -88,14 +94,44 @@ def study_list(request):
             "heading": filterset.heading(page.paginator.count),
             "sort_choices": SORT_CHOICES,
             "problems": problems,
+            "search_notes": search_notes,
             "query": _query_dict(filterset.canonical_params()),
             "canonical_url": _url("studies:study_list", canonical),
             "share_url": absolute_url(_url("studies:study_list", canonical)),
             "export_query": urlencode(filterset.export_params()),
+            "chips": [(label, _url("studies:study_list", params)) for label, params in chips],
+            "hidden_undated": summary.hidden_undated,
+            "undated_url": _url("studies:study_list", filterset.params_with("undated", "1")),
+            "description": filterset.sentence(page.paginator.count),
+            **_suggestion_links(filterset, suggestions),
         },
     )
     patch_vary_headers(response, ["X-Partial"])
     return response
+
+
+def _suggestion_links(filterset, suggestions):
+    """Links for the suggestions: the corrected search and the condition the search names,
+    each with the list's other filters kept."""
+    links = {}
+    if suggestions and suggestions.corrected:
+        params = [(k, v) for k, v in filterset.canonical_params() if k != "q"]
+        links["did_you_mean"] = (
+            suggestions.corrected,
+            _url(
+                "studies:study_list",
+                filterset.sorted_params([*params, ("q", suggestions.corrected)]),
+            ),
+        )
+    if suggestions and suggestions.condition:
+        slug, name = suggestions.condition
+        if slug not in (filterset.value.get("condition") or []):
+            links["named_condition"] = (
+                name,
+                reverse("studies:condition_detail", args=[slug]),
+                _url("studies:study_list", filterset.params_with("condition", slug)),
+            )
+    return links
 
 
 def _page_rows(filterset, page):
@@ -165,8 +201,25 @@ def study_detail(request, slug):
             "bibtex": bibtex.study_to_bibtex(study),
             "first_page": first_page,
             "last_page": last_page,
+            "preview_description": _study_preview(study, conditions),
         },
     )
+
+
+def _study_preview(study, conditions):
+    """A link preview's description: e.g. ``Randomised controlled trial, 2013, 31
+    participants; fibromyalgia. Pain fell …``."""
+    facts = [study.get_design_display()]
+    if study.year:
+        facts.append(str(study.year))
+    if study.sample_size:
+        facts.append(f"{study.sample_size} participants")
+    text = ", ".join(facts)
+    if conditions:
+        text += "; " + ", ".join(c.name for c in conditions)
+    if study.summary:
+        text += ". " + study.summary
+    return Truncator(text).chars(200)
 
 
 @require_safe
@@ -209,6 +262,12 @@ def condition_detail(request, slug):
             "list_url": _url("studies:study_list", [("condition", condition.slug)]),
             "strongest_first_url": _url(
                 "studies:study_list", [("condition", condition.slug), ("sort", "level")]
+            ),
+            "preview_title": f"Low-dose naltrexone for {condition.name}",
+            "preview_description": (
+                f"{evidence['total']} stud{'y' if evidence['total'] == 1 else 'ies'} of"
+                f" low-dose naltrexone for {condition.name} in the LDN Evidence Catalog,"
+                " by strength of evidence."
             ),
         },
     )

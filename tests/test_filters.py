@@ -151,7 +151,9 @@ class StudyFilterTests(TestCase):
         problems = " ".join(filterset.problems())
         assert "Year from: “abc”" in problems
         assert "Smallest sample size" in problems
-        assert "Search" in problems and "\x00" not in problems
+        # A NUL in the search is dropped, said so, and the rest searched as words.
+        assert filterset.value["q"] == "a b"
+        assert "control characters were removed" in " ".join(filterset.search_notes())
         assert titles == []  # design=rct still applies; no plain rct here
         assert run("design=crossover_rct&year_min=abc")[1] == ["Fibro trial"]
 
@@ -181,5 +183,6 @@ class StudyFilterTests(TestCase):
 
 @pytest.mark.django_db
 def test_the_search_text_is_isolated_in_the_heading():
+    # A right-to-left override is dropped from the search, and the text kept isolated.
     heading = StudyFilter(QueryDict("q=\u202epain")).heading(2)
-    assert heading == "“\u2068\u202epain\u2069” · 2 studies"
+    assert heading == "“\u2068pain\u2069” · 2 studies"

@@ -20,41 +20,116 @@
     });
   }
 
-  // Turning a page of the study list changes only the results, not the filters and their
-  // counts: fetch the results partial and swap it in, keeping the address bar in step.
-  function enablePartialPaging(container) {
-    var shown = window.location.search;
-    container.addEventListener("click", function (event) {
-      var link = event.target.closest(".pagination a");
-      if (!link || event.ctrlKey || event.metaKey || event.shiftKey) {
+  // The study list's filters apply as they change: fetch the list the form now names and
+  // swap in its heading, notices, facet counts and results, keeping the address bar in
+  // step (back and forward restore each state) and focus where it was.
+  var LIVE_IDS = [
+    "list-heading", "list-notices", "drawer-summary", "facet-condition", "facet-design",
+    "facet-level", "facet-decade", "facet-status"
+  ];
+
+  function enableLiveList(form, results) {
+    var liveCount = document.getElementById("live-count");
+    var latest = 0;
+
+    function formUrl() {
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (value, key) {
+        if (value !== "") { params.append(key, value); }
+      });
+      var query = params.toString();
+      return form.action.split("?")[0] + (query ? "?" + query : "");
+    }
+
+    function syncControls(doc) {
+      form.querySelectorAll("input[id], select[id]").forEach(function (control) {
+        var fresh = doc.getElementById(control.id);
+        if (!fresh || control === document.activeElement && control.type === "search") {
+          return;
+        }
+        if (control.type === "checkbox" || control.type === "radio") {
+          control.checked = fresh.checked;
+        } else if (control.tagName === "SELECT") {
+          control.innerHTML = fresh.innerHTML;
+          control.value = fresh.value;
+        } else {
+          control.value = fresh.value;
+        }
+      });
+    }
+
+    function show(html, url, push, focusResults) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var focusedId = document.activeElement && document.activeElement.id;
+      LIVE_IDS.forEach(function (id) {
+        var current = document.getElementById(id);
+        var fresh = doc.getElementById(id);
+        if (current && fresh) { current.replaceWith(document.importNode(fresh, true)); }
+      });
+      var freshResults = doc.querySelector("[data-partial='results']");
+      if (freshResults) { results.innerHTML = freshResults.innerHTML; }
+      syncControls(doc);
+      document.title = doc.title;
+      if (push) { history.pushState({ list: true }, "", url); }
+      enableCopyButtons(results);
+      var heading = document.getElementById("list-heading");
+      if (liveCount && heading) { liveCount.textContent = heading.textContent.trim(); }
+      if (focusResults) {
+        document.getElementById("results").focus();
+      } else if (focusedId && document.activeElement === document.body) {
+        var again = document.getElementById(focusedId);
+        if (again) { again.focus(); }
+      }
+    }
+
+    function load(url, push, focusResults) {
+      var ticket = ++latest;
+      results.setAttribute("aria-busy", "true");
+      fetch(url, { headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error(response.statusText); }
+          return response.text().then(function (html) { return [html, response.url]; });
+        })
+        .then(function (pair) {
+          if (ticket !== latest) { return; }  // a later change is on its way
+          results.removeAttribute("aria-busy");
+          show(pair[0], pair[1], push, focusResults);
+        })
+        .catch(function () { window.location.href = url; });
+    }
+
+    form.addEventListener("change", function (event) {
+      if (event.target.name) { load(formUrl(), true, false); }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      load(formUrl(), true, false);
+    });
+    // Links that name another state of this list: chips, "Clear all", decades, "Include
+    // them", suggestions, page turns.
+    document.querySelector(".list-layout").addEventListener("click", function (event) {
+      var link = event.target.closest("a[href]");
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+        return;
+      }
+      var target = new URL(link.href, window.location.href);
+      if (target.origin !== window.location.origin || target.pathname !== window.location.pathname
+          || link.closest(".study-row") || link.hash) {
         return;
       }
       event.preventDefault();
-      fetch(link.href, { headers: { "X-Partial": "results" } })
-        .then(function (response) {
-          if (!response.ok) { throw new Error(response.statusText); }
-          return response.text();
-        })
-        .then(function (html) {
-          container.innerHTML = html;
-          history.pushState(null, "", link.href);
-          shown = window.location.search;
-          enableCopyButtons(container);
-          var heading = document.getElementById("list-heading");
-          heading.setAttribute("tabindex", "-1");
-          heading.focus();
-        })
-        .catch(function () { window.location.href = link.href; });
+      load(target.href, true, Boolean(link.closest(".pagination")));
     });
-    // Back and forward: show the list the address bar now names (a #fragment jump is not one).
-    window.addEventListener("popstate", function () {
-      if (window.location.search !== shown) { window.location.reload(); }
+    history.replaceState({ list: true }, "", window.location.href);
+    window.addEventListener("popstate", function (event) {
+      if (event.state && event.state.list) { load(window.location.href, false, false); }
     });
   }
 
   enableCopyButtons(document);
+  var listForm = document.getElementById("filters");
   var results = document.querySelector("[data-partial='results']");
-  if (results && window.fetch && window.history.pushState) {
-    enablePartialPaging(results);
+  if (listForm && results && window.fetch && window.history.pushState && window.DOMParser) {
+    enableLiveList(listForm, results);
   }
 })();

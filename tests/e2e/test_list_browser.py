@@ -1,0 +1,107 @@
+"""The study list in a real browser (issue 11): filters apply as they change, chips,
+history, the keyboard path to the first result, and the phone layout."""
+
+import re
+
+import pytest
+
+from tests.factories import make_condition, make_study
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def studies():
+    fibro = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+    crohn = make_condition(name="Crohn's disease", slug="crohns-disease")
+    make_study([fibro], title="Fibromyalgia RCT", year=2013, design="rct")
+    make_study([fibro], title="Fibromyalgia cohort", year=2015, design="cohort")
+    make_study([crohn], title="Crohn RCT", year=2018, design="rct")
+    make_study([crohn], title="Crohn case report", year=None, design="case_report")
+
+
+def titles(page):
+    return page.locator(".results .study-title").all_inner_texts()
+
+
+def heading_says(page, text):
+    page.wait_for_function(
+        "text => document.querySelector('h1').textContent.includes(text)", arg=text
+    )
+
+
+def test_ticking_a_filter_updates_results_counts_and_url_and_back_restores(
+    live_server, page, studies
+):
+    page.goto(f"{live_server.url}/studies/")
+    page.evaluate("window.notReloaded = true")
+    assert len(titles(page)) == 4
+    box = page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b"))
+    box.check()  # no button pressed
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    assert sorted(titles(page)) == ["Fibromyalgia RCT", "Fibromyalgia cohort"]
+    # Facet counts follow; focus stays on the box; the count is announced.
+    cohort = page.locator("label[for='design-cohort'] .count")
+    assert cohort.inner_text() == "1"
+    assert page.evaluate("document.activeElement.id") == "condition-fibromyalgia"
+    assert "2 studies" in page.locator("#live-count").inner_text()
+
+    page.get_by_role("checkbox", name=re.compile(r"^Randomised controlled trial\b")).check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    heading_says(page, "1 study")
+    page.go_back()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    assert not page.get_by_role("checkbox", name=re.compile(r"^Randomised")).is_checked()
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+    assert not box.is_checked()
+    assert page.evaluate("window.notReloaded") is True  # all in place, no reload
+
+
+def test_chips_remove_filters_and_clear_all(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/?condition=fibromyalgia&design=rct&year_min=2010")
+    chips = page.locator(".chips a.chip")
+    assert chips.count() == 3
+    page.get_by_role("link", name="Remove filter: Randomised controlled trial").click()
+    page.wait_for_url("**/studies/?condition=fibromyalgia&year_min=2010")
+    heading_says(page, "2 studies")
+    assert not page.get_by_role("checkbox", name=re.compile(r"^Randomised")).is_checked()
+    page.get_by_role("link", name="Clear all").first.click()
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+    assert page.locator(".chips").count() == 0
+
+
+def test_first_result_is_three_key_presses_from_the_top(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to results"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == titles(page)[0]
+
+
+def test_on_a_phone_the_drawer_is_closed_and_the_first_result_above_the_fold(
+    live_server, browser, studies
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/studies/")
+    assert not page.locator("#filter-drawer").evaluate("d => d.open")
+    assert not page.locator("#id_q").is_visible()
+    first = page.locator(".results .study-title a").first.bounding_box()
+    assert first["y"] + first["height"] <= 844
+    page.locator("#drawer-summary").click()
+    assert page.locator("#id_q").is_visible()
+    context.close()
+
+
+def test_wide_screen_shows_the_filters_beside_the_results(live_server, page, studies):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/studies/")
+    assert page.locator("#id_q").is_visible()
+    assert not page.locator("#drawer-summary").is_visible()
