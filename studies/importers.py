@@ -144,8 +144,9 @@ def _study_from_entry(row, conditions):
             f"the title is {len(study.title):,} characters long; the limit is {MAX_TITLE_LENGTH:,}"
         )
 
-    if fields.get("author"):
-        study.authors = AUTHOR_SEPARATOR.split(fields["author"])
+    authors = fields.get("author")
+    if authors:
+        study.authors = AUTHOR_SEPARATOR.split(authors) if isinstance(authors, str) else authors
         if any(len(name) > MAX_AUTHOR_LENGTH for name in study.authors):
             row.reasons.append(f"an author name is longer than {MAX_AUTHOR_LENGTH} characters")
 

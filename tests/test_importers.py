@@ -276,12 +276,17 @@ class RoundTripTests(TestCase):
         cls.studies = [
             make_study(
                 title=r"Naltrexone & {braces}, 50% of \backslash ~tilde ^caret $dollar #_ --",
-                authors=["Müller, Jürgen", "O'Brien, Siobhán"],
+                authors=[
+                    "Müller, Jürgen",
+                    "O'Brien, Siobhán",
+                    "Smith and Sons Ltd",
+                    "World Health Organization",
+                ],
                 journal="J. Neuro & Immun.",
                 year=2010,
                 volume="12",
                 issue="3",
-                pages="100--110",
+                pages="100\u2013110",
                 doi="10.1000/round.trip",
                 pmid="20000001",
                 pmcid="PMC2000001",
@@ -300,6 +305,11 @@ class RoundTripTests(TestCase):
         assert report.created == []
         assert {row.existing for row in report.duplicates} == set(self.studies)
         assert len(report.rows) == len(self.studies)
+
+    def test_export_writes_page_ranges_with_two_hyphens(self):
+        text = bibtex.dumps(Study.objects.for_export())
+        assert "pages = {100--110}" in text
+        assert "\u2013" not in text
 
     def test_exported_fields_parse_back_equal(self):
         fields = ["title", "authors", "journal", "year", "volume", "issue", "pages"]
