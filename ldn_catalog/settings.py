@@ -242,6 +242,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 BIBTEX_UPLOAD_MAX_BYTES = env_int("BIBTEX_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# The most entries one BibTeX file may hold (a 20 MB file holds about 41,000).
+BIBTEX_MAX_ENTRIES = env_int("BIBTEX_MAX_ENTRIES", 50_000)
 # Django caps form fields but not uploaded files: no request body may exceed this.
 REQUEST_MAX_BODY_BYTES = env_int(
     "REQUEST_MAX_BODY_BYTES", BIBTEX_UPLOAD_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -164,6 +164,11 @@ def entry_starts(text):
     return starts
 
 
+def count_entries(text):
+    """How many entries ``text`` holds (as entry_starts finds them), without keeping them."""
+    return sum(1 for match in ENTRY_START.finditer(text) if match[1].lower() not in NOT_ENTRIES)
+
+
 def _brace_balance(text):
     depth, lowest = 0, 0
     for match in re.finditer(r"(?<!\\)[{}]", text):
