@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "django_tasks_db",
     "studies",
 ]
 
@@ -187,6 +188,10 @@ if os.environ.get("STATICFILES_BACKEND"):
     STORAGES["staticfiles"] = {"BACKEND": os.environ["STATICFILES_BACKEND"]}
     STATIC_URL = os.environ.get("STATIC_URL", STATIC_URL)
 # --- end of scale-out settings ------------------------------------------------------------
+
+# Background jobs (BibTeX imports) with Django's tasks framework, queued in the database:
+# `manage.py db_worker` runs them (docs/deployment.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # The curated catalog lives in fixtures/: `manage.py loaddata catalog`.
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]

@@ -33,3 +33,10 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings):
+    # Background tasks run inside the request that queues them; tests/test_jobs.py runs the
+    # real worker (manage.py db_worker) against the database backend.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -5,9 +5,8 @@ from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from studies.admin.imports import PENDING
 from studies.forms import StudyAdminForm
-from studies.models import Study
+from studies.models import ImportJob, Study
 from tests.factories import (
     make_condition,
     make_effect_summary,
@@ -329,8 +328,18 @@ class ImportAdminTests(TestCase):
         # Nothing is written before the curator confirms.
         assert Study.objects.count() == 1
 
+        job = ImportJob.objects.get()
+        assert (job.status, job.user, job.file_name, job.text) == (
+            "previewed",
+            self.curator,
+            "refs.bib",
+            BIB.decode(),
+        )
+
         response = self.client.post(CONFIRM, {"token": response.context["token"]})
+        # The import is queued (run at once by the tests' backend); its page follows it.
         assert response.status_code == 302
+        assert response.url == reverse("admin:studies_study_import_job", args=[job.pk])
         assert set(Study.objects.values_list("title", flat=True)) == {
             "Existing",
             "A new study",
@@ -339,7 +348,14 @@ class ImportAdminTests(TestCase):
         created = Study.objects.get(doi="10.1000/new1").history.earliest()
         assert created.history_user == self.curator
         assert created.history_change_reason == "Imported from refs.bib"
-        assert PENDING not in self.client.session
+        job.refresh_from_db()
+        assert (job.status, job.done, job.total, job.data) == ("done", 4, 4, b"")
+        assert job.task_id
+        page = self.client.get(response.url).content.decode()
+        assert "2 created</strong>, 1 duplicates" in page
+        assert reverse("admin:studies_study_change", args=[created.id]) in page
+        assert "a missing comma after the “title” field (line 3)" in page
+        assert 'http-equiv="refresh"' not in page  # finished: no more reloading
 
         # Confirming twice, or re-importing the file, creates nothing more.
         self.client.post(CONFIRM, {"token": response.wsgi_request.POST["token"]})
@@ -384,7 +400,7 @@ class ImportAdminTests(TestCase):
         assert response.status_code == 200
         [error] = response.context["form"].errors["file"]
         assert error.startswith("The file is 20.0\xa0MB; the largest file the catalog imports")
-        assert PENDING not in self.client.session
+        assert not ImportJob.objects.exists()
 
     def test_binary_upload_is_a_form_error(self):
         response = self._upload(b"\x00\x01\x02PK", "junk.bib")

@@ -1,43 +1,22 @@
-"""The admin's BibTeX import: upload or paste, preview each entry, confirm, create.
+"""The admin's BibTeX import: upload or paste, preview each entry, confirm, follow the job.
 
-Nothing is written before the curator confirms. The text waits in the session between the
-two steps (compressed), and is parsed and checked again on confirmation, so what gets
-created reflects the catalog at that moment.
+Nothing is written before the curator confirms. The preview keeps the file in an ImportJob
+(compressed); confirming queues the job for a worker (``manage.py db_worker``), which checks
+the entries again against the catalog as it is then and creates the new ones in one
+transaction. The job's page shows its progress, a cancel button, and the report.
 """
-
-import base64
-import secrets
-import zlib
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 
 from ..forms import BibtexImportForm
-from ..importers import import_bibtex, preview_bibtex
+from ..importers import preview_bibtex, report_json, rows_to_show
+from ..models import ImportJob
 
-PENDING = "pending_bibtex_import"
-
-
-def _stash(request, text, file_name):
-    token = secrets.token_urlsafe(16)
-    request.session[PENDING] = {
-        "token": token,
-        "file_name": file_name,
-        "text": base64.b64encode(zlib.compress(text.encode())).decode("ascii"),
-    }
-    return token
-
-
-def _unstash(request, token):
-    pending = request.session.get(PENDING)
-    if not pending or not token or not secrets.compare_digest(pending["token"], token):
-        return None, None
-    text = zlib.decompress(base64.b64decode(pending["text"])).decode()
-    return text, pending["file_name"]
+# Seconds between reloads of the progress page while the job runs.
+REFRESH_SECONDS = 2
 
 
 def _context(model_admin, request, **extra):
@@ -49,24 +28,30 @@ def _context(model_admin, request, **extra):
     }
 
 
-def import_view(model_admin, request):
-    """Step 1 (GET: the form) and step 2 (POST: the preview)."""
+def _require_add(model_admin, request):
     if not model_admin.has_add_permission(request):
         raise PermissionDenied
+
+
+def import_view(model_admin, request):
+    """Step 1 (GET: the form) and step 2 (POST: the preview)."""
+    _require_add(model_admin, request)
     bound = request.method == "POST"
     form = BibtexImportForm(request.POST if bound else None, request.FILES if bound else None)
     if bound and form.is_valid():
         text, file_name = form.cleaned_data["bibtex"], form.cleaned_data["file_name"]
         report = preview_bibtex(text, file_name)
+        token = ""
+        if report.new:
+            job = ImportJob(user=request.user, file_name=file_name[:255], total=len(report.rows))
+            job.text = text
+            job.save()
+            token = job.token
+        rows, hidden = rows_to_show(report_json(report)["rows"])
         return TemplateResponse(
             request,
             "admin/studies/study/import_preview.html",
-            _context(
-                model_admin,
-                request,
-                report=report,
-                token=_stash(request, text, file_name) if report.new else "",
-            ),
+            _context(model_admin, request, report=report, rows=rows, hidden=hidden, token=token),
         )
     return TemplateResponse(
         request, "admin/studies/study/import_form.html", _context(model_admin, request, form=form)
@@ -74,29 +59,52 @@ def import_view(model_admin, request):
 
 
 def confirm_view(model_admin, request):
-    """Step 3: create the new entries of the pending import in one transaction."""
-    if not model_admin.has_add_permission(request):
-        raise PermissionDenied
+    """Step 3: queue the previewed import for a worker; then its progress page."""
+    _require_add(model_admin, request)
     if request.method != "POST":
         return redirect("admin:studies_study_import")
-    text, file_name = _unstash(request, request.POST.get("token"))
-    if text is None:
+    job = ImportJob.objects.filter(
+        token=request.POST.get("token", ""),
+        user=request.user,
+        status=ImportJob.Status.PREVIEWED,
+    ).first()
+    if job is None:
         messages.error(request, "That import is no longer pending. Upload the file again.")
         return redirect("admin:studies_study_import")
-    try:
-        report = import_bibtex(text, file_name, user=request.user)
-    except IntegrityError:
-        messages.error(
-            request,
-            "Another curator added one of these studies meanwhile; nothing was imported. "
-            "Upload the file again to see the new preview.",
-        )
-        return redirect("admin:studies_study_import")
-    del request.session[PENDING]
-    messages.success(
+    job.confirm()
+    return redirect(job)
+
+
+def job_view(model_admin, request, pk):
+    """An import job: its progress while it runs (the page reloads itself), then its report."""
+    _require_add(model_admin, request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    report = job.report or {}
+    rows, hidden = rows_to_show(report.get("rows", []))
+    return TemplateResponse(
         request,
-        f"Imported {len(report.created)} studies from {file_name}; "
-        f"{len(report.duplicates)} duplicates and {len(report.errors)} entries with errors "
-        "were skipped.",
+        "admin/studies/study/import_job.html",
+        _context(
+            model_admin,
+            request,
+            title=f"Import of {job.file_name}",
+            job=job,
+            report=report,
+            rows=rows,
+            hidden=hidden,
+            refresh=None if job.finished else REFRESH_SECONDS,
+        ),
     )
-    return redirect(reverse("admin:studies_study_changelist"))
+
+
+def cancel_view(model_admin, request, pk):
+    """Cancel a queued or running import: nothing of it is written."""
+    _require_add(model_admin, request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if request.method == "POST":
+        if job.finished:
+            messages.warning(request, f"The import is {job.get_status_display()} already.")
+        else:
+            job.request_cancel()
+            messages.info(request, "Cancelling the import: nothing of it will be written.")
+    return redirect(job)
