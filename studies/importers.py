@@ -598,14 +598,15 @@ def _status(row):
 
 
 def run_job(job_id):
-    """Run a confirmed ImportJob: check its entries (recording progress), then write.
+    """Run a queued ImportJob: check its entries (recording progress) and keep the preview,
+    or, once confirmed, check them again and write the new studies.
 
     Runs in the worker (studies.tasks.import_job). A job cancelled before a worker took it
     is left alone; a cancellation or a failure while it runs rolls back everything.
     """
     Status = ImportJob.Status
     started = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.CHECKING, started_at=timezone.now()
+        status=Status.CHECKING, started_at=timezone.now(), cancel_requested=False
     )
     if not started:
         return
@@ -613,7 +614,7 @@ def run_job(job_id):
     text = job.text
     job.total = bibtex.count_entries(text)
     job.record_progress(0, job.total)
-    outcome = {"data": b"", "finished_at": None}
+    outcome = {}
     try:
         report = preview_records(
             bibtex.iter_entries(text),
@@ -623,6 +624,9 @@ def run_job(job_id):
             cancelled=job.is_cancel_requested,
         )
         del text
+        if not job.confirmed:
+            outcome.update(status=Status.PREVIEWED, report=report_json(report), done=job.total)
+            return
         ImportJob.objects.filter(pk=job_id).update(status=Status.WRITING, done=job.total)
         create_new(report, job.user, job.is_cancel_requested)
     except ImportCancelled:
@@ -632,11 +636,12 @@ def run_job(job_id):
         outcome.update(status=Status.FAILED, message=failure_message(error))
         raise
     else:
-        outcome.update(status=Status.DONE, report=report_json(report))
+        outcome.update(status=Status.DONE, report=report_json(report), done=job.total)
     finally:
         if "status" not in outcome:  # the worker was stopped mid-import: all rolled back
             outcome.update(status=Status.FAILED, message="The worker stopped; nothing imported.")
-        outcome["finished_at"] = timezone.now()
+        if outcome["status"] != Status.PREVIEWED:
+            outcome.update(data=b"", finished_at=timezone.now())
         ImportJob.objects.filter(pk=job_id).update(**outcome)
 
 

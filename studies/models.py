@@ -399,17 +399,18 @@ def new_token():
 
 
 class ImportJob(models.Model):
-    """One BibTeX import from preview to report: who, which file, how far, what came of it.
+    """One BibTeX import from upload to report: who, which file, how far, what came of it.
 
-    The file waits here (compressed) between the preview and the confirmation; the worker
-    that runs the import (``manage.py db_worker``) records its progress and report here, so
-    the progress page survives restarts of the site and of the worker.
+    A worker (``manage.py db_worker``) runs it twice: first it checks every entry and keeps
+    the preview (nothing written); once a curator confirms, it checks again and creates the
+    new studies. The file waits here (compressed) in between; progress and reports are
+    recorded here, so the progress page survives restarts of the site and of the worker.
     """
 
     class Status(models.TextChoices):
-        PREVIEWED = "previewed", "previewed, waiting for confirmation"
         QUEUED = "queued", "waiting for a worker"
         CHECKING = "checking", "checking entries"
+        PREVIEWED = "previewed", "checked, waiting for confirmation"
         WRITING = "writing", "writing the new studies"
         DONE = "done", "done"
         CANCELLED = "cancelled", "cancelled: nothing was imported"
@@ -424,14 +425,17 @@ class ImportJob(models.Model):
     file_name = models.CharField(max_length=255)
     # The preview page's confirmation carries this; it confirms nothing else.
     token = models.CharField(max_length=32, default=new_token, unique=True)
-    status = models.CharField(max_length=20, choices=Status, default=Status.PREVIEWED)
+    status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
+    # False: the worker checks and keeps a preview; True: it imports.
+    confirmed = models.BooleanField(default=False)
     # zlib-compressed UTF-8 text of the file; emptied once the import has finished.
     data = models.BinaryField(default=b"")
     done = models.PositiveIntegerField("entries checked", default=0)
     total = models.PositiveIntegerField("entries", default=0)
     cancel_requested = models.BooleanField(default=False)
     task_id = models.CharField(max_length=64, blank=True)
-    # Counts and the per-entry report (see importers.report_json); why it failed.
+    # Counts and the per-entry report (importers.report_json) of the preview, then of the
+    # import; why it failed.
     report = models.JSONField(null=True, blank=True)
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -452,9 +456,12 @@ class ImportJob(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def waiting(self):
+        """Queued or running: its page reloads itself."""
+        return not self.finished and self.status != self.Status.PREVIEWED
+
+    @property
     def percent(self):
-        if self.status == self.Status.DONE:
-            return 100
         return 100 * self.done // self.total if self.total else 0
 
     @property
@@ -466,31 +473,40 @@ class ImportJob(models.Model):
         self.data = zlib.compress(value.encode(), 6)
 
     @classmethod
-    def queue(cls, text, file_name, user=None):
-        """A new job for ``text``, queued for a worker at once (``import_bibtex --background``)."""
-        job = cls(user=user, file_name=file_name[:255])
+    def submit(cls, text, file_name, user=None, confirmed=False):
+        """A new job for ``text``, queued for a worker: to preview, or (``confirmed``, as
+        ``import_bibtex --background`` does) to import at once."""
+        job = cls(user=user, file_name=file_name[:255], confirmed=confirmed)
         job.text = text
         job.save()
-        job.confirm()
+        job._enqueue()
         return job
 
     def confirm(self):
-        """Queue a previewed import for a worker (the task studies.tasks.import_job).
+        """Queue a previewed job again, this time to import."""
+        confirmed = ImportJob.objects.filter(pk=self.pk, status=self.Status.PREVIEWED).update(
+            status=self.Status.QUEUED, confirmed=True, done=0
+        )
+        if confirmed:
+            self._enqueue()
+        self.refresh_from_db()
+        return bool(confirmed)
 
-        The job's status and its row in the database task queue commit together.
-        """
+    def _enqueue(self):
+        # The job's status and its row in the database task queue commit together.
         from .tasks import import_job  # the task imports the importer, which imports models
 
         with transaction.atomic():
-            ImportJob.objects.filter(pk=self.pk).update(status=self.Status.QUEUED)
             result = import_job.enqueue(self.pk)
             ImportJob.objects.filter(pk=self.pk).update(task_id=str(result.id))
         self.refresh_from_db()
 
     def request_cancel(self):
-        """Cancel: at once if no worker has begun it, else at the worker's next check."""
-        queued = ImportJob.objects.filter(pk=self.pk, status__in=[self.Status.QUEUED])
-        if queued.update(status=self.Status.CANCELLED, finished_at=timezone.now(), data=b""):
+        """Cancel: at once if no worker is on it, else at the worker's next check."""
+        waiting = ImportJob.objects.filter(
+            pk=self.pk, status__in=[self.Status.QUEUED, self.Status.PREVIEWED]
+        )
+        if waiting.update(status=self.Status.CANCELLED, finished_at=timezone.now(), data=b""):
             return
         ImportJob.objects.filter(pk=self.pk, status__in=self.RUNNING).update(cancel_requested=True)
 

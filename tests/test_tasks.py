@@ -34,7 +34,7 @@ def bib(n, start=0):
 
 def queued_job(text, file_name="jobs.bib"):
     """A job queued without a task: run it with importers.run_job."""
-    job = ImportJob(file_name=file_name, status=ImportJob.Status.QUEUED)
+    job = ImportJob(file_name=file_name, status=ImportJob.Status.QUEUED, confirmed=True)
     job.text = text
     job.save()
     return job
@@ -74,6 +74,18 @@ class RunJobTests(TestCase):
         assert Study.objects.count() == 2500
         assert Study.conditions.through.objects.count() == 2500
         assert job.started_at <= job.finished_at
+
+    def test_an_unconfirmed_job_keeps_a_preview_and_writes_nothing(self):
+        again = "@misc{again, title = {Again}, doi = {10.5555/job.0}}\n"  # k0's DOI
+        job = queued_job(bib(3) + again)
+        ImportJob.objects.filter(pk=job.pk).update(confirmed=False)
+        importers.run_job(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.done, job.total) == ("previewed", 4, 4)
+        assert (job.report["new"], job.report["duplicates"]) == (3, 1)
+        assert job.report["rows"][3]["earlier_key"] == "k0"
+        assert job.text == bib(3) + again  # kept for the import
+        assert not Study.objects.exists()
 
     def test_a_job_cancelled_before_a_worker_takes_it_does_nothing(self):
         job = queued_job(bib(3))
@@ -206,7 +218,7 @@ class WorkerTests(TransactionTestCase):
         self.enterContext(override_settings(TASKS=DATABASE_TASKS))
 
     def test_the_worker_runs_a_queued_import(self):
-        job = ImportJob.queue(bib(1200), "worker.bib")
+        job = ImportJob.submit(bib(1200), "worker.bib", confirmed=True)
         assert job.status == "queued" and not Study.objects.exists()
         handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -222,7 +234,7 @@ class WorkerTests(TransactionTestCase):
         connection.vendor == "sqlite", reason="the SQLite test database is in memory"
     )
     def test_a_worker_process_runs_a_queued_import(self):
-        job = ImportJob.queue(bib(50), "process.bib")
+        job = ImportJob.submit(bib(50), "process.bib", confirmed=True)
         settings_dict = connection.settings_dict
         url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)
         environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "worker-test"}

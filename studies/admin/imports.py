@@ -1,9 +1,12 @@
 """The admin's BibTeX import: upload or paste, preview each entry, confirm, follow the job.
 
-Nothing is written before the curator confirms. The preview keeps the file in an ImportJob
-(compressed); confirming queues the job for a worker (``manage.py db_worker``), which checks
-the entries again against the catalog as it is then and creates the new ones in one
-transaction. The job's page shows its progress, a cancel button, and the report.
+Both the preview and the import run in a worker (``manage.py db_worker``), so that a file
+of any size the form accepts is read with bounded memory and no request waits for it. The
+upload becomes an ImportJob; the worker checks every entry and keeps the preview, writing
+nothing; the job's page follows its progress (it reloads itself) and then shows the
+preview with a confirm button. Confirming queues the job again: the worker checks the
+entries against the catalog as it is then and creates the new ones in one transaction.
+A cancel button stops the job at any point, writing nothing.
 """
 
 from django.contrib import messages
@@ -12,10 +15,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from ..forms import BibtexImportForm
-from ..importers import preview_bibtex, report_json, rows_to_show
+from ..importers import rows_to_show
 from ..models import ImportJob
 
-# Seconds between reloads of the progress page while the job runs.
+# Seconds between reloads of the job's page while it waits or runs.
 REFRESH_SECONDS = 2
 
 
@@ -34,32 +37,20 @@ def _require_add(model_admin, request):
 
 
 def import_view(model_admin, request):
-    """Step 1 (GET: the form) and step 2 (POST: the preview)."""
+    """Step 1: the form; a valid upload becomes a job that a worker checks (step 2)."""
     _require_add(model_admin, request)
     bound = request.method == "POST"
     form = BibtexImportForm(request.POST if bound else None, request.FILES if bound else None)
     if bound and form.is_valid():
         text, file_name = form.cleaned_data["bibtex"], form.cleaned_data["file_name"]
-        report = preview_bibtex(text, file_name)
-        token = ""
-        if report.new:
-            job = ImportJob(user=request.user, file_name=file_name[:255], total=len(report.rows))
-            job.text = text
-            job.save()
-            token = job.token
-        rows, hidden = rows_to_show(report_json(report)["rows"])
-        return TemplateResponse(
-            request,
-            "admin/studies/study/import_preview.html",
-            _context(model_admin, request, report=report, rows=rows, hidden=hidden, token=token),
-        )
+        return redirect(ImportJob.submit(text, file_name, user=request.user))
     return TemplateResponse(
         request, "admin/studies/study/import_form.html", _context(model_admin, request, form=form)
     )
 
 
 def confirm_view(model_admin, request):
-    """Step 3: queue the previewed import for a worker; then its progress page."""
+    """Step 3: queue the previewed import for a worker; then its page again."""
     _require_add(model_admin, request)
     if request.method != "POST":
         return redirect("admin:studies_study_import")
@@ -68,15 +59,14 @@ def confirm_view(model_admin, request):
         user=request.user,
         status=ImportJob.Status.PREVIEWED,
     ).first()
-    if job is None:
+    if job is None or not job.confirm():
         messages.error(request, "That import is no longer pending. Upload the file again.")
         return redirect("admin:studies_study_import")
-    job.confirm()
     return redirect(job)
 
 
 def job_view(model_admin, request, pk):
-    """An import job: its progress while it runs (the page reloads itself), then its report."""
+    """An import job: its progress while it waits or runs, then its preview or report."""
     _require_add(model_admin, request)
     job = get_object_or_404(ImportJob, pk=pk)
     report = job.report or {}
@@ -92,13 +82,15 @@ def job_view(model_admin, request, pk):
             report=report,
             rows=rows,
             hidden=hidden,
-            refresh=None if job.finished else REFRESH_SECONDS,
+            # Only the curator who uploaded the file confirms it.
+            token=job.token if job.user_id == request.user.pk and report.get("new") else "",
+            refresh=REFRESH_SECONDS if job.waiting else None,
         ),
     )
 
 
 def cancel_view(model_admin, request, pk):
-    """Cancel a queued or running import: nothing of it is written."""
+    """Cancel a queued, previewed or running job: nothing of it is written."""
     _require_add(model_admin, request)
     job = get_object_or_404(ImportJob, pk=pk)
     if request.method == "POST":
