@@ -10,10 +10,12 @@ ten with LaTeX markup), into a fresh database (a SQLite file under benchmarks/ou
 PostgreSQL database ldn_import_jobs_bench, dropped and created again), then, each in its own
 process so that its peak RSS (ru_maxrss from wait4) is its own:
 
-- preview: what the admin's preview does (decode, check every entry against the catalog,
-  the per-entry report);
-- queue: `manage.py import_bibtex FILE --background` (the job and its task row);
-- worker: `manage.py db_worker --batch` runs the job (check again, then write in bulk).
+- upload: what the admin's upload request does (decode, count the entries, keep the file
+  compressed in an ImportJob and queue it);
+- worker: preview: `manage.py db_worker --batch` checks every entry against the catalog and
+  keeps the per-entry report, writing nothing;
+- confirm: the curator's confirmation queues the job again;
+- worker: check + write: the worker checks again and writes the new studies in bulk.
 
 It also previews 500,000 lines of `@a{` (2 MB; refused whole: over the entries limit) and
 40,000 lines of `@a{` (under the limit: every entry reported). Figures: benchmarks/README.md.
@@ -110,20 +112,30 @@ def bibtex_file(entries, megabytes, seed=1):
     return "".join(chunks)
 
 
-PREVIEW = """
-import time, resource
-from studies.importers import UnreadableFile, decode_upload, preview_bibtex
-from studies.importers import report_json, rows_to_show
+UPLOAD = """
+import time
+from studies.importers import UnreadableFile, decode_upload
+from studies.models import ImportJob
 start = time.perf_counter()
 try:
     text = decode_upload(open({path!r}, 'rb').read())
 except UnreadableFile as error:
     print('refused:', error)
 else:
-    report = preview_bibtex(text, 'bench.bib')
-    rows, hidden = rows_to_show(report_json(report)['rows'])
-    print(f'{{len(report.rows)}} entries, {{len(report.new)}} new, {{len(report.errors)}} errors')
+    job = ImportJob.submit(text, 'bench.bib')
+    print(f'job {{job.pk}} queued')
 print(f'elapsed {{time.perf_counter() - start:.2f}}')
+"""
+CONFIRM = """
+from studies.models import ImportJob
+job = ImportJob.objects.latest('pk')
+print(job.status, job.report['entries'], job.report['new'], job.report['errors'])
+assert job.confirm()
+"""
+RESULT = """
+from studies.models import ImportJob, Study
+job = ImportJob.objects.latest('pk')
+print(job.status, job.report['created'], Study.objects.count(), Study.history.count())
 """
 
 
@@ -161,44 +173,51 @@ def fresh_database(kind):
     return env
 
 
+def worker(env):
+    return run(env, "db_worker", "--batch", "--no-reload", "--no-startup-delay", "-v0")
+
+
+def shell(env, code):
+    return run(env, "shell", "--no-imports", "-c", code)
+
+
 def measure(kind, entries, megabytes):
     env = fresh_database(kind)
     path = OUT / f"import-{entries}.bib"
     path.write_text(bibtex_file(entries, megabytes))
     size = path.stat().st_size / 1e6
-    idle = run(env, "shell", "--no-imports", "-c", "pass")
-    preview = run(env, "shell", "--no-imports", "-c", PREVIEW.format(path=str(path)))
-    queue = run(env, "import_bibtex", str(path), "--background")
-    worker = run(env, "db_worker", "--batch", "--no-reload", "--no-startup-delay", "-v0")
-    report = run(
-        env,
-        "shell",
-        "-c",
-        "from studies.models import ImportJob, Study; j = ImportJob.objects.get();"
-        "print(j.status, j.report['created'], Study.objects.count(), Study.history.count())",
-    )
-    print(f"\n{kind}: {entries:,} entries, {size:.1f} MB ({preview[2].splitlines()[0]})")
-    print(f"  bare Django process          {idle[0]:6.1f} s  {idle[1]:6.0f} MB peak")
-    for label, (seconds, peak, _) in (
-        ("preview (admin's step 2)", preview),
-        ("queue (--background)", queue),
-        ("worker: check + write", worker),
-    ):
-        print(f"  {label:28} {seconds:6.1f} s  {peak:6.0f} MB peak")
-    print(f"  job: {report[2].strip()}  (status, created, studies, history rows)")
+    idle = shell(env, "pass")
+    steps = [
+        ("upload (the admin's request)", shell(env, UPLOAD.format(path=str(path)))),
+        ("worker: preview", worker(env)),
+        ("confirm", confirm := shell(env, CONFIRM)),
+        ("worker: check + write", worker(env)),
+    ]
+    print(f"\n{kind}: {entries:,} entries, {size:.1f} MB (preview: {confirm[2].strip()})")
+    print(f"  {'bare Django process':30} {idle[0]:6.1f} s  {idle[1]:6.0f} MB peak")
+    for label, (seconds, peak, _) in steps:
+        print(f"  {label:30} {seconds:6.1f} s  {peak:6.0f} MB peak")
+    print(f"  job: {shell(env, RESULT)[2].strip()}  (status, created, studies, history rows)")
 
 
 def measure_junk(kind):
-    env = django_env(f"sqlite:///{OUT / 'import-jobs.sqlite3'}") if kind == "sqlite" else None
-    env = env or django_env(f"{PG_SERVER}/ldn_import_jobs_bench")
     for lines in (500_000, 40_000):
+        env = fresh_database(kind)
         path = OUT / f"junk-{lines}.bib"
         path.write_text("@a{\n" * lines)
-        seconds, peak, output = run(
-            env, "shell", "--no-imports", "-c", PREVIEW.format(path=str(path))
+        upload = shell(env, UPLOAD.format(path=str(path)))
+        print(
+            f"  {lines:,} lines of @a{{: upload {upload[0]:5.1f} s {upload[1]:5.0f} MB peak: "
+            f"{upload[2].splitlines()[0][:100]}"
         )
-        first = output.splitlines()[0][:110]
-        print(f"  {lines:,} lines of @a{{  preview {seconds:5.1f} s {peak:5.0f} MB peak: {first}")
+        if "queued" in upload[2]:
+            seconds, peak, _ = worker(env)
+            report = shell(
+                env,
+                "from studies.models import ImportJob; j = ImportJob.objects.get();"
+                "print(j.status, j.report['entries'], j.report['errors'])",
+            )
+            print(f"    worker: preview {seconds:5.1f} s {peak:5.0f} MB peak: {report[2].strip()}")
 
 
 def main():

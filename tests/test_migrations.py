@@ -42,10 +42,18 @@ def first_migration():
     return min(name for app_label, name in graph.nodes if app_label == APP)
 
 
+# The app's tables that hold no catalog data (import jobs, added by a later migration).
+NOT_CATALOG = {f"{APP}_importjob"}
+
+
 def catalog_rows():
     """Every row of the app's tables, column by column, but for the search vectors that
     PostgreSQL derives from the other columns (migration 0005)."""
-    tables = sorted(t for t in connection.introspection.table_names() if t.startswith(f"{APP}_"))
+    tables = sorted(
+        t
+        for t in connection.introspection.table_names()
+        if t.startswith(f"{APP}_") and t not in NOT_CATALOG
+    )
     rows = {}
     with connection.cursor() as cursor:
         for table in tables:
