@@ -18,7 +18,8 @@ $(BIN)/.installed: requirements-dev.lock requirements.lock
 
 install: $(BIN)/.installed
 
-## Start the site on SQLite with the curated catalog loaded: http://127.0.0.1:8000/
+## Start the site on SQLite with the curated catalog loaded, and a worker for background
+## imports: http://127.0.0.1:8000/ (PORT=8001 make run for another port)
 ## (The catalog is loaded when the database holds no study yet, e.g. a new db.sqlite3 or the
 ## empty file another command left; `make reload` starts again from the catalog.)
 run: install
@@ -26,7 +27,11 @@ run: install
 	@unset DATABASE_URL; if DEBUG=1 $(MANAGE) shell -c \
 	  "from studies.models import Study; raise SystemExit(Study.objects.exists())"; then \
 	  echo "Loading the curated catalog"; DEBUG=1 $(MANAGE) loaddata catalog; fi
-	unset DATABASE_URL; DEBUG=1 $(MANAGE) runserver 127.0.0.1:$(PORT)
+	@# A background worker (BibTeX imports) beside the server, stopped when the server stops.
+	unset DATABASE_URL; export DEBUG=1; \
+	  $(MANAGE) db_worker --no-reload & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 ## Run the test suite on two processes (SQLite unless DATABASE_URL says otherwise). Tests
 ## marked slow (migrations, subprocesses, fuzzing) are left out unless MARKERS says otherwise:

@@ -9,11 +9,14 @@ from django.db import connections
 
 PRIMARY = "default"
 REPLICA = "replica"
+# Read on the primary always: the task queue (its worker locks rows to claim a task) and
+# the import jobs (their progress and cancel flag must not lag).
+PRIMARY_ONLY = {"django_tasks_database.dbtaskresult", "studies.importjob"}
 
 
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints):
-        if connections[PRIMARY].in_atomic_block:
+        if connections[PRIMARY].in_atomic_block or model._meta.label_lower in PRIMARY_ONLY:
             return PRIMARY
         return REPLICA
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "django_tasks_db",
     "studies",
 ]
 
@@ -229,6 +230,10 @@ if os.environ.get("STATICFILES_BACKEND"):
     STATIC_URL = os.environ.get("STATIC_URL", STATIC_URL)
 # --- end of scale-out settings ------------------------------------------------------------
 
+# Background jobs (BibTeX imports) with Django's tasks framework, queued in the database:
+# `manage.py db_worker` runs them (docs/deployment.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 # The curated catalog lives in fixtures/: `manage.py loaddata catalog`.
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
@@ -283,6 +288,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 BIBTEX_UPLOAD_MAX_BYTES = env_int("BIBTEX_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# The most entries one BibTeX file may hold (a 20 MB file holds about 41,000).
+BIBTEX_MAX_ENTRIES = env_int("BIBTEX_MAX_ENTRIES", 50_000)
 # Django caps form fields but not uploaded files: no request body may exceed this.
 REQUEST_MAX_BODY_BYTES = env_int(
     "REQUEST_MAX_BODY_BYTES", BIBTEX_UPLOAD_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -13,8 +13,11 @@ Either holds password hashes: keep backups where the database itself is kept.
 """
 
 import datetime
+import json
 import os
 import subprocess
+from collections import defaultdict
+from contextlib import contextmanager
 
 from django.apps import apps
 from django.core import serializers
@@ -87,7 +90,7 @@ def backup_json(path, using=DEFAULT_DB_ALIAS):
         for model in dumped_models():
             yield from model._base_manager.using(using).order_by("pk").iterator()
 
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8") as f, snapshot(using):
         serializers.get_serializer("json")().serialize(
             objects(),
             stream=f,
@@ -95,6 +98,22 @@ def backup_json(path, using=DEFAULT_DB_ALIAS):
             use_natural_foreign_keys=True,
             cls=ExactJSONEncoder,
         )
+
+
+@contextmanager
+def snapshot(using=DEFAULT_DB_ALIAS):
+    """One read transaction that sees every table as of the same moment.
+
+    PostgreSQL: READ ONLY, REPEATABLE READ (every query sees the snapshot of the first).
+    SQLite: one transaction; its first read fixes what the rest see (WAL) or holds a shared
+    lock that keeps writers from committing until it ends (rollback journal).
+    """
+    connection = connections[using]
+    with transaction.atomic(using=using):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def restore_json(path, using=DEFAULT_DB_ALIAS):
@@ -107,6 +126,7 @@ def restore_json(path, using=DEFAULT_DB_ALIAS):
         raise CommandError(
             "The database already holds a catalog. Restore into an empty, migrated database."
         )
+    check_dump(path)
     with open(path, encoding="utf-8") as f, transaction.atomic(using=using):
         # Migrations create groups (Curators); the backup holds them as they were.
         Group.objects.using(using).all().delete()
@@ -124,6 +144,99 @@ def restore_json(path, using=DEFAULT_DB_ALIAS):
             obj.save_deferred_fields(using=using)
         reset_sequences(models, using)
         bump_catalog_revision(using)  # the restored catalog is a new revision
+
+
+def check_dump(path, limit=10):
+    """Refuse a JSON backup that is damaged or inconsistent, before anything is written.
+
+    Checked: it is a list of records of known models; every foreign key and many-to-many
+    value that the database would enforce points at a record of the dump (the history's
+    links to their history records included); and each record with a history matches its
+    newest history record (a backup read table by table while curators edit does not).
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            records = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CommandError(f"The backup {path} is damaged: it is not JSON ({error}).") from error
+    if not isinstance(records, list) or not all(
+        isinstance(r, dict) and {"model", "fields"} <= r.keys() for r in records
+    ):
+        raise CommandError(f"The backup {path} is not a catalog backup written by backup_catalog.")
+    dumped = {model._meta.label_lower: model for model in dumped_models()}
+    by_model = defaultdict(dict)
+    for record in records:
+        if record["model"] not in dumped:
+            raise CommandError(
+                f"The backup {path} holds records of an unknown model, {record['model']}."
+            )
+        by_model[record["model"]][record.get("pk")] = record["fields"]
+    problems = _dangling_references(dumped, by_model) + _history_mismatches(dumped, by_model)
+    if problems:
+        shown = "; ".join(problems[:limit])
+        more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+        raise CommandError(
+            f"The backup {path} is inconsistent, so nothing was restored: {shown}{more}. "
+            "Take a new backup (backup_catalog reads every table in one snapshot)."
+        )
+
+
+def _dangling_references(dumped, by_model):
+    problems = []
+    for label, records in by_model.items():
+        model = dumped[label]
+        for field in model._meta.get_fields():
+            if not (field.many_to_many or field.many_to_one) or field.auto_created:
+                continue
+            if field.many_to_one and not field.db_constraint and field.name != "history":
+                # A history's copy of a key may name a record deleted since; a history
+                # link row's own record (simple-history's "history" key) may not.
+                continue
+            target = field.related_model._meta.label_lower
+            if target not in by_model and target not in dumped:
+                continue  # content types and permissions: natural keys, not in the dump
+            known = by_model.get(target, {})
+            for pk, fields in records.items():
+                values = fields.get(field.name)
+                values = values if field.many_to_many else [values]
+                for value in values or []:
+                    if isinstance(value, int | str) and value not in known:
+                        problems.append(
+                            f"{label} {pk}: {field.name} = {value} is not in the backup"
+                        )
+    return problems
+
+
+def _history_mismatches(dumped, by_model):
+    problems = []
+    for label, model in dumped.items():
+        history = getattr(model, "history", None)
+        if history is None or not hasattr(history, "model") or label not in by_model:
+            continue
+        newest = {}
+        for history_id, fields in by_model.get(history.model._meta.label_lower, {}).items():
+            key = (fields["history_date"], history_id)
+            if fields["id"] not in newest or key > newest[fields["id"]][0]:
+                newest[fields["id"]] = (key, fields)
+        compared = [
+            f.name
+            for f in history.model._meta.concrete_fields
+            if not f.name.startswith("history_") and f.name != "id"
+        ]
+        for pk, fields in by_model[label].items():
+            if pk not in newest:
+                continue  # loaded raw (loaddata): no history to compare
+            _, record = newest[pk]
+            if record["history_type"] == "-":
+                problems.append(f"{label} {pk} exists but its newest history record deletes it")
+                continue
+            differing = [name for name in compared if fields.get(name) != record.get(name)]
+            if differing:
+                problems.append(
+                    f"{label} {pk} differs from its newest history record in "
+                    + ", ".join(differing)
+                )
+    return problems
 
 
 def reset_sequences(models, using):

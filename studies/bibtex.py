@@ -6,6 +6,7 @@ meaning, and Zotero, JabRef and BibTeX itself read it back as the same text.
 """
 
 import bisect
+import calendar
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -19,6 +20,7 @@ from bibtexparser.model import (
     Entry,
     Field,
     ParsingFailedBlock,
+    String,
 )
 
 from .latex import decode_latex
@@ -65,9 +67,9 @@ def entry_type(study):
 
 def study_to_entry(study):
     """A bibtexparser Entry for one study; its key is the study's slug."""
-    fields = [("title", study.title)]
+    fields = [Field("title", latex_escape(study.title))]
     if study.authors:
-        fields.append(("author", " and ".join(study.authors)))
+        fields.append(Field("author", " and ".join(author_name(name) for name in study.authors)))
     for name, value in (
         ("journal", study.journal),
         ("year", study.year),
@@ -82,12 +84,24 @@ def study_to_entry(study):
         ("keywords", ", ".join(c.name for c in study.conditions.all())),
     ):
         if value:
-            fields.append((name, value))
-    return Entry(
-        entry_type(study),
-        study.slug,
-        [Field(name, latex_escape(value)) for name, value in fields],
-    )
+            fields.append(
+                Field(name, page_range(value) if name == "pages" else latex_escape(value))
+            )
+    return Entry(entry_type(study), study.slug, fields)
+
+
+def author_name(name):
+    """One name of an author list; a corporate or multi-word name (no "Last, First"), or one
+    holding " and ", is protected with braces so that BibTeX reads it back as one name."""
+    escaped = latex_escape(name)
+    if NAME_SEPARATOR.search(name) or ("," not in name and len(name.split()) > 1):
+        return "{" + escaped + "}"
+    return escaped
+
+
+def page_range(pages):
+    """Pages with ranges as BibTeX writes them, ``--`` (an en dash on reading)."""
+    return latex_escape(pages.replace("\u2013", "--")).replace("-{}-", "--")
 
 
 def study_to_bibtex(study):
@@ -150,6 +164,11 @@ def entry_starts(text):
     return starts
 
 
+def count_entries(text):
+    """How many entries ``text`` holds (as entry_starts finds them), without keeping them."""
+    return sum(1 for match in ENTRY_START.finditer(text) if match[1].lower() not in NOT_ENTRIES)
+
+
 def _brace_balance(text):
     depth, lowest = 0, 0
     for match in re.finditer(r"(?<!\\)[{}]", text):
@@ -158,35 +177,96 @@ def _brace_balance(text):
     return depth, lowest
 
 
-def _unenclose(value):
-    """The text of a raw field value and whatever follows its enclosure at the top level.
+# A bare word of a field value: a number or the name of an @string.
+BARE_WORD = re.compile(r'[^\s#{}",=()]+')
+# BibTeX's styles define the months; a file may use them without an @string.
+MONTHS = {name.lower()[:3]: name for name in calendar.month_name[1:]}
 
-    ``{A} year = {2019}`` gives ``("A", "year = {2019}")``: the trailing text is the
-    sign of a missing comma.
+
+def _closing_brace(value, start):
+    """The index of the brace closing the one at ``start``, or -1."""
+    depth = 0
+    for match in re.finditer(r"(?<!\\)[{}]", value[start:]):
+        depth += 1 if match.group(0) == "{" else -1
+        if depth == 0:
+            return start + match.start()
+    return -1
+
+
+def _closing_quote(value, start):
+    end = value.find('"', start + 1)
+    while end != -1 and value[start:end].count("{") != value[start:end].count("}"):
+        end = value.find('"', end + 1)
+    return end
+
+
+def _pieces(value):
+    """The pieces of a raw field value joined with ``#``, and whatever follows them.
+
+    ``{Part one } # j`` gives ``([("text", "Part one "), ("name", "j")], "")``;
+    ``{A} year = {2019}`` gives ``([("text", "A")], "year = {2019}")``: the trailing text is
+    the sign of a missing comma.
+    """
+    pieces, position, length = [], 0, len(value)
+    while True:
+        while position < length and value[position].isspace():
+            position += 1
+        if position >= length:
+            break
+        first = value[position]
+        if first in '{"':
+            end = (_closing_brace if first == "{" else _closing_quote)(value, position)
+            if end == -1:  # never closed: the rest is the value
+                pieces.append(("text", value[position + 1 :]))
+                position = length
+                break
+            pieces.append(("text", value[position + 1 : end]))
+            position = end + 1
+        else:
+            match = BARE_WORD.match(value, position)
+            if not match:
+                break
+            pieces.append(("name", match.group(0)))
+            position = match.end()
+        while position < length and value[position].isspace():
+            position += 1
+        if position < length and value[position] == "#":
+            position += 1
+            continue
+        break
+    return pieces, value[position:].strip()
+
+
+def _resolve(value, strings):
+    """(text, rest, error) of a raw field value: ``#`` joined, @string names replaced.
+
+    ``strings`` maps the case-folded names of the file's @strings so far to their text, or
+    to None when the @string itself could not be resolved.
     """
     value = value.strip()
-    if value.startswith("{"):
+    # The common cases, one piece without inner braces or quotes: no scan needed.
+    if value[:1] == "{" and value[-1:] == "}":
         inner = value[1:-1]
-        if value.endswith("}") and "{" not in inner and "}" not in inner:
-            return inner, ""  # the common case, no braces inside: no need to count them
-        depth = 0
-        for match in re.finditer(r"(?<!\\)[{}]", value):
-            depth += 1 if match.group(0) == "{" else -1
-            if depth == 0:
-                return value[1 : match.start()], value[match.end() :].strip()
-        return value[1:], ""
-    if value.startswith('"'):
-        end = value.find('"', 1)
-        while end != -1 and value[:end].count("{") != value[:end].count("}"):
-            end = value.find('"', end + 1)
-        if end != -1:
-            return value[1:end], value[end + 1 :].strip()
-        return value[1:], ""
-    # A bare number or an unresolved string reference: a name = inside it is still damage.
-    match = SWALLOWED_FIELD.search(value)
-    if match:
-        return value[: match.start()].strip(), value[match.start() :]
-    return value, ""
+        if "{" not in inner and "}" not in inner:
+            return inner, "", ""
+    elif value.isdigit():
+        return value, "", ""
+    pieces, rest = _pieces(value)
+    texts = []
+    for kind, piece in pieces:
+        if kind == "text" or piece.isdigit():
+            texts.append(piece)
+            continue
+        name = piece.casefold()
+        if name in strings:
+            if strings[name] is None:
+                return "", rest, f"the @string “{piece}” it uses could not be read"
+            texts.append(strings[name])
+        elif name in MONTHS:
+            texts.append(MONTHS[name])
+        else:
+            return "", rest, f"it uses “{piece[:40]}”, which no @string before it defines"
+    return "".join(texts), rest, ""
 
 
 def _failure_reason(block, source):
@@ -204,10 +284,33 @@ def _failure_reason(block, source):
     return f"not valid BibTeX: {reason.strip()}"
 
 
-def _read_entry(entry, parsed):
+# " and " between two names of a name list, outside braces (BibTeX's rule).
+NAME_SEPARATOR = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def split_names(text):
+    """The names of a BibTeX name list; ``{Smith and Sons}`` in braces stays one name."""
+    if "{" not in text:
+        return [name for name in NAME_SEPARATOR.split(text.strip()) if name]
+    names, depth, start = [], 0, 0
+    for match in re.finditer(r"(?<!\\)[{}]|\s+and\s+", text, re.IGNORECASE):
+        token = match.group(0)
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+        elif depth == 0:
+            names.append(text[start : match.start()])
+            start = match.end()
+    names.append(text[start:])
+    return [name.strip() for name in names if name.strip()]
+
+
+def _read_entry(entry, parsed, strings):
     for field in entry.fields:
         name = field.key.strip().lower()
-        text, rest = _unenclose(field.value) if isinstance(field.value, str) else (field.value, "")
+        raw = field.value if isinstance(field.value, str) else str(field.value)
+        text, rest, unresolved = _resolve(raw, strings)
         swallowed = SWALLOWED_FIELD.search(rest) if rest else None
         if swallowed:
             parsed.errors.append(
@@ -220,7 +323,9 @@ def _read_entry(entry, parsed):
                 f"unexpected text after the value of “{name}” (line {field.start_line + 1})"
             )
             continue
-        text = str(text)
+        if unresolved:
+            parsed.errors.append(f"the “{name}” field cannot be read: {unresolved}")
+            continue
         if BINARY.search(text):
             parsed.errors.append(f"the “{name}” field holds binary data or control characters")
             continue
@@ -229,13 +334,22 @@ def _read_entry(entry, parsed):
             if depth or lowest < 0:
                 parsed.errors.append(f"unbalanced braces in the “{name}” field")
                 continue
-        parsed.fields[name] = decode_latex(text)
+        if name == "author":
+            parsed.fields[name] = [decode_latex(author) for author in split_names(text)]
+        else:
+            parsed.fields[name] = decode_latex(text)
+
+
+def _define_string(block, strings):
+    """Record an @string; a chain (``@string{b = a # "x"}``) uses those defined before it."""
+    text, rest, unresolved = _resolve(str(block.value), strings)
+    strings[block.key.strip().casefold()] = None if rest or unresolved else text
 
 
 def _source_of(block, lines, start_lines):
     """The text of a block from its first line to the line before the next entry.
 
-    ``lines`` is the file's text split into lines and ``start_lines`` the sorted line
+    ``lines`` is the chunk's text split into lines and ``start_lines`` the sorted line
     numbers of its entries, both computed once: a file can hold many damaged blocks.
     """
     first = block.start_line + 1
@@ -244,32 +358,41 @@ def _source_of(block, lines, start_lines):
     return "\n".join(lines[first - 1 : end])
 
 
-def parse_entries(text):
-    """Every entry of a BibTeX text as a ParsedEntry, in file order.
+# How many blocks (`@...` at the start of a line) the parser reads at a time: the parser
+# keeps every block of its input, so a large file is read in chunks of this many.
+CHUNK_BLOCKS = 500
 
-    The entries are those an independent scan of the text finds (any `@type{` at the start
-    of a line except @comment, @string and @preamble), so that an entry the parser lost to
-    the damage before it is still reported rather than silently dropped.
-    """
-    from bibtexparser.middlewares import ResolveStringReferencesMiddleware
 
-    library = bibtexparser.parse_string(
-        text, parse_stack=[ResolveStringReferencesMiddleware(allow_inplace_modification=True)]
-    )
+def _chunks(text):
+    """(text, number of its first line) of consecutive chunks of ``text``, split before a block."""
+    boundaries = [match.start() for match in ENTRY_START.finditer(text)][CHUNK_BLOCKS::CHUNK_BLOCKS]
+    start, line = 0, 1
+    for boundary in [*boundaries, len(text)]:
+        yield text[start:boundary], line
+        line += text.count("\n", start, boundary)
+        start = boundary
+
+
+def _parse_chunk(text, strings):
+    """The ParsedEntries of one chunk, lines counted from 1, in chunk order."""
+    library = bibtexparser.parse_string(text, parse_stack=[])
     starts = entry_starts(text)
     lines = start_lines = None
     found = []
     for block in library.blocks:
+        if isinstance(block, String):
+            _define_string(block, strings)
+            continue
         if isinstance(block, Entry):
             parsed = ParsedEntry(block.key, block.start_line + 1, block.entry_type.lower())
-            _read_entry(block, parsed)
+            _read_entry(block, parsed, strings)
         elif isinstance(block, DuplicateBlockKeyBlock) and isinstance(
             block.ignore_error_block, Entry
         ):
-            # Read it like any entry; the key check below reports the repeated key.
+            # Read it like any entry; the key check reports the repeated key.
             entry = block.ignore_error_block
             parsed = ParsedEntry(entry.key, entry.start_line + 1, entry.entry_type.lower())
-            _read_entry(entry, parsed)
+            _read_entry(entry, parsed, strings)
         elif isinstance(block, DuplicateFieldKeyBlock):
             entry = block.ignore_error_block
             parsed = ParsedEntry(entry.key, entry.start_line + 1, entry.entry_type.lower())
@@ -299,17 +422,34 @@ def parse_entries(text):
                     errors=["not read: the damage in the entry before it swallowed this entry"],
                 )
             )
-    entries = sorted(found, key=lambda parsed: parsed.line)
-    first_lines = {}
-    for parsed in entries:
-        if not parsed.entry_type:
-            parsed.errors.insert(0, "no entry type after “@”")
-        if not parsed.key:
-            parsed.errors.insert(0, "no citation key")
-            continue
-        first = first_lines.setdefault(parsed.key.lower(), parsed.line)
-        if first != parsed.line:
-            parsed.errors.insert(
-                0, f"the key “{parsed.key}” is used already by the entry on line {first}"
-            )
-    return entries
+    return sorted(found, key=lambda parsed: parsed.line)
+
+
+def iter_entries(text):
+    """Every entry of a BibTeX text as a ParsedEntry, in file order, read chunk by chunk.
+
+    The entries are those an independent scan of the text finds (any `@type{` at the start
+    of a line except @comment, @string and @preamble), so that an entry the parser lost to
+    the damage before it is still reported rather than silently dropped. Only one chunk's
+    parse is in memory at a time; @strings carry over from chunk to chunk.
+    """
+    strings, first_lines = {}, {}
+    for chunk, first_line in _chunks(text):
+        for parsed in _parse_chunk(chunk, strings):
+            parsed.line += first_line - 1
+            if not parsed.entry_type:
+                parsed.errors.insert(0, "no entry type after “@”")
+            if not parsed.key:
+                parsed.errors.insert(0, "no citation key")
+            else:
+                first = first_lines.setdefault(parsed.key.lower(), parsed.line)
+                if first != parsed.line:
+                    parsed.errors.insert(
+                        0, f"the key “{parsed.key}” is used already by the entry on line {first}"
+                    )
+            yield parsed
+
+
+def parse_entries(text):
+    """Every entry of a BibTeX text as a ParsedEntry, in file order (a list)."""
+    return list(iter_entries(text))

@@ -1,19 +1,24 @@
-"""Importing BibTeX into the catalog: one code path for the admin and `manage.py import_bibtex`.
+"""Importing parsed records into the catalog: one code path for the admin, its background
+jobs and `manage.py import_bibtex`.
 
-``preview_bibtex`` reads a file and says what would happen to each entry, writing nothing.
-``import_bibtex`` does the same inside one transaction and then creates the new studies,
-each with a history record naming the file. Every entry the file holds ends up in exactly
-one of three piles: new, duplicate (of a study in the catalog or of an earlier entry in the
-same file) or error, so the counts always add up to the number of entries.
+The importer takes parsed records (``bibtex.ParsedEntry``: key, line, a dict of fields,
+errors), whatever format they were read from. ``preview_records`` says what would happen to
+each, writing nothing. ``import_records`` does the same and then, in one transaction,
+creates the new studies, their conditions and their history records naming the file. Every
+entry ends up in exactly one of three piles: new, duplicate (of a study in the catalog or of
+an earlier entry in the same file) or error, so the counts always add up to the number of
+entries.
 """
 
+import logging
 import re
 from dataclasses import dataclass, field
 from itertools import batched
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import DEFERRED
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,10 +26,14 @@ from django.utils.text import slugify
 from . import bibtex
 from .caching import bump_catalog_revision
 from .duplicates import IDENTIFIER_LABELS, normalised_title
-from .models import YEAR_MAX, YEAR_MIN, Condition, Study
+from .models import YEAR_MAX, YEAR_MIN, Condition, ImportJob, Study
 from .vocabulary import Design
 
 NEW, DUPLICATE, ERROR = "new", "duplicate", "error"
+# How many entries a report page lists (the errors and duplicates first).
+ROWS_SHOWN = 1000
+
+logger = logging.getLogger(__name__)
 
 # Model fields with a length limit, and the BibTeX field each is read from.
 LIMITED_FIELDS = {"journal": "journal", "volume": "volume", "issue": "number", "pages": "pages"}
@@ -37,8 +46,31 @@ PROGRESS_EVERY = 1000
 INSERT_BATCH = 500
 
 
+# The fields an import sets: the model's own validation runs on these.
+IMPORTED_FIELDS = {
+    "title",
+    "authors",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "pmcid",
+    "registry_id",
+    "url",
+    "design",
+}
+NOT_VALIDATED = [f.name for f in Study._meta.fields if f.name not in IMPORTED_FIELDS]
+
+
 class UnreadableFile(Exception):
-    """The file is not BibTeX text at all (binary, or not UTF-8)."""
+    """The file cannot be imported at all: binary, not UTF-8, or too many entries."""
+
+
+class ImportCancelled(Exception):
+    """A curator cancelled the import; nothing of it was written."""
 
 
 @dataclass
@@ -62,6 +94,9 @@ class ImportReport:
     file_name: str
     rows: list
     created: list = field(default_factory=list)
+    # The newest study when the catalog was indexed, and the slugs taken then.
+    latest_pk: int = 0
+    slugs: set = field(default_factory=set)
 
     def _with(self, status):
         return [row for row in self.rows if row.status == status]
@@ -84,21 +119,29 @@ def decode_upload(data):
     if b"\x00" in data[:65536]:
         raise UnreadableFile("This is a binary file, not BibTeX text.")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise UnreadableFile(
             f"The file is not UTF-8 text (undecodable byte at position {error.start}). "
             "Save it as UTF-8 and upload it again."
         ) from error
+    count, limit = bibtex.count_entries(text), settings.BIBTEX_MAX_ENTRIES
+    if count > limit:
+        raise UnreadableFile(
+            f"The file holds {count:,} entries; the catalog imports at most {limit:,} from one "
+            "file. Split it into smaller files."
+        )
+    return text
 
 
-def _index_catalog():
+def _index_catalog(studies=None):
     """Lookup tables over the catalog's studies: identifiers, title + year, slugs."""
     index = {name: {} for name in IDENTIFIER_LABELS}
     index["title"] = {}
     slugs = set()
     columns = ["pk", "slug", "title", "year", *IDENTIFIER_LABELS]
-    for study in Study.objects.only(*columns).order_by("pk"):
+    studies = Study.objects.all() if studies is None else studies
+    for study in studies.only(*columns).order_by("pk").iterator(chunk_size=2000):
         for name in IDENTIFIER_LABELS:
             value = getattr(study, name)
             if value:
@@ -145,8 +188,9 @@ def _study_from_entry(row, conditions):
             f"the title is {len(study.title):,} characters long; the limit is {MAX_TITLE_LENGTH:,}"
         )
 
-    if fields.get("author"):
-        study.authors = AUTHOR_SEPARATOR.split(fields["author"])
+    authors = fields.get("author")
+    if authors:
+        study.authors = AUTHOR_SEPARATOR.split(authors) if isinstance(authors, str) else authors
         if any(len(name) > MAX_AUTHOR_LENGTH for name in study.authors):
             row.reasons.append(f"an author name is longer than {MAX_AUTHOR_LENGTH} characters")
 
@@ -197,6 +241,9 @@ def _study_from_entry(row, conditions):
         else:
             row.reasons.append(f"the design “{design[:40]}” is not one of the catalog's designs")
 
+    if not row.reasons:
+        _validate(study, row)
+
     for keyword in KEYWORD_SEPARATOR.split(fields.get("keywords", "")):
         if not keyword:
             continue
@@ -206,6 +253,16 @@ def _study_from_entry(row, conditions):
         else:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
     return study
+
+
+def _validate(study, row):
+    """The model's own field validation (lengths, validators, choices) of what was read."""
+    try:
+        study.clean_fields(exclude=NOT_VALIDATED)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            label = Study._meta.get_field(name).verbose_name
+            row.reasons.extend(f"the {label}: {message}" for message in messages)
 
 
 def _unique_slug(study, taken):
@@ -240,36 +297,79 @@ def _remember(row, index):
     index["title"].setdefault((normalised_title(row.study.title), row.study.year), row)
 
 
-def preview_bibtex(text, file_name="", progress=None):
-    """What importing ``text`` would do, entry by entry. Writes nothing."""
-    entries = bibtex.parse_entries(text)
+def preview_records(records, file_name="", total=None, progress=None, cancelled=None):
+    """What importing ``records`` (parsed entries, in file order) would do. Writes nothing.
+
+    ``progress(done, total)`` is called every PROGRESS_EVERY entries; ``cancelled()``, if
+    given, is asked as often, and ImportCancelled raised when it says so.
+    """
     index, slugs = _index_catalog()
     conditions = _index_conditions()
     rows = []
-    for number, entry in enumerate(entries, start=1):
+    latest = Study.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    for number, entry in enumerate(records, start=1):
         row = Row(entry)
         rows.append(row)
-        if progress and number % PROGRESS_EVERY == 0:
-            progress(number, len(entries))
+        if number % PROGRESS_EVERY == 0:
+            _checkpoint(number, total, progress, cancelled)
         row.reasons.extend(entry.errors)
         if entry.ok:
             row.study = _study_from_entry(row, conditions)
+        entry.fields = {}  # read: only the key and line are reported
         if row.reasons:
             row.status = ERROR
             continue
-        row.matched_by, match = _find_duplicate(row, index)
-        if match is None:
-            row.study.slug = _unique_slug(row.study, slugs)
-            _remember(row, index)
+        _place(row, index, slugs)
+    _checkpoint(len(rows), len(rows), progress if len(rows) >= PROGRESS_EVERY else None, cancelled)
+    return ImportReport(file_name=file_name, rows=rows, latest_pk=latest, slugs=slugs)
+
+
+def _checkpoint(done, total, progress, cancelled):
+    if progress:
+        progress(done, total)
+    if cancelled and cancelled():
+        raise ImportCancelled
+
+
+def _place(row, index, slugs):
+    """Mark a row duplicate of what it matches in ``index``, or give its study a free slug."""
+    row.matched_by, match = _find_duplicate(row, index)
+    if match is None:
+        row.study.slug = _unique_slug(row.study, slugs)
+        _remember(row, index)
+    else:
+        row.status = DUPLICATE
+        if isinstance(match, Row):
+            row.earlier = match
         else:
-            row.status = DUPLICATE
-            if isinstance(match, Row):
-                row.earlier = match
-            else:
-                row.existing = match
-    if progress and len(entries) >= PROGRESS_EVERY:
-        progress(len(entries), len(entries))
-    return ImportReport(file_name=file_name, rows=rows)
+            row.existing = match
+
+
+def _recheck(report):
+    """Inside the writing transaction: the studies added since the preview indexed the
+    catalog (by another curator, meanwhile) make their duplicates duplicates."""
+    added = Study.objects.filter(pk__gt=report.latest_pk)
+    if not added.exists():
+        return
+    index, slugs = _index_catalog(added)
+    for row in report.new:
+        row.matched_by, match = _find_duplicate(row, index)
+        if match is not None:
+            row.status, row.existing = DUPLICATE, match
+        elif row.study.slug in slugs:
+            report.slugs |= slugs
+            row.study.slug = _unique_slug(row.study, report.slugs)
+
+
+def preview_bibtex(text, file_name="", progress=None, cancelled=None):
+    """What importing the BibTeX ``text`` would do, entry by entry. Writes nothing."""
+    return preview_records(
+        bibtex.iter_entries(text),
+        file_name,
+        total=bibtex.count_entries(text),
+        progress=progress,
+        cancelled=cancelled,
+    )
 
 
 def _prepared_column(field, values, connection):
@@ -311,12 +411,13 @@ def _insert(model, rows, using):
             cursor.executemany(sql, list(zip(*columns, strict=True)))
 
 
-def _create_with_history(studies, user, reason):
-    """Save new studies and their "+" history records; return the studies, with their pks.
+def _create_with_history(rows, user, reason, cancelled=None):
+    """Save the new studies of ``rows`` with their conditions and their "+" history records
+    (conditions included); return the studies, with their pks.
 
     The same rows bulk_create and simple-history's bulk_create_with_history write, written
-    with _insert and _copy_to_history; the primary keys are read back by slug, which the
-    preview made unique.
+    with _insert and _copy_to_history (tests/test_importers.py checks that they write every
+    field); the primary keys are read back by slug, which the preview made unique.
     """
     using = router.db_for_write(Study)
     now = timezone.now()
@@ -325,20 +426,51 @@ def _create_with_history(studies, user, reason):
         for f in Study._meta.concrete_fields
         if f is not Study._meta.auto_field and not f.generated
     ]
-    values = []
-    for study in studies:
-        study.created_at = study.updated_at = now
-        values.append({name: getattr(study, name) for name in names})
-    _insert(Study, values, using)
+    studies = [row.study for row in rows]
+    for batch in batched(studies, INSERT_BATCH, strict=False):
+        for study in batch:
+            study.created_at = study.updated_at = now
+        _insert(Study, [{name: getattr(study, name) for name in names} for study in batch], using)
+        _checkpoint(0, 0, None, cancelled)
 
-    pks = {}
-    for batch in batched([study.slug for study in studies], INSERT_BATCH, strict=False):
-        pks.update(Study.objects.using(using).filter(slug__in=batch).values_list("slug", "pk"))
-        _copy_to_history(batch, now, user, reason, using)
-    for study in studies:
-        study.pk = pks[study.slug]
-        study._state.adding, study._state.db = False, using
+    history_model = Study.history.model
+    for batch in batched(rows, INSERT_BATCH, strict=False):
+        slugs = [row.study.slug for row in batch]
+        pks = dict(Study.objects.using(using).filter(slug__in=slugs).values_list("slug", "pk"))
+        for row in batch:
+            row.study.pk = pks[row.study.slug]
+            row.study._state.adding, row.study._state.db = False, using
+        _copy_to_history(slugs, now, user, reason, using)
+        with_conditions = [row for row in batch if row.condition_ids]
+        if with_conditions:
+            _add_conditions(with_conditions, now, history_model, using)
+        _checkpoint(0, 0, None, cancelled)
     return studies
+
+
+def _add_conditions(rows, now, history_model, using):
+    """The studies' condition links and the same links on their "+" history records."""
+    through = Study.conditions.through
+    links = through.objects.using(using).bulk_create(
+        through(study_id=row.study.pk, condition_id=pk)
+        for row in rows
+        for pk in dict.fromkeys(row.condition_ids)
+    )
+    records = dict(
+        history_model.objects.using(using)
+        .filter(id__in=[row.study.pk for row in rows], history_type="+", history_date=now)
+        .values_list("id", "history_id")
+    )
+    history_links = history_model.conditions.model  # simple-history's HistoricalStudy_conditions
+    history_links.objects.using(using).bulk_create(
+        history_links(
+            id=link.pk,
+            history_id=records[link.study_id],
+            study_id=link.study_id,
+            condition_id=link.condition_id,
+        )
+        for link in links
+    )
 
 
 def _copy_to_history(slugs, now, user, reason, using):
@@ -379,23 +511,144 @@ def _copy_to_history(slugs, now, user, reason, using):
         cursor.execute(sql, [*params, *slugs])
 
 
-def import_bibtex(text, file_name="", user=None, dry_run=False, progress=None):
-    """Create the new studies of a BibTeX text in one transaction; return the report.
+def import_records(
+    records, file_name="", user=None, dry_run=False, total=None, progress=None, cancelled=None
+):
+    """Check ``records`` and create the new studies in one transaction; return the report.
 
-    The preview is computed again inside the transaction, so what is created matches the
-    catalog as it is at that moment, not as it was when a curator looked at a preview.
+    The records are checked before the transaction (a long read, with progress); inside it
+    the studies added meanwhile are checked again, so that what is created matches the
+    catalog as it is at that moment, not as it was when the check began. A cancellation
+    or an error at any point rolls everything back.
     """
+    report = preview_records(records, file_name, total, progress, cancelled)
+    if not dry_run:
+        create_new(report, user, cancelled)
+    return report
+
+
+def create_new(report, user=None, cancelled=None):
+    """Create the new studies of a checked report, in one transaction."""
+    reason = f"Imported from {report.file_name or 'pasted BibTeX'}"[:100]
     with transaction.atomic():
-        report = preview_bibtex(text, file_name, progress=progress)
-        if dry_run:
-            return report
-        reason = f"Imported from {file_name or 'pasted BibTeX'}"[:100]
-        report.created = _create_with_history([row.study for row in report.new], user, reason)
-        for row in report.new:
-            if row.condition_ids:
-                row.study._history_user = user
-                row.study._change_reason = reason
-                row.study.conditions.set(row.condition_ids)
+        _recheck(report)
+        report.created = _create_with_history(report.new, user, reason, cancelled)
+        _checkpoint(0, 0, None, cancelled)
         if report.created:  # the bulk inserts send no signals: a new catalog revision
             bump_catalog_revision()
     return report
+
+
+def import_bibtex(text, file_name="", user=None, dry_run=False, progress=None, cancelled=None):
+    """Import the entries of a BibTeX text (see import_records)."""
+    return import_records(
+        bibtex.iter_entries(text),
+        file_name,
+        user=user,
+        dry_run=dry_run,
+        total=bibtex.count_entries(text),
+        progress=progress,
+        cancelled=cancelled,
+    )
+
+
+def report_json(report):
+    """An import's report as the ImportJob keeps it: counts, and one object per entry."""
+    rows = []
+    for row in report.rows:
+        item = {"line": row.entry.line, "key": row.entry.key, "status": row.status}
+        if row.study is not None:
+            item["title"] = row.study.title[:300]
+            if row.study.year:
+                item["year"] = row.study.year
+            if row.study.pk:
+                item["study"] = row.study.pk
+        for name in ("reasons", "warnings", "matched_by"):
+            if getattr(row, name):
+                item[name] = getattr(row, name)
+        if row.existing is not None:
+            item["existing"] = row.existing.pk
+            item["existing_title"] = str(row.existing)[:200]
+        if row.earlier is not None:
+            item["earlier_key"] = row.earlier.entry.key
+            item["earlier_line"] = row.earlier.entry.line
+        rows.append(item)
+    return {
+        "entries": len(report.rows),
+        "new": len(report.new),
+        "duplicates": len(report.duplicates),
+        "errors": len(report.errors),
+        "created": len(report.created),
+        "rows": rows,
+    }
+
+
+def rows_to_show(rows, limit=ROWS_SHOWN):
+    """At most ``limit`` rows of a report, in file order: the errors and duplicates first,
+    then new entries up to the limit. Returns (rows, how many are left out)."""
+    kept = [row for row in rows if _status(row) != NEW][:limit]
+    kept += [row for row in rows if _status(row) == NEW][: limit - len(kept)]
+    kept.sort(key=lambda row: row["line"] if isinstance(row, dict) else row.entry.line)
+    return kept, len(rows) - len(kept)
+
+
+def _status(row):
+    return row["status"] if isinstance(row, dict) else row.status
+
+
+def run_job(job_id):
+    """Run a queued ImportJob: check its entries (recording progress) and keep the preview,
+    or, once confirmed, check them again and write the new studies.
+
+    Runs in the worker (studies.tasks.import_job). A job cancelled before a worker took it
+    is left alone; a cancellation or a failure while it runs rolls back everything.
+    """
+    Status = ImportJob.Status
+    started = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.CHECKING, started_at=timezone.now(), cancel_requested=False
+    )
+    if not started:
+        return
+    job = ImportJob.objects.get(pk=job_id)
+    text = job.text
+    job.total = bibtex.count_entries(text)
+    job.record_progress(0, job.total)
+    outcome = {}
+    try:
+        report = preview_records(
+            bibtex.iter_entries(text),
+            job.file_name,
+            total=job.total,
+            progress=job.record_progress,
+            cancelled=job.is_cancel_requested,
+        )
+        del text
+        if not job.confirmed:
+            outcome.update(status=Status.PREVIEWED, report=report_json(report), done=job.total)
+            return
+        ImportJob.objects.filter(pk=job_id).update(status=Status.WRITING, done=job.total)
+        create_new(report, job.user, job.is_cancel_requested)
+    except ImportCancelled:
+        outcome.update(status=Status.CANCELLED)
+    except Exception as error:
+        logger.exception("Import job %s failed", job_id)
+        outcome.update(status=Status.FAILED, message=failure_message(error))
+        raise
+    else:
+        outcome.update(status=Status.DONE, report=report_json(report), done=job.total)
+    finally:
+        if "status" not in outcome:  # the worker was stopped mid-import: all rolled back
+            outcome.update(status=Status.FAILED, message="The worker stopped; nothing imported.")
+        if outcome["status"] != Status.PREVIEWED:
+            outcome.update(data=b"", finished_at=timezone.now())
+        ImportJob.objects.filter(pk=job_id).update(**outcome)
+
+
+def failure_message(error):
+    """What a curator is told when the database refused an import."""
+    if isinstance(error, IntegrityError):
+        return (
+            "Another curator added one of these studies meanwhile, or the database refused an "
+            "entry; nothing was imported. Upload the file again to see a new preview."
+        )
+    return f"The import failed and nothing was imported: {type(error).__name__}: {error}"[:2000]

@@ -41,3 +41,14 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_at_once():
+    # Background tasks run inside the request that queues them (setUpTestData included);
+    # tests/test_tasks.py runs the real worker (manage.py db_worker) on the database backend.
+    from django.test import override_settings
+
+    immediate = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(TASKS=immediate):
+        yield

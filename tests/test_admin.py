@@ -5,9 +5,8 @@ from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from studies.admin.imports import PENDING
 from studies.forms import StudyAdminForm
-from studies.models import Study
+from studies.models import ImportJob, Study
 from tests.factories import (
     make_condition,
     make_effect_summary,
@@ -311,11 +310,19 @@ class ImportAdminTests(TestCase):
     def test_changelist_links_to_the_import(self):
         assert IMPORT in self.client.get(CHANGELIST).content.decode()
 
+    def _preview(self, content=BIB, name="refs.bib"):
+        """Upload, and follow to the job's page (the tests' task backend runs at once)."""
+        response = self._upload(content, name)
+        assert response.status_code == 302
+        job = ImportJob.objects.latest("pk")
+        assert response.url == reverse("admin:studies_study_import_job", args=[job.pk])
+        return self.client.get(response.url), job
+
     def test_preview_then_confirm(self):
-        response = self._upload()
+        response, job = self._preview()
         assert response.status_code == 200
         report = response.context["report"]
-        assert [(row.entry.key, row.status) for row in report.rows] == [
+        assert [(row["key"], row["status"]) for row in report["rows"]] == [
             ("new1", "new"),
             ("dup", "duplicate"),
             ("broken", "error"),
@@ -326,11 +333,21 @@ class ImportAdminTests(TestCase):
         assert "a missing comma after the “title” field (line 3)" in content
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
         assert "<script>alert(1)" not in content
+        assert 'value="Import 2 new studies"' in content
+        assert 'http-equiv="refresh"' not in content  # checked: it waits for the curator
         # Nothing is written before the curator confirms.
         assert Study.objects.count() == 1
+        assert (job.status, job.user, job.file_name, job.text) == (
+            "previewed",
+            self.curator,
+            "refs.bib",
+            BIB.decode(),
+        )
 
         response = self.client.post(CONFIRM, {"token": response.context["token"]})
+        # The import is queued (run at once by the tests' backend); its page follows it.
         assert response.status_code == 302
+        assert response.url == job.get_absolute_url()
         assert set(Study.objects.values_list("title", flat=True)) == {
             "Existing",
             "A new study",
@@ -339,33 +356,50 @@ class ImportAdminTests(TestCase):
         created = Study.objects.get(doi="10.1000/new1").history.earliest()
         assert created.history_user == self.curator
         assert created.history_change_reason == "Imported from refs.bib"
-        assert PENDING not in self.client.session
+        job.refresh_from_db()
+        assert (job.status, job.done, job.total, job.data) == ("done", 4, 4, b"")
+        assert job.task_id
+        page = self.client.get(response.url).content.decode()
+        assert "2 created</strong>, 1 duplicates" in page
+        assert reverse("admin:studies_study_change", args=[created.id]) in page
+        assert "a missing comma after the “title” field (line 3)" in page
+        assert 'http-equiv="refresh"' not in page  # finished: no more reloading
 
         # Confirming twice, or re-importing the file, creates nothing more.
-        self.client.post(CONFIRM, {"token": response.wsgi_request.POST["token"]})
-        self._upload()
+        self.client.post(CONFIRM, {"token": job.token})
+        self._preview()
         assert Study.objects.count() == 3
 
     def test_pasted_text(self):
-        response = self.client.post(IMPORT, {"text": BIB.decode()})
-        assert response.context["report"].file_name == "pasted BibTeX"
-        assert len(response.context["report"].new) == 2
+        self.client.post(IMPORT, {"text": BIB.decode()})
+        job = ImportJob.objects.get()
+        assert job.file_name == "pasted BibTeX"
+        assert job.report["new"] == 2
 
     def test_confirm_revalidates(self):
-        response = self._upload()
+        response, job = self._preview()
         make_study(title="Sneaked in", doi="10.1000/new1")
         self.client.post(CONFIRM, {"token": response.context["token"]})
         assert Study.objects.filter(doi="10.1000/new1").count() == 1
         assert Study.objects.count() == 3
 
     def test_wrong_token_imports_nothing(self):
-        self._upload()
+        self._preview()
         response = self.client.post(CONFIRM, {"token": "forged"}, follow=True)
         assert "no longer pending" in response.content.decode()
         assert Study.objects.count() == 1
 
+    def test_only_the_uploader_confirms(self):
+        _, job = self._preview()
+        other = make_curator("other")
+        self.client.force_login(other)
+        page = self.client.get(job.get_absolute_url())
+        assert page.context["token"] == ""
+        self.client.post(CONFIRM, {"token": job.token})
+        assert Study.objects.count() == 1
+
     def test_nothing_new_offers_no_confirmation(self):
-        response = self._upload(b"@article{dup, title = {Existing}, pmid = {555}}\n")
+        response, _ = self._preview(b"@article{dup, title = {Existing}, pmid = {555}}\n")
         assert response.context["token"] == ""
         assert "Nothing to import" in response.content.decode()
 
@@ -384,7 +418,7 @@ class ImportAdminTests(TestCase):
         assert response.status_code == 200
         [error] = response.context["form"].errors["file"]
         assert error.startswith("The file is 20.0\xa0MB; the largest file the catalog imports")
-        assert PENDING not in self.client.session
+        assert not ImportJob.objects.exists()
 
     def test_binary_upload_is_a_form_error(self):
         response = self._upload(b"\x00\x01\x02PK", "junk.bib")

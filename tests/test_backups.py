@@ -246,6 +246,10 @@ def test_a_restore_that_fails_half_way_leaves_the_database_as_it_was(tmp_path):
     call_command("flush", interactive=False, verbosity=0)
     last_study = max(i for i, r in enumerate(records) if r["model"] == "studies.study")
     records[last_study]["fields"]["year"] = "not a year"
+    for record in records:  # its history too, or the restore refuses it before writing
+        history = record["model"] == "studies.historicalstudy"
+        if history and record["fields"]["id"] == records[last_study]["pk"]:
+            record["fields"]["year"] = "not a year"
     dump.write_text(json.dumps(records))
     before = snapshot(connection)
 
@@ -254,3 +258,164 @@ def test_a_restore_that_fails_half_way_leaves_the_database_as_it_was(tmp_path):
 
     assert snapshot(connection) == before
     assert not Study.objects.exists() and not Study.history.exists()
+
+
+# A backup is one snapshot; a restore refuses a dump that is not.
+
+
+def _this_database_url():
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings_dict['NAME']}"
+    return (
+        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}"
+        f"@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+    )
+
+
+EDITOR = """
+import os, time
+from pathlib import Path
+from django.db import OperationalError
+from studies.models import Condition
+from tests.factories import make_study
+study = make_study(title="Edited during the backup", slug="edited-during", summary="version 0")
+print(study.pk, flush=True)
+edits, stop = 0, Path(os.environ["STOP_FILE"])
+while not stop.exists():
+    try:
+        edits += 1
+        study.summary = f"version {edits}"
+        study.save()
+        study.conditions.set(
+            [Condition.objects.create(name=f"Editor {edits}", slug=f"editor-{edits}")]
+        )
+    except OperationalError:  # SQLite: locked by the backup's read for a moment
+        time.sleep(0.01)
+print(edits, flush=True)
+"""
+
+
+def _backup_while_another_process_edits(tmp_path, url):
+    """Start editing a study in one process, take a JSON backup in another; return
+    (dump, study id, edits made)."""
+    dump, stop = tmp_path / "during.json", tmp_path / "stop"
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "STOP_FILE": str(stop)}
+    editor = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", EDITOR],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    study_id = int(editor.stdout.readline())
+    manage("backup_catalog", str(dump), "--format", "json", database_url=url)
+    stop.touch()
+    edits = int(editor.stdout.readline())
+    assert editor.wait() == 0
+    return dump, study_id, edits
+
+
+def test_a_backup_taken_while_curators_edit_restores_consistently(tmp_path, empty_database):
+    if connection.vendor == "sqlite":  # the suite's database is in memory: use a file
+        url = f"sqlite:///{tmp_path / 'edited.sqlite3'}"
+        manage("migrate", "--noinput", database_url=url)
+    else:
+        url = _this_database_url()
+    if connection.vendor == "postgresql":
+        build_catalog()
+    dump, study_id, edits = _backup_while_another_process_edits(tmp_path, url)
+    assert edits >= 2
+    name, target = empty_database
+    manage("migrate", "--noinput", database_url=target)
+    assert "Restored the catalog" in manage("restore_catalog", str(dump), database_url=target)
+    restored = open_database(name)
+    try:
+        with restored.cursor() as cursor:
+            cursor.execute("SELECT summary FROM studies_study WHERE id = %s", [study_id])
+            [summary] = cursor.fetchone()
+            cursor.execute(
+                "SELECT summary FROM studies_historicalstudy WHERE id = %s "
+                "ORDER BY history_date DESC, history_id DESC LIMIT 1",
+                [study_id],
+            )
+            assert cursor.fetchone() == (summary,)
+    finally:
+        restored.close()
+
+
+def test_sqlite_backup_is_one_read_transaction(tmp_path, monkeypatch):
+    """On SQLite (the suite's database is in memory) the backup runs in one transaction
+    that a writer in another thread cannot change while it reads."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's case")
+    study = make_study(title="Snapshotted", summary="before")
+    seen = []
+    real = backups.dumped_models
+
+    def models_then_edit():
+        seen.append(connection.in_atomic_block)
+        return real()
+
+    monkeypatch.setattr(backups, "dumped_models", models_then_edit)
+    dump = tmp_path / "one.json"
+    backups.backup_json(dump)
+    assert seen == [True]
+    records = json.loads(dump.read_text())
+    assert any(r["model"] == "studies.study" and r["pk"] == study.pk for r in records)
+
+
+def _broken(tmp_path, change):
+    build_catalog()
+    dump = tmp_path / "catalog.json"
+    backups.backup_json(dump)
+    records = json.loads(dump.read_text())
+    change(records)
+    dump.write_text(json.dumps(records))
+    call_command("flush", interactive=False, verbosity=0)
+    return dump
+
+
+def test_restore_refuses_a_study_newer_than_its_history(tmp_path):
+    def newer_summary(records):
+        for record in records:
+            if record["model"] == "studies.study" and record["fields"]["summary"]:
+                record["fields"]["summary"] = "Written after its history was read."
+
+    dump = _broken(tmp_path, newer_summary)
+    before = snapshot(connection)
+    with pytest.raises(
+        CommandError, match=r"inconsistent.*differs from its newest history record in summary"
+    ):
+        backups.restore_json(dump)
+    assert snapshot(connection) == before
+
+
+def test_restore_refuses_history_links_to_missing_history_records(tmp_path):
+    def drop_a_history_record(records):
+        links = [r for r in records if r["model"] == "studies.historicalstudy_conditions"]
+        target = links[0]["fields"]["history"]
+        records[:] = [
+            r
+            for r in records
+            if not (r["model"] == "studies.historicalstudy" and r["pk"] == target)
+        ]
+
+    dump = _broken(tmp_path, drop_a_history_record)
+    before = snapshot(connection)
+    with pytest.raises(
+        CommandError, match=r"historicalstudy_conditions \d+: history = \d+ is not in"
+    ):
+        backups.restore_json(dump)
+    assert snapshot(connection) == before
+
+
+def test_restore_refuses_a_damaged_file(tmp_path):
+    dump = tmp_path / "cut.json"
+    dump.write_text('[{"model": "studies.study", "pk": 1, "fie')
+    with pytest.raises(CommandError, match="is damaged: it is not JSON"):
+        backups.restore_json(dump)
+    dump.write_text('{"not": "a list"}')
+    with pytest.raises(CommandError, match="not a catalog backup"):
+        backups.restore_json(dump)
+    assert not Study.objects.exists()

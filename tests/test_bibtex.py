@@ -4,7 +4,7 @@ from bibtexparser.model import Entry, Field
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studies.bibtex import entry_starts, latex_escape, parse_entries
+from studies.bibtex import author_name, entry_starts, latex_escape, page_range, parse_entries
 
 
 def test_latex_escape_keeps_ligature_pairs_as_typed():
@@ -117,3 +117,73 @@ def test_any_text_gives_a_report_for_every_entry(text):
     assert {line for line, _, _ in entry_starts(text)} <= reported
     for entry in entries:
         assert entry.ok or all(isinstance(error, str) and error for error in entry.errors)
+
+
+def test_concatenation_and_string_chains_resolve():
+    text = (
+        '@string{m5 = "five"}\n'
+        '@STRING{m6 = m5 # " and six"}\n'
+        "@string{m7 = {Seven: } # M6}\n"
+        '@article{a, title = "Part one " # m5, journal = m7 # {!}, month = jan, year = 20 # 19}\n'
+    )
+    [entry] = parse_entries(text)
+    assert entry.ok
+    assert entry.fields == {
+        "title": "Part one five",
+        "journal": "Seven: five and six!",
+        "month": "January",
+        "year": "2019",
+    }
+
+
+def test_undefined_string_names_are_reported_per_entry():
+    text = (
+        '@string{m5 = "five"}\n'
+        "@article{a, title = m99999 # m5}\n"
+        '@article{b, title = "Part one " # j}\n'
+        "@string{broken = nothere # m5}\n"
+        "@article{c, title = broken}\n"
+        "@article{d, title = m5}\n"
+    )
+    a, b, c, d = parse_entries(text)
+    assert a.errors == [
+        "the “title” field cannot be read: it uses “m99999”, which no @string before it defines"
+    ]
+    assert b.errors == [
+        "the “title” field cannot be read: it uses “j”, which no @string before it defines"
+    ]
+    assert c.errors == [
+        "the “title” field cannot be read: the @string “broken” it uses could not be read"
+    ]
+    assert d.ok and d.fields["title"] == "five"
+
+
+def test_strings_carry_over_between_chunks(monkeypatch):
+    monkeypatch.setattr("studies.bibtex.CHUNK_BLOCKS", 2)
+    text = '@string{j = "Journal"}\n' + "".join(
+        f"@article{{k{n}, title = {{T{n}}}, journal = j}}\n" for n in range(5)
+    )
+    text += "@article{k0, title = {Again}}\n"
+    entries = parse_entries(text)
+    assert [entry.line for entry in entries] == [2, 3, 4, 5, 6, 7]
+    assert [entry.fields.get("journal") for entry in entries[:5]] == ["Journal"] * 5
+    assert entries[5].errors == ["the key “k0” is used already by the entry on line 2"]
+
+
+def test_author_names_split_outside_braces():
+    text = '@article{a, title = {T}, author = {{Smith and Sons} and M{\\"u}ller, J. and {WHO}}}'
+    [entry] = parse_entries(text)
+    assert entry.fields["author"] == ["Smith and Sons", "Müller, J.", "WHO"]
+
+
+def test_corporate_and_multi_word_authors_are_braced():
+    assert author_name("Smith and Sons Ltd") == "{Smith and Sons Ltd}"
+    assert author_name("World Health Organization") == "{World Health Organization}"
+    assert author_name("Müller, J.") == "Müller, J."
+    assert author_name("Cochrane") == "Cochrane"
+
+
+def test_page_ranges_are_written_with_two_hyphens():
+    assert page_range("100\u2013110") == "100--110"
+    assert page_range("100--110") == "100--110"
+    assert page_range("e1234") == "e1234"

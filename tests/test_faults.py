@@ -263,12 +263,12 @@ def catalog_before_import():
 
 
 # Each point where a write can fail: the second batch of studies, their history, the
-# history of the conditions, and the conditions of the 400th study.
+# history of the conditions, and the conditions (each written in batches of 500 studies).
 INJECTED = [
     ('INSERT INTO "studies_study" ', 2),
     ('INSERT INTO "studies_historicalstudy" ', 2),
-    ('INTO "studies_historicalstudy_conditions"', 200),
-    ('INTO "studies_study_conditions"', 400),
+    ('INTO "studies_historicalstudy_conditions"', 2),
+    ('INTO "studies_study_conditions"', 2),
 ]
 
 

@@ -273,7 +273,8 @@ class ThroughTheCuratorToolsTests(TestCase):
         response = client.post(
             IMPORT, {"file": SimpleUploadedFile("hostile.bib", HOSTILE_BIB.encode())}
         )
-        assert response.status_code == 200
+        assert response.status_code == 302  # to the import job's page, with the preview
+        response = client.get(response.url)
         cls.import_preview = response.content.decode()
         response = client.post(CONFIRM, {"token": response.context["token"]})
         assert response.status_code == 302

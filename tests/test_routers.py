@@ -8,9 +8,10 @@ import pytest
 from django.conf import settings
 from django.db import router, transaction
 from django.test import TransactionTestCase
+from django_tasks_db.models import DBTaskResult
 
 from ldn_catalog.routers import PrimaryReplicaRouter
-from studies.models import Condition, Study
+from studies.models import Condition, ImportJob, Study
 from tests.factories import make_condition
 
 REPLICA_CONFIGURED = "replica" in settings.DATABASES
@@ -24,6 +25,12 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary():
     routing = PrimaryReplicaRouter()
     assert routing.db_for_read(Study) == "replica"
     assert routing.db_for_write(Study) == "default"
+
+
+def test_the_task_queue_and_import_jobs_are_read_on_the_primary():
+    routing = PrimaryReplicaRouter()
+    assert routing.db_for_read(DBTaskResult) == "default"
+    assert routing.db_for_read(ImportJob) == "default"
 
 
 def test_migrations_run_on_the_primary_only():
@@ -98,4 +105,4 @@ def test_the_suite_runs_with_a_replica_configured():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout, result.stdout
+    assert "8 passed" in result.stdout, result.stdout

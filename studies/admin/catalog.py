@@ -208,7 +208,7 @@ class StudyAdmin(HistoryAdmin):
 
     def get_urls(self):
         def wrap(view):
-            return self.admin_site.admin_view(lambda request: view(self, request))
+            return self.admin_site.admin_view(lambda request, **kw: view(self, request, **kw))
 
         return [
             path("import-bibtex/", wrap(imports.import_view), name="studies_study_import"),
@@ -216,6 +216,16 @@ class StudyAdmin(HistoryAdmin):
                 "import-bibtex/confirm/",
                 wrap(imports.confirm_view),
                 name="studies_study_import_confirm",
+            ),
+            path(
+                "import-bibtex/<int:pk>/",
+                wrap(imports.job_view),
+                name="studies_study_import_job",
+            ),
+            path(
+                "import-bibtex/<int:pk>/cancel/",
+                wrap(imports.cancel_view),
+                name="studies_study_import_cancel",
             ),
             *super().get_urls(),
         ]

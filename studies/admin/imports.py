@@ -1,43 +1,25 @@
-"""The admin's BibTeX import: upload or paste, preview each entry, confirm, create.
+"""The admin's BibTeX import: upload or paste, preview each entry, confirm, follow the job.
 
-Nothing is written before the curator confirms. The text waits in the session between the
-two steps (compressed), and is parsed and checked again on confirmation, so what gets
-created reflects the catalog at that moment.
+Both the preview and the import run in a worker (``manage.py db_worker``), so that a file
+of any size the form accepts is read with bounded memory and no request waits for it. The
+upload becomes an ImportJob; the worker checks every entry and keeps the preview, writing
+nothing; the job's page follows its progress (it reloads itself) and then shows the
+preview with a confirm button. Confirming queues the job again: the worker checks the
+entries against the catalog as it is then and creates the new ones in one transaction.
+A cancel button stops the job at any point, writing nothing.
 """
-
-import base64
-import secrets
-import zlib
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 
 from ..forms import BibtexImportForm
-from ..importers import import_bibtex, preview_bibtex
+from ..importers import rows_to_show
+from ..models import ImportJob
 
-PENDING = "pending_bibtex_import"
-
-
-def _stash(request, text, file_name):
-    token = secrets.token_urlsafe(16)
-    request.session[PENDING] = {
-        "token": token,
-        "file_name": file_name,
-        "text": base64.b64encode(zlib.compress(text.encode())).decode("ascii"),
-    }
-    return token
-
-
-def _unstash(request, token):
-    pending = request.session.get(PENDING)
-    if not pending or not token or not secrets.compare_digest(pending["token"], token):
-        return None, None
-    text = zlib.decompress(base64.b64decode(pending["text"])).decode()
-    return text, pending["file_name"]
+# Seconds between reloads of the job's page while it waits or runs.
+REFRESH_SECONDS = 2
 
 
 def _context(model_admin, request, **extra):
@@ -49,54 +31,72 @@ def _context(model_admin, request, **extra):
     }
 
 
-def import_view(model_admin, request):
-    """Step 1 (GET: the form) and step 2 (POST: the preview)."""
+def _require_add(model_admin, request):
     if not model_admin.has_add_permission(request):
         raise PermissionDenied
+
+
+def import_view(model_admin, request):
+    """Step 1: the form; a valid upload becomes a job that a worker checks (step 2)."""
+    _require_add(model_admin, request)
     bound = request.method == "POST"
     form = BibtexImportForm(request.POST if bound else None, request.FILES if bound else None)
     if bound and form.is_valid():
         text, file_name = form.cleaned_data["bibtex"], form.cleaned_data["file_name"]
-        report = preview_bibtex(text, file_name)
-        return TemplateResponse(
-            request,
-            "admin/studies/study/import_preview.html",
-            _context(
-                model_admin,
-                request,
-                report=report,
-                token=_stash(request, text, file_name) if report.new else "",
-            ),
-        )
+        return redirect(ImportJob.submit(text, file_name, user=request.user))
     return TemplateResponse(
         request, "admin/studies/study/import_form.html", _context(model_admin, request, form=form)
     )
 
 
 def confirm_view(model_admin, request):
-    """Step 3: create the new entries of the pending import in one transaction."""
-    if not model_admin.has_add_permission(request):
-        raise PermissionDenied
+    """Step 3: queue the previewed import for a worker; then its page again."""
+    _require_add(model_admin, request)
     if request.method != "POST":
         return redirect("admin:studies_study_import")
-    text, file_name = _unstash(request, request.POST.get("token"))
-    if text is None:
+    job = ImportJob.objects.filter(
+        token=request.POST.get("token", ""),
+        user=request.user,
+        status=ImportJob.Status.PREVIEWED,
+    ).first()
+    if job is None or not job.confirm():
         messages.error(request, "That import is no longer pending. Upload the file again.")
         return redirect("admin:studies_study_import")
-    try:
-        report = import_bibtex(text, file_name, user=request.user)
-    except IntegrityError:
-        messages.error(
-            request,
-            "Another curator added one of these studies meanwhile; nothing was imported. "
-            "Upload the file again to see the new preview.",
-        )
-        return redirect("admin:studies_study_import")
-    del request.session[PENDING]
-    messages.success(
+    return redirect(job)
+
+
+def job_view(model_admin, request, pk):
+    """An import job: its progress while it waits or runs, then its preview or report."""
+    _require_add(model_admin, request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    report = job.report or {}
+    rows, hidden = rows_to_show(report.get("rows", []))
+    return TemplateResponse(
         request,
-        f"Imported {len(report.created)} studies from {file_name}; "
-        f"{len(report.duplicates)} duplicates and {len(report.errors)} entries with errors "
-        "were skipped.",
+        "admin/studies/study/import_job.html",
+        _context(
+            model_admin,
+            request,
+            title=f"Import of {job.file_name}",
+            job=job,
+            report=report,
+            rows=rows,
+            hidden=hidden,
+            # Only the curator who uploaded the file confirms it.
+            token=job.token if job.user_id == request.user.pk and report.get("new") else "",
+            refresh=REFRESH_SECONDS if job.waiting else None,
+        ),
     )
-    return redirect(reverse("admin:studies_study_changelist"))
+
+
+def cancel_view(model_admin, request, pk):
+    """Cancel a queued, previewed or running job: nothing of it is written."""
+    _require_add(model_admin, request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if request.method == "POST":
+        if job.finished:
+            messages.warning(request, f"The import is {job.get_status_display()} already.")
+        else:
+            job.request_cancel()
+            messages.info(request, "Cancelling the import: nothing of it will be written.")
+    return redirect(job)

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.importers import UnreadableFile, decode_upload, import_bibtex
+from studies.models import ImportJob
 
 
 class Command(BaseCommand):
@@ -11,12 +12,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Report only; write nothing.")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue the import for a worker (manage.py db_worker) and return at once.",
+        )
 
-    def handle(self, file, dry_run, **options):
+    def handle(self, file, dry_run, background, **options):
+        if dry_run and background:
+            raise CommandError("--dry-run reports at once; it cannot run in the background.")
         try:
             text = decode_upload(file.read_bytes())
         except (OSError, UnreadableFile) as error:
             raise CommandError(f"Cannot read {file}: {error}") from error
+
+        if background:
+            job = ImportJob.submit(text, file.name, confirmed=True)
+            self.stdout.write(
+                f"Queued import job {job.pk} for {file.name}; a worker (manage.py db_worker) "
+                f"runs it. Follow it at {job.get_absolute_url()}"
+            )
+            return
 
         def progress(done, total):
             ending = "\n" if done == total else ""

@@ -1,0 +1,247 @@
+"""Imports as background jobs: the task, the admin's progress page and cancel button, the
+command's --background, and the real worker (manage.py db_worker) running a queued job."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.db import IntegrityError, connection
+from django.test import TestCase, TransactionTestCase, override_settings
+from django.urls import reverse
+
+from studies import importers
+from studies.models import ImportJob, Study
+from tests.factories import make_condition
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bib(n, start=0):
+    return "".join(
+        f"@article{{k{i}, title = {{Background study {i}}}, year = 2020,"
+        f" doi = {{10.5555/job.{i}}}, keywords = {{Fibromyalgia}}}}\n"
+        for i in range(start, start + n)
+    )
+
+
+def queued_job(text, file_name="jobs.bib"):
+    """A job queued without a task: run it with importers.run_job."""
+    job = ImportJob(file_name=file_name, status=ImportJob.Status.QUEUED, confirmed=True)
+    job.text = text
+    job.save()
+    return job
+
+
+def make_curator():
+    user = User.objects.create_user("curator", is_staff=True)
+    user.groups.add(Group.objects.get(name="Curators"))
+    return user
+
+
+class RunJobTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        make_condition(name="Fibromyalgia")
+
+    def test_a_job_records_progress_and_its_report(self):
+        job = queued_job(bib(2500) + "@article{bad, year = 2020}\n")
+        seen = []
+        real = ImportJob.record_progress
+
+        def record(self, done, total):
+            real(self, done, total)
+            seen.append(ImportJob.objects.values_list("status", "done", "total").get(pk=self.pk))
+
+        with mock.patch.object(ImportJob, "record_progress", record):
+            importers.run_job(job.pk)
+        assert seen[:3] == [
+            ("checking", 0, 2501),
+            ("checking", 1000, 2501),
+            ("checking", 2000, 2501),
+        ]
+        job.refresh_from_db()
+        assert (job.status, job.done, job.total, job.data) == ("done", 2501, 2501, b"")
+        assert job.report["created"] == 2500 and job.report["errors"] == 1
+        assert job.report["rows"][-1]["reasons"] == ["no title"]
+        assert Study.objects.count() == 2500
+        assert Study.conditions.through.objects.count() == 2500
+        assert job.started_at <= job.finished_at
+
+    def test_an_unconfirmed_job_keeps_a_preview_and_writes_nothing(self):
+        again = "@misc{again, title = {Again}, doi = {10.5555/job.0}}\n"  # k0's DOI
+        job = queued_job(bib(3) + again)
+        ImportJob.objects.filter(pk=job.pk).update(confirmed=False)
+        importers.run_job(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.done, job.total) == ("previewed", 4, 4)
+        assert (job.report["new"], job.report["duplicates"]) == (3, 1)
+        assert job.report["rows"][3]["earlier_key"] == "k0"
+        assert job.text == bib(3) + again  # kept for the import
+        assert not Study.objects.exists()
+
+    def test_a_job_cancelled_before_a_worker_takes_it_does_nothing(self):
+        job = queued_job(bib(3))
+        job.request_cancel()
+        job.refresh_from_db()
+        assert (job.status, job.data) == ("cancelled", b"")
+        importers.run_job(job.pk)
+        assert ImportJob.objects.get(pk=job.pk).status == "cancelled"
+        assert not Study.objects.exists()
+
+    def test_cancelled_while_checking_writes_nothing(self):
+        job = queued_job(bib(2500))
+        real = ImportJob.record_progress
+
+        def cancel_half_way(self, done, total):
+            real(self, done, total)
+            if done == 1000:
+                ImportJob.objects.get(pk=self.pk).request_cancel()
+
+        with mock.patch.object(ImportJob, "record_progress", cancel_half_way):
+            importers.run_job(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.done, job.report) == ("cancelled", 1000, None)
+        assert not Study.objects.exists()
+
+    def test_cancelled_while_writing_rolls_back_what_was_written(self):
+        job = queued_job(bib(600))  # two batches of studies
+        real = importers._insert
+
+        def cancel_after_the_first_batch(model, rows, using):
+            real(model, rows, using)
+            ImportJob.objects.get(pk=job.pk).request_cancel()
+
+        with mock.patch.object(importers, "_insert", cancel_after_the_first_batch):
+            importers.run_job(job.pk)
+        job.refresh_from_db()
+        assert job.status == "cancelled"
+        assert not Study.objects.exists()
+        assert not Study.history.exists()
+        assert not Study.conditions.through.objects.exists()
+
+    def test_a_refused_write_fails_the_job_with_a_message_and_writes_nothing(self):
+        job = queued_job(bib(3))
+        refused = IntegrityError("UNIQUE constraint failed: studies_study.slug")
+        with (
+            mock.patch.object(importers, "_insert", side_effect=refused),
+            pytest.raises(IntegrityError),
+        ):
+            importers.run_job(job.pk)
+        job.refresh_from_db()
+        assert job.status == "failed"
+        assert job.message.startswith("Another curator added one of these studies meanwhile")
+        assert not Study.objects.exists()
+
+
+class JobPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.curator = make_curator()
+
+    def setUp(self):
+        self.client.force_login(self.curator)
+
+    def test_a_running_job_shows_its_progress_and_reloads(self):
+        job = ImportJob.objects.create(
+            file_name="big.bib", status=ImportJob.Status.CHECKING, done=1000, total=4000
+        )
+        page = self.client.get(job.get_absolute_url()).content.decode()
+        assert '<progress id="import-progress" max="4000" value="1000">25%</progress>' in page
+        assert "1000 of 4000 entries checked" in page
+        assert '<meta http-equiv="refresh" content="2">' in page
+        assert reverse("admin:studies_study_import_cancel", args=[job.pk]) in page
+        assert "<script>" not in page.split("</head>")[1].split("<footer")[0]
+
+    def test_the_cancel_button_stops_a_running_job(self):
+        job = ImportJob.objects.create(file_name="big.bib", status=ImportJob.Status.CHECKING)
+        cancel = reverse("admin:studies_study_import_cancel", args=[job.pk])
+        response = self.client.post(cancel, follow=True)
+        assert "Cancelling the import" in response.content.decode()
+        job.refresh_from_db()
+        assert job.cancel_requested and job.is_cancel_requested()
+
+    def test_a_finished_job_cannot_be_cancelled(self):
+        job = ImportJob.objects.create(file_name="a.bib", status=ImportJob.Status.DONE)
+        cancel = reverse("admin:studies_study_import_cancel", args=[job.pk])
+        response = self.client.post(cancel, follow=True)
+        assert "The import is done already." in response.content.decode()
+        assert not ImportJob.objects.get(pk=job.pk).cancel_requested
+
+    def test_a_failed_job_shows_why(self):
+        job = ImportJob.objects.create(
+            file_name="a.bib", status=ImportJob.Status.FAILED, message="The database refused"
+        )
+        page = self.client.get(job.get_absolute_url()).content.decode()
+        assert "failed: nothing was imported" in page and "The database refused" in page
+        assert "http-equiv" not in page
+
+    def test_unknown_jobs_are_404_and_others_are_refused(self):
+        assert self.client.get("/admin/studies/study/import-bibtex/999999/").status_code == 404
+        self.client.force_login(User.objects.create_user("reader", is_staff=True))
+        job = ImportJob.objects.create(file_name="a.bib")
+        assert self.client.get(job.get_absolute_url()).status_code == 403
+
+
+class BackgroundCommandTests(TestCase):
+    def test_background_queues_a_job(self):
+        path = Path(self._tmp()) / "refs.bib"
+        path.write_text(bib(3))
+        out = io.StringIO()
+        call_command("import_bibtex", path, "--background", stdout=out)
+        job = ImportJob.objects.get()
+        assert out.getvalue().startswith(f"Queued import job {job.pk} for refs.bib")
+        # The tests' backend runs the task at once.
+        assert (job.status, job.report["created"]) == ("done", 3)
+        assert Study.objects.count() == 3
+
+    def _tmp(self):
+        import tempfile
+
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        return directory.name
+
+
+class WorkerTests(TransactionTestCase):
+    """The database backend's own worker runs the queued job."""
+
+    def setUp(self):
+        # After the tests' autouse fixture, which runs tasks at once.
+        self.enterContext(override_settings(TASKS=DATABASE_TASKS))
+
+    def test_the_worker_runs_a_queued_import(self):
+        job = ImportJob.submit(bib(1200), "worker.bib", confirmed=True)
+        assert job.status == "queued" and not Study.objects.exists()
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", verbosity=0)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        job.refresh_from_db()
+        assert (job.status, job.done, job.report["created"]) == ("done", 1200, 1200)
+        assert Study.objects.count() == 1200
+
+    @pytest.mark.skipif(
+        connection.vendor == "sqlite", reason="the SQLite test database is in memory"
+    )
+    def test_a_worker_process_runs_a_queued_import(self):
+        job = ImportJob.submit(bib(50), "process.bib", confirmed=True)
+        settings_dict = connection.settings_dict
+        url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)
+        environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "worker-test"}
+        if settings_dict.get("PASSWORD"):
+            environment["PGPASSWORD"] = settings_dict["PASSWORD"]
+        command = [sys.executable, "manage.py", "db_worker", "--batch", "--no-reload"]
+        subprocess.run(command, cwd=ROOT, env=environment, check=True, timeout=120)
+        job.refresh_from_db()
+        assert (job.status, job.report["created"]) == ("done", 50)
+        assert Study.objects.count() == 50
