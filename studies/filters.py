@@ -11,7 +11,7 @@ from django.utils.text import Truncator, capfirst
 
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
 from .querysets import DEFAULT_SORT
-from .vocabulary import Design, EvidenceLevel, Status
+from .vocabulary import Design, DoseBand, EvidenceLevel, OutcomeDomain, Status
 
 MAX_QUERY_LENGTH = 200
 MAX_SAMPLE_SIZE = 10**9
@@ -27,15 +27,17 @@ PARAMETERS = [
     "q",
     "condition",
     "design",
+    "domain",
     "year_min",
     "year_max",
     "status",
     "level",
     "min_n",
+    "dose_band",
     "has_results",
     "sort",
 ]
-MULTIPLE = {"condition", "design"}
+MULTIPLE = {"condition", "design", "domain", "dose_band"}
 NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
 
 
@@ -96,6 +98,9 @@ class StudyFilter(django_filters.FilterSet):
     )
     condition = SlugsFilter(label="Condition", method="filter_condition")
     design = SlugsFilter(label="Design", choices=Design.choices, method="filter_design")
+    domain = SlugsFilter(
+        label="Outcome domain", choices=OutcomeDomain.choices, method="filter_domain"
+    )
     year_min = IntegerFilter(
         label="Year from",
         field_name="year",
@@ -126,6 +131,7 @@ class StudyFilter(django_filters.FilterSet):
         min_value=0,
         max_value=MAX_SAMPLE_SIZE,
     )
+    dose_band = SlugsFilter(label="Daily dose", choices=DoseBand.choices, method="filter_dose_band")
     has_results = FlagFilter(label="With reported outcomes", method="filter_has_results")
     # Ordering, not filtering: applied in filter_queryset, after every filter.
     sort = django_filters.ChoiceFilter(
@@ -162,6 +168,12 @@ class StudyFilter(django_filters.FilterSet):
 
     def filter_design(self, queryset, name, value):
         return queryset.filter(design__in=value)
+
+    def filter_domain(self, queryset, name, value):
+        return queryset.with_outcome_in(value)
+
+    def filter_dose_band(self, queryset, name, value):
+        return queryset.filter(dose_band__in=value)
 
     def filter_has_results(self, queryset, name, value):
         return queryset.with_results()
@@ -255,6 +267,9 @@ class StudyFilter(django_filters.FilterSet):
             parts.append(" or ".join(self.condition_names[s] for s in data["condition"]))
         if data.get("design"):
             parts.append(" or ".join(DESIGN_PLURALS[Design(d)] for d in data["design"]))
+        if data.get("domain"):
+            domains = " or ".join(OutcomeDomain(d).label.lower() for d in data["domain"])
+            parts.append(f"outcomes on {domains}")
         low, high = data.get("year_min"), data.get("year_max")
         if low is not None and high is not None:
             parts.append(str(low) if low == high else f"{low}–{high}")
@@ -269,6 +284,8 @@ class StudyFilter(django_filters.FilterSet):
             parts.append(f"evidence level {level.value}: {level.label.lower()}")
         if data.get("min_n") is not None:
             parts.append(f"at least {data['min_n']} participants")
+        if data.get("dose_band"):
+            parts.append(" or ".join(DOSE_BAND_WORDS[DoseBand(b)] for b in data["dose_band"]))
         if data.get("has_results"):
             parts.append("with reported outcomes")
         return parts
@@ -289,6 +306,15 @@ DESIGN_PLURALS = {
     Design.OTHER: "studies of other or unstated design",
     Design.TRIAL_PROTOCOL: "trial protocols",
     Design.REGISTERED_TRIAL: "registered trials",
+}
+
+
+DOSE_BAND_WORDS = {
+    DoseBand.ULTRA_LOW: "ultra-low dose",
+    DoseBand.VERY_LOW: "very low dose",
+    DoseBand.LOW: "low dose (1–5 mg)",
+    DoseBand.STANDARD: "standard dose",
+    DoseBand.NOT_STATED: "dose not stated",
 }
 
 

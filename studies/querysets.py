@@ -62,6 +62,13 @@ class StudyQuerySet(models.QuerySet):
 
         return self.filter(models.Exists(Outcome.objects.filter(study=models.OuterRef("pk"))))
 
+    def with_outcome_in(self, domains):
+        """Studies with at least one outcome in one of the outcome domains (slugs)."""
+        from .models import Outcome
+
+        outcomes = Outcome.objects.filter(study=models.OuterRef("pk"), domain__in=domains)
+        return self.filter(models.Exists(outcomes))
+
     def search(self, text):
         """Studies whose title, authors, journal, summary or outcomes mention ``text``.
 

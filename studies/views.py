@@ -26,7 +26,7 @@ from .filters import SORT_CHOICES, StudyFilter
 from .history import gone_or_404
 from .models import Condition, EffectSummary, Source, Study
 from .ratelimits import ratelimited
-from .vocabulary import ClaimVerdict, EvidenceLevel, Status
+from .vocabulary import ClaimVerdict, EvidenceLevel, OutcomeDomain, Status
 
 PAGE_SIZE = 25
 EXPORT_CHUNK_SIZE = 500
@@ -84,6 +84,7 @@ def study_list(request):
             "page": page,
             "heading": filterset.heading(page.paginator.count),
             "sort_choices": SORT_CHOICES,
+            "domain_choices": OutcomeDomain.choices,
             "problems": problems,
             "query": _query_dict(filterset.canonical_params()),
             "canonical_url": _url("studies:study_list", canonical),

@@ -7,8 +7,7 @@ from django.db import connection
 from django.db.models import Count
 from django.test import TestCase
 
-from studies.models import Condition, Mention, Outcome, Study
-from studies.synthetic import (
+from benchmarks.synthetic import (
     CONDITIONS,
     DESIGN_WEIGHTS,
     LINK,
@@ -16,6 +15,7 @@ from studies.synthetic import (
     ensure_conditions,
     generate_studies,
 )
+from studies.models import Condition, Mention, Outcome, Study
 from tests.factories import make_condition, make_study
 
 
