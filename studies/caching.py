@@ -24,9 +24,18 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.http import condition
 
-from .models import Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from .models import (
+    BottomLine,
+    Claim,
+    Condition,
+    EffectSummary,
+    Mention,
+    Outcome,
+    Source,
+    Study,
+)
 
-CATALOG_MODELS = (Study, Condition, Outcome, EffectSummary, Source, Mention, Claim)
+CATALOG_MODELS = (Study, Condition, Outcome, EffectSummary, Source, Mention, Claim, BottomLine)
 VERSION_KEY = "studies:catalog-version"
 
 
@@ -95,6 +104,9 @@ for _model in CATALOG_MODELS:
     post_delete.connect(invalidate_catalog_version, sender=_model, dispatch_uid=f"cv-del-{_model}")
 m2m_changed.connect(
     invalidate_catalog_version, sender=Study.conditions.through, dispatch_uid="cv-m2m"
+)
+m2m_changed.connect(
+    invalidate_catalog_version, sender=BottomLine.studies.through, dispatch_uid="cv-m2m-bottom"
 )
 
 

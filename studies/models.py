@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
 from . import identifiers
-from .querysets import StudyQuerySet
+from .querysets import OutcomeQuerySet, StudyQuerySet
 from .vocabulary import (
     DESIGN_LEVELS,
     DOSE_BAND_LIMITS,
@@ -292,6 +292,7 @@ class Outcome(models.Model):
     n_intervention = models.PositiveIntegerField(null=True, blank=True)
     n_control = models.PositiveIntegerField(null=True, blank=True)
 
+    objects = OutcomeQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

@@ -153,6 +153,23 @@ class StudyQuerySet(models.QuerySet):
         return self.prefetch_related(*(prefetches[name] for name in relations or EXPORT_RELATIONS))
 
 
+class OutcomeQuerySet(models.QuerySet):
+    def for_condition(self, condition):
+        """Outcomes of ``condition``: those it names, and those of its studies that name
+        no condition (a study of one condition rarely repeats it on every outcome)."""
+        through = condition.studies.through
+        of_its_studies = through.objects.filter(condition=condition).values("study")
+        return self.filter(
+            Q(condition=condition) | Q(condition__isnull=True, study__in=of_its_studies)
+        )
+
+    def with_estimate(self):
+        """Outcomes a forest plot can draw: a measure, a value and both bounds."""
+        return self.exclude(effect_measure="").filter(
+            value__isnull=False, ci_low__isnull=False, ci_high__isnull=False
+        )
+
+
 def _effect_summaries():
     from .models import EffectSummary
 

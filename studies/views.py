@@ -10,6 +10,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
+    JsonResponse,
     QueryDict,
     StreamingHttpResponse,
 )
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from . import bibtex, exports, facets
+from . import bibtex, exports, facets, plots, synthesis
 from .caching import for_this_version, public_page
 from .citations import first_and_last_page, format_reference, study_links
 from .feeds import StudyFeed
@@ -194,18 +195,41 @@ def condition_list(request):
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
     evidence = for_this_version(f"condition:{condition.pk}", lambda: _evidence_for(condition))
+    drawn = for_this_version(f"synthesis:{condition.pk}", lambda: _synthesis_for(condition))
     return render(
         request,
         "studies/condition_detail.html",
         {
             "condition": condition,
             **evidence,
+            **drawn,
+            "json_url": reverse("studies:condition_json", args=[condition.slug]),
             "list_url": _url("studies:study_list", [("condition", condition.slug)]),
             "strongest_first_url": _url(
                 "studies:study_list", [("condition", condition.slug), ("sort", "level")]
             ),
         },
     )
+
+
+def _synthesis_for(condition):
+    """The condition's synthesis and its plots' layouts, kept per catalog version."""
+    found = synthesis.for_condition(condition)
+    return {
+        "synthesis": found,
+        "forests": [(group, plots.forest(group)) for group in found.groups],
+        "harvest": plots.harvest(found),
+    }
+
+
+@require_GET
+@public_page
+def condition_json(request, slug):
+    """The condition's bottom line, estimates, pools and directions: the page's numbers."""
+    condition = get_object_or_404(Condition, slug=slug)
+    drawn = for_this_version(f"synthesis:{condition.pk}", lambda: _synthesis_for(condition))
+    response = JsonResponse(drawn["synthesis"].as_json(condition))
+    return response
 
 
 def _evidence_for(condition):

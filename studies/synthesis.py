@@ -1,0 +1,271 @@
+"""What the evidence for one condition adds up to: its bottom line, every numeric estimate
+with a confidence interval, the random-effects pools of estimates that share a measure
+and a domain, and the direction of effect per study and domain (the harvest plot's data).
+
+The condition page, its plots and ``/conditions/<slug>.json`` all read one ``Synthesis``,
+so they show the same numbers.
+"""
+
+from dataclasses import asdict, dataclass, field
+from itertools import groupby
+
+from .models import BottomLine, EffectSummary, Outcome
+from .stats import pool, why_not_pooled
+from .vocabulary import Direction, EffectMeasure, EvidenceLevel, OutcomeDomain
+
+# Directions a harvest plot draws (an outcome whose direction is unclear has no arrow).
+DRAWN_DIRECTIONS = (
+    Direction.IMPROVED,
+    Direction.NO_DIFFERENCE,
+    Direction.WORSENED,
+    Direction.MIXED,
+)
+
+
+ESTIMATE_KEYS = (
+    "study",
+    "outcome",
+    "domain",
+    "measure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n",
+)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    study: str  # the study's slug
+    title: str
+    year: int | None
+    level: int
+    outcome: str
+    domain: str
+    measure: str
+    value: float
+    ci_low: float
+    ci_high: float
+    p_value: float | None
+    n: int | None
+
+
+@dataclass(frozen=True)
+class DirectionCell:
+    study: str
+    domain: str
+    direction: str
+    n: int | None
+    certainty: str | None
+
+
+@dataclass
+class Group:
+    """The estimates of one measure in one domain, with their pool or why there is none."""
+
+    domain: str
+    measure: str
+    estimates: list
+    pooled: object = None
+    note: str = ""
+
+    @property
+    def domain_label(self):
+        return OutcomeDomain(self.domain).label
+
+    @property
+    def measure_label(self):
+        return EffectMeasure(self.measure).label
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One study's row of the harvest plot."""
+
+    study: str
+    title: str
+    year: int | None
+    level: int
+    n: int | None
+    certainty: str | None
+    cells: dict  # domain -> direction
+
+
+@dataclass
+class Synthesis:
+    bottom_line: object  # a BottomLine (with its studies fetched) or None
+    verdicts: list  # EffectSummary rows, strongest study first
+    groups: list = field(default_factory=list)
+    directions: list = field(default_factory=list)
+    rows: list = field(default_factory=list)  # the harvest plot's studies, strongest first
+    domains: list = field(default_factory=list)  # the harvest plot's columns
+
+    @property
+    def estimates(self):
+        return [estimate for group in self.groups for estimate in group.estimates]
+
+    @property
+    def pooled(self):
+        return [group.pooled for group in self.groups if group.pooled]
+
+    @property
+    def verdicts_disagree(self):
+        return len({summary.verdict for summary in self.verdicts}) > 1
+
+    def as_json(self, condition):
+        """The document ``/conditions/<slug>.json`` returns."""
+        line = self.bottom_line
+        return {
+            "condition": {"slug": condition.slug, "name": condition.name},
+            "bottom_line": None
+            if line is None
+            else {
+                "text": line.text,
+                "certainty": line.certainty,
+                "reviewed": line.reviewed.isoformat(),
+                "studies": [study.slug for study in line.studies.all()],
+            },
+            "estimates": [
+                {key: getattr(estimate, key) for key in ESTIMATE_KEYS}
+                for estimate in self.estimates
+            ],
+            "pooled": [
+                {
+                    key: value
+                    for key, value in asdict(pooled).items()
+                    if key
+                    in (
+                        "domain",
+                        "measure",
+                        "k",
+                        "value",
+                        "ci_low",
+                        "ci_high",
+                        "i2",
+                        "tau2",
+                        "method",
+                    )
+                }
+                for pooled in self.pooled
+            ],
+            "directions": [asdict(cell) for cell in self.directions],
+        }
+
+
+def _float(number):
+    return None if number is None else float(number)
+
+
+def for_condition(condition):
+    """The synthesis of ``condition``'s outcomes, in a fixed number of queries."""
+    outcomes = Outcome.objects.for_condition(condition)
+    certainty = dict(
+        EffectSummary.objects.filter(condition=condition).values_list("study_id", "certainty")
+    )
+    return Synthesis(
+        bottom_line=BottomLine.objects.filter(condition=condition)
+        .prefetch_related("studies")
+        .first(),
+        verdicts=_verdicts(condition),
+        groups=_groups(outcomes),
+        **_directions(outcomes, certainty),
+    )
+
+
+def _verdicts(condition):
+    """The verdicts a bottom line rests on, or else those of syntheses and randomised
+    trials: the ones a reader would set side by side when they disagree."""
+    summaries = EffectSummary.objects.filter(condition=condition).select_related("study")
+    resting_on = BottomLine.studies.through.objects.filter(bottomline__condition=condition)
+    if resting_on.exists():
+        summaries = summaries.filter(study__in=resting_on.values("study"))
+    else:
+        summaries = summaries.filter(study__evidence_level__lte=EvidenceLevel.RANDOMISED)
+    return list(summaries.order_by("study__evidence_level", "-study__year", "study__title")[:20])
+
+
+def _groups(outcomes):
+    rows = (
+        outcomes.with_estimate()
+        .order_by("domain", "effect_measure", "study__evidence_level", "-study__year", "pk")
+        .values_list(
+            "study__slug",
+            "study__title",
+            "study__year",
+            "study__evidence_level",
+            "name",
+            "domain",
+            "effect_measure",
+            "value",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "study__sample_size",
+        )
+    )
+    estimates = [
+        Estimate(
+            study=slug,
+            title=title,
+            year=year,
+            level=level,
+            outcome=name,
+            domain=domain,
+            measure=measure,
+            value=float(value),
+            ci_low=float(low),
+            ci_high=float(high),
+            p_value=_float(p),
+            n=n,
+        )
+        for slug, title, year, level, name, domain, measure, value, low, high, p, n in rows
+    ]
+    groups = []
+    for (domain, measure), members in groupby(estimates, key=lambda e: (e.domain, e.measure)):
+        members = list(members)
+        groups.append(
+            Group(
+                domain=domain,
+                measure=measure,
+                estimates=members,
+                pooled=pool(domain, measure, members),
+                note=why_not_pooled(measure, members) or "",
+            )
+        )
+    return groups
+
+
+def _directions(outcomes, certainty):
+    """One cell per study and domain: the direction of its outcomes there (several
+    outcomes pointing different ways make it mixed)."""
+    rows = (
+        outcomes.filter(direction__in=DRAWN_DIRECTIONS)
+        .order_by("study__evidence_level", "-study__sample_size", "study__slug", "domain")
+        .values_list(
+            "study_id",
+            "study__slug",
+            "study__title",
+            "study__year",
+            "study__evidence_level",
+            "study__sample_size",
+            "domain",
+            "direction",
+        )
+    )
+    studies = {}
+    for pk, slug, title, year, level, n, domain, direction in rows:
+        if pk not in studies:
+            studies[pk] = StudyRow(slug, title, year, level, n, certainty.get(pk), {})
+        cells = studies[pk].cells
+        cells[domain] = direction if cells.get(domain, direction) == direction else "mixed"
+    domains_present = {domain for row in studies.values() for domain in row.cells}
+    return {
+        "rows": list(studies.values()),
+        "domains": [d for d in OutcomeDomain if d.value in domains_present],
+        "directions": [
+            DirectionCell(row.study, domain, direction, row.n, row.certainty)
+            for row in studies.values()
+            for domain, direction in row.cells.items()
+        ],
+    }
