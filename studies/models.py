@@ -344,9 +344,10 @@ class Outcome(models.Model):
             errors[missing] = "Give both bounds of the confidence interval, or neither."
         if self.effect_measure in RATIO_MEASURES:
             name = EffectMeasure(self.effect_measure).label.lower()
+            article = "An" if name[0] in "aeiou" else "A"
             for field, number in (("value", value), ("ci_low", low), ("ci_high", high)):
                 if number is not None and number <= 0:
-                    errors[field] = f"A {name} is above zero; {number} cannot be one."
+                    errors[field] = f"{article} {name} is above zero; {number} cannot be one."
         if low is not None and high is not None and not errors:
             if low > high:
                 errors["ci_low"] = f"The lower bound {low} is above the upper bound {high}."

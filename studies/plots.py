@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from .stats import from_analysis_scale, is_ratio, to_analysis_scale
 
 # Plot coordinates (SVG user units); the SVG scales to the width of its container.
-LABEL_WIDTH = 230
+LABEL_WIDTH = 190
 PLOT_WIDTH = 330
 WIDTH = LABEL_WIDTH + PLOT_WIDTH + 20
 ROW_HEIGHT = 22
 TOP = 26
 AXIS_HEIGHT = 34
-LABEL_CHARS = 34
 PLOT_ROWS = 40  # a forest plot or harvest plot draws at most this many rows; the table all
 RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
@@ -29,10 +28,6 @@ RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 class Tick:
     x: float
     label: str
-
-
-def _short(text, limit=LABEL_CHARS):
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _number(value):
@@ -93,11 +88,10 @@ def forest(group):
     rows = []
     for n, estimate in enumerate(shown):
         y = TOP + n * ROW_HEIGHT + ROW_HEIGHT / 2
-        year = f" ({estimate.year})" if estimate.year else ""
         rows.append(
             {
                 "y": y,
-                "label": _short(estimate.title) + year,
+                "label": estimate.label,
                 "x": round(axis.x(estimate.value), 1),
                 "x_low": round(axis.x(estimate.ci_low), 1),
                 "x_high": round(axis.x(estimate.ci_high), 1),
@@ -141,7 +135,7 @@ def forest(group):
 
 # The harvest plot.
 CELL_WIDTH = 58
-HARVEST_LABEL = 230
+HARVEST_LABEL = 190
 ARROW_SIZES = ((30, 7), (100, 10), (None, 13))  # (sample size below, half-length of arrow)
 
 
@@ -190,8 +184,7 @@ def harvest(synthesis):
             for column in columns
             if column["domain"].value in row.cells
         ]
-        year = f" ({row.year})" if row.year else ""
-        rows.append({"y": cy, "label": _short(row.title) + year, "row": row, "cells": cells})
+        rows.append({"y": cy, "label": row.label, "row": row, "cells": cells})
     return {
         "width": HARVEST_LABEL + CELL_WIDTH * max(len(domains), 1) + 10,
         "height": top + len(shown) * height_row + 10,

@@ -9,6 +9,7 @@ so they show the same numbers.
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
 
+from .citations import short_label
 from .models import BottomLine, EffectSummary, Outcome
 from .stats import pool, why_not_pooled
 from .vocabulary import Direction, EffectMeasure, EvidenceLevel, OutcomeDomain
@@ -39,6 +40,7 @@ ESTIMATE_KEYS = (
 class Estimate:
     study: str  # the study's slug
     title: str
+    label: str  # as the plot's row names it, e.g. "Younger et al. 2014"
     year: int | None
     level: int
     outcome: str
@@ -85,6 +87,7 @@ class StudyRow:
 
     study: str
     title: str
+    label: str
     year: int | None
     level: int
     n: int | None
@@ -192,6 +195,7 @@ def _groups(outcomes):
         .values_list(
             "study__slug",
             "study__title",
+            "study__authors",
             "study__year",
             "study__evidence_level",
             "name",
@@ -208,6 +212,7 @@ def _groups(outcomes):
         Estimate(
             study=slug,
             title=title,
+            label=short_label(authors, title, year),
             year=year,
             level=level,
             outcome=name,
@@ -219,7 +224,7 @@ def _groups(outcomes):
             p_value=_float(p),
             n=n,
         )
-        for slug, title, year, level, name, domain, measure, value, low, high, p, n in rows
+        for slug, title, authors, year, level, name, domain, measure, value, low, high, p, n in rows
     ]
     groups = []
     for (domain, measure), members in groupby(estimates, key=lambda e: (e.domain, e.measure)):
@@ -246,6 +251,7 @@ def _directions(outcomes, certainty):
             "study_id",
             "study__slug",
             "study__title",
+            "study__authors",
             "study__year",
             "study__evidence_level",
             "study__sample_size",
@@ -254,9 +260,10 @@ def _directions(outcomes, certainty):
         )
     )
     studies = {}
-    for pk, slug, title, year, level, n, domain, direction in rows:
+    for pk, slug, title, authors, year, level, n, domain, direction in rows:
         if pk not in studies:
-            studies[pk] = StudyRow(slug, title, year, level, n, certainty.get(pk), {})
+            label = short_label(authors, title, year)
+            studies[pk] = StudyRow(slug, title, label, year, level, n, certainty.get(pk), {})
         cells = studies[pk].cells
         cells[domain] = direction if cells.get(domain, direction) == direction else "mixed"
     domains_present = {domain for row in studies.values() for domain in row.cells}
