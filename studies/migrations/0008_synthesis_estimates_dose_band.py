@@ -4,6 +4,22 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
+# Adding or removing a stored generated column makes SQLite rebuild the study table, which
+# drops the indexes that 0003 and 0006 create in raw SQL (Django does not know of them).
+# They are put back after the rebuild, whichever way the migration runs.
+RAW_SQLITE_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS study_newest_idx ON studies_study "
+    "(year DESC, created_at DESC, id)",
+    "CREATE INDEX IF NOT EXISTS study_level_order_idx ON studies_study "
+    "(evidence_level, year DESC, id)",
+]
+
+
+def restore_raw_indexes(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in RAW_SQLITE_INDEXES:
+            schema_editor.execute(statement)
+
 
 class Migration(migrations.Migration):
 
@@ -13,6 +29,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, restore_raw_indexes, elidable=False),
         migrations.AddField(
             model_name='study',
             name='dose_band',
@@ -34,4 +51,5 @@ class Migration(migrations.Migration):
             model_name='outcome',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('effect_measure__in', ['HR', 'OR', 'RR']), _negated=True), models.Q(models.Q(('value__isnull', True), ('value__gt', 0), _connector='OR'), models.Q(('ci_low__isnull', True), ('ci_low__gt', 0), _connector='OR')), _connector='OR'), name='outcome_ratio_positive', violation_error_message='A hazard, risk or odds ratio must be above zero.'),
         ),
-    ]
+        migrations.RunPython(restore_raw_indexes, migrations.RunPython.noop, elidable=False),
+]
