@@ -4,6 +4,7 @@ import math
 import re
 from datetime import date
 from decimal import Decimal
+from unittest import mock
 
 from django.test import TestCase
 
@@ -232,3 +233,19 @@ class PlotRenderingTests(TestCase):
         axis = plots.Axis("OR", [0.5, 2.0])
         assert math.isclose(axis.x(2) - axis.x(1), axis.x(1) - axis.x(0.5))
         assert layout["null_x"] == ticks["1"]
+
+
+class LongPlotTests(TestCase):
+    def test_a_long_plot_draws_its_first_rows_pools_all_and_says_so(self):
+        condition = make_condition(slug="many")
+        add_estimates(condition, 8)
+        with mock.patch.object(plots, "PLOT_ROWS", 5):
+            response = self.client.get(condition.get_absolute_url())
+        html = response.content.decode()
+        forest = svgs(html)[1]
+        assert forest.count('<rect class="point"') == 5
+        assert "The plot and the table show the first 5 of 8 estimates" in html
+        assert "The plot and the table show the first 5 of 8 studies" in html
+        group, layout = response.context["forests"][0]
+        assert group.pooled.k == 8
+        assert len(self.client.get("/conditions/many.json").json()["estimates"]) == 8
