@@ -20,7 +20,6 @@ WIDTH = LABEL_WIDTH + PLOT_WIDTH + 20
 ROW_HEIGHT = 22
 TOP = 26
 AXIS_HEIGHT = 34
-PLOT_ROWS = 40  # a forest plot or harvest plot draws at most this many rows; the table all
 RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
 
@@ -80,7 +79,7 @@ class Axis:
 
 def forest(group):
     """The layout of one group's forest plot (see the module docstring)."""
-    shown = group.estimates[:PLOT_ROWS]
+    shown = group.estimates  # the first synthesis.SHOWN of group.k
     values = [v for e in shown for v in (e.ci_low, e.ci_high)]
     if group.pooled:
         values += [group.pooled.ci_low, group.pooled.ci_high]
@@ -129,7 +128,7 @@ def forest(group):
         "plot_left": LABEL_WIDTH,
         "plot_right": LABEL_WIDTH + PLOT_WIDTH,
         "log": is_ratio(group.measure),
-        "hidden": len(group.estimates) - len(shown),
+        "hidden": group.k - len(shown),
     }
 
 
@@ -163,7 +162,7 @@ def _arrow(direction, cx, cy, half):
 
 def harvest(synthesis):
     """The layout of the effect-direction plot (see the module docstring)."""
-    shown = synthesis.rows[:PLOT_ROWS]
+    shown = synthesis.rows  # the first synthesis.SHOWN of synthesis.studies_with_direction
     domains = synthesis.domains
     height_row = 30
     top = 96  # room for the domains' names, written at a slant
@@ -192,5 +191,5 @@ def harvest(synthesis):
         "rows": rows,
         "label_x": HARVEST_LABEL - 8,
         "header_y": top - 12,
-        "hidden": len(synthesis.rows) - len(shown),
+        "hidden": synthesis.studies_with_direction - len(shown),
     }

@@ -6,13 +6,18 @@ The condition page, its plots and ``/conditions/<slug>.json`` all read one ``Syn
 so they show the same numbers.
 """
 
-from dataclasses import asdict, dataclass, field
-from itertools import groupby
+from dataclasses import asdict, dataclass, field, replace
+from typing import NamedTuple
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 
 from .citations import short_label
-from .models import BottomLine, EffectSummary, Outcome
+from .models import BottomLine, EffectSummary, Outcome, Study
 from .stats import pool, why_not_pooled
 from .vocabulary import Direction, EffectMeasure, EvidenceLevel, OutcomeDomain
+
+SHOWN = 30  # rows of a forest plot, studies of the harvest plot (and of their tables)
 
 # Directions a harvest plot draws (an outcome whose direction is unclear has no arrow).
 DRAWN_DIRECTIONS = (
@@ -34,6 +39,14 @@ ESTIMATE_KEYS = (
     "p_value",
     "n",
 )
+
+
+class Numbers(NamedTuple):
+    """An estimate as the pool reads it."""
+
+    value: object
+    ci_low: object
+    ci_high: object
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,8 @@ class Group:
 
     domain: str
     measure: str
-    estimates: list
+    estimates: list  # the first SHOWN, strongest evidence first
+    k: int = 0  # how many there are in all (the pool's k)
     pooled: object = None
     note: str = ""
 
@@ -102,6 +116,7 @@ class Synthesis:
     groups: list = field(default_factory=list)
     directions: list = field(default_factory=list)
     rows: list = field(default_factory=list)  # the harvest plot's studies, strongest first
+    studies_with_direction: int = 0
     domains: list = field(default_factory=list)  # the harvest plot's columns
 
     @property
@@ -161,18 +176,20 @@ def _float(number):
 
 
 def for_condition(condition):
-    """The synthesis of ``condition``'s outcomes, in a fixed number of queries."""
+    """The synthesis of ``condition``'s outcomes, in a fixed number of queries.
+
+    A condition with thousands of studies still gives a page of a few hundred rows: each
+    forest plot shows its first SHOWN estimates (strongest evidence first) and pools them
+    all; the harvest plot shows the first SHOWN studies. Only the rows shown are fetched
+    with their studies' details; the pools read bare numbers."""
     outcomes = Outcome.objects.for_condition(condition)
-    certainty = dict(
-        EffectSummary.objects.filter(condition=condition).values_list("study_id", "certainty")
-    )
     return Synthesis(
         bottom_line=BottomLine.objects.filter(condition=condition)
         .prefetch_related("studies")
         .first(),
         verdicts=_verdicts(condition),
         groups=_groups(outcomes),
-        **_directions(outcomes, certainty),
+        **_directions(condition, outcomes),
     )
 
 
@@ -189,9 +206,21 @@ def _verdicts(condition):
 
 
 def _groups(outcomes):
+    estimates = outcomes.with_estimate()
+    numbers = {}
+    for domain, measure, value, low, high in estimates.order_by().values_list(
+        "domain", "effect_measure", "value", "ci_low", "ci_high"
+    ):
+        numbers.setdefault((domain, measure), []).append(Numbers(value, low, high))
+    first = Window(
+        RowNumber(),
+        partition_by=[F("domain"), F("effect_measure")],
+        order_by=[F("study__evidence_level"), F("study__year").desc(nulls_last=True), F("pk")],
+    )
     rows = (
-        outcomes.with_estimate()
-        .order_by("domain", "effect_measure", "study__evidence_level", "-study__year", "pk")
+        estimates.annotate(row=first)
+        .filter(row__lte=SHOWN)
+        .order_by("domain", "effect_measure", "row")
         .values_list(
             "study__slug",
             "study__title",
@@ -208,71 +237,73 @@ def _groups(outcomes):
             "study__sample_size",
         )
     )
-    estimates = [
-        Estimate(
-            study=slug,
-            title=title,
-            label=short_label(authors, title, year),
-            year=year,
-            level=level,
-            outcome=name,
-            domain=domain,
-            measure=measure,
-            value=float(value),
-            ci_low=float(low),
-            ci_high=float(high),
-            p_value=_float(p),
-            n=n,
-        )
-        for slug, title, authors, year, level, name, domain, measure, value, low, high, p, n in rows
-    ]
-    groups = []
-    for (domain, measure), members in groupby(estimates, key=lambda e: (e.domain, e.measure)):
-        members = list(members)
-        groups.append(
-            Group(
+    shown = {}
+    for slug, title, authors, year, level, name, domain, measure, value, low, high, p, n in rows:
+        shown.setdefault((domain, measure), []).append(
+            Estimate(
+                study=slug,
+                title=title,
+                label=short_label(authors, title, year),
+                year=year,
+                level=level,
+                outcome=name,
                 domain=domain,
                 measure=measure,
-                estimates=members,
-                pooled=pool(domain, measure, members),
-                note=why_not_pooled(measure, members) or "",
+                value=float(value),
+                ci_low=float(low),
+                ci_high=float(high),
+                p_value=_float(p),
+                n=n,
             )
         )
-    return groups
-
-
-def _directions(outcomes, certainty):
-    """One cell per study and domain: the direction of its outcomes there (several
-    outcomes pointing different ways make it mixed)."""
-    rows = (
-        outcomes.filter(direction__in=DRAWN_DIRECTIONS)
-        .order_by("study__evidence_level", "-study__sample_size", "study__slug", "domain")
-        .values_list(
-            "study_id",
-            "study__slug",
-            "study__title",
-            "study__authors",
-            "study__year",
-            "study__evidence_level",
-            "study__sample_size",
-            "domain",
-            "direction",
+    return [
+        Group(
+            domain=domain,
+            measure=measure,
+            estimates=shown.get((domain, measure), []),
+            k=len(members),
+            pooled=pool(domain, measure, members),
+            note=why_not_pooled(measure, members) or "",
         )
-    )
+        for (domain, measure), members in sorted(numbers.items())
+    ]
+
+
+def _directions(condition, outcomes):
+    """One cell per study and domain: the direction of its outcomes there (several
+    outcomes pointing different ways make it mixed), for the first SHOWN studies."""
+    drawn = outcomes.filter(direction__in=DRAWN_DIRECTIONS)
+    with_direction = Study.objects.filter(pk__in=drawn.values("study"))
+    first = (
+        with_direction.order_by(
+            "evidence_level", F("sample_size").desc(nulls_last=True), "slug"
+        ).values_list("pk", "slug", "title", "authors", "year", "evidence_level", "sample_size")
+    )[:SHOWN]
+    certainty = {}
     studies = {}
-    for pk, slug, title, authors, year, level, n, domain, direction in rows:
-        if pk not in studies:
-            label = short_label(authors, title, year)
-            studies[pk] = StudyRow(slug, title, label, year, level, n, certainty.get(pk), {})
-        cells = studies[pk].cells
-        cells[domain] = direction if cells.get(domain, direction) == direction else "mixed"
-    domains_present = {domain for row in studies.values() for domain in row.cells}
+    for pk, slug, title, authors, year, level, n in first:
+        studies[pk] = StudyRow(
+            slug, title, short_label(authors, title, year), year, level, n, None, {}
+        )
+    if studies:
+        certainty = dict(
+            EffectSummary.objects.filter(condition=condition, study__in=studies).values_list(
+                "study_id", "certainty"
+            )
+        )
+        cells = drawn.filter(study__in=studies).order_by("study", "domain", "pk")
+        for pk, domain, direction in cells.values_list("study_id", "domain", "direction"):
+            row = studies[pk].cells
+            row[domain] = direction if row.get(domain, direction) == direction else "mixed"
+    rows = [replace(row, certainty=certainty.get(pk)) for pk, row in studies.items()]
+    present = {domain for row in rows for domain in row.cells}
     return {
-        "rows": list(studies.values()),
-        "domains": [d for d in OutcomeDomain if d.value in domains_present],
+        "rows": rows,
+        "studies_with_direction": with_direction.count() if len(rows) == SHOWN else len(rows),
+        "domains": [d for d in OutcomeDomain if d.value in present],
         "directions": [
             DirectionCell(row.study, domain, direction, row.n, row.certainty)
-            for row in studies.values()
+            for row in rows
             for domain, direction in row.cells.items()
         ],
     }

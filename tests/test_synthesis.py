@@ -239,13 +239,17 @@ class LongPlotTests(TestCase):
     def test_a_long_plot_draws_its_first_rows_pools_all_and_says_so(self):
         condition = make_condition(slug="many")
         add_estimates(condition, 8)
-        with mock.patch.object(plots, "PLOT_ROWS", 5):
+        with mock.patch.object(synthesis, "SHOWN", 5):
             response = self.client.get(condition.get_absolute_url())
+            data = self.client.get("/conditions/many.json").json()
+        # the JSON holds the page's numbers: the rows shown, the pool over all
+        assert len(data["estimates"]) == 5 and data["pooled"][0]["k"] == 8
         html = response.content.decode()
         forest = svgs(html)[1]
         assert forest.count('<rect class="point"') == 5
         assert "The plot and the table show the first 5 of 8 estimates" in html
         assert "The plot and the table show the first 5 of 8 studies" in html
         group, layout = response.context["forests"][0]
-        assert group.pooled.k == 8
-        assert len(self.client.get("/conditions/many.json").json()["estimates"]) == 8
+        assert group.pooled.k == group.k == 8
+        assert pool("pain", "SMD", group.estimates).k == 5  # the pool is over all 8
+        assert group.pooled.value != pool("pain", "SMD", group.estimates).value
