@@ -56,3 +56,16 @@ def study_links(study):
         # Only web addresses: a stored "javascript:" URL must never become a link.
         "url": study.url if urlsplit(study.url).scheme in ("http", "https") else "",
     }
+
+
+def short_label(authors, title, year, limit=22):
+    """A study as a plot's row names it: ``Younger et al. 2014``; without authors, the
+    start of its title and its year."""
+    year_part = f" {year}" if year else ""
+    if authors:
+        first = str(authors[0]).strip()
+        surname = first.split(",")[0] if "," in first else first.rsplit(" ", 1)[0]
+        surname = surname if len(surname) <= limit else surname[: limit - 1] + "…"
+        return f"{surname}{' et al.' if len(authors) > 1 else ''}{year_part}"
+    short = title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+    return f"{short}{year_part}"

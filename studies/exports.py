@@ -35,10 +35,12 @@ CSV_COLUMNS = [
     "sample_size",
     "population",
     "dose",
+    "dose_band",
     "duration",
     "comparator",
     "adverse_events",
     "verdicts",
+    "domains",
     "summary",
 ]
 
@@ -86,6 +88,7 @@ def study_to_dict(study):
             "dose": study.dose,
             "dose_min_mg": study.dose_min_mg,
             "dose_max_mg": study.dose_max_mg,
+            "dose_band": study.dose_band,
             "duration": study.duration,
             "comparator": study.comparator,
             "adverse_events": study.adverse_events,
@@ -98,6 +101,7 @@ def study_to_dict(study):
             {
                 "name": o.name,
                 "condition": o.condition.name if o.condition_id else None,
+                "domain": o.domain,
                 "direction": o.direction,
                 "figures": o.figures,
                 "document": o.source.slug if o.source_id else None,
@@ -166,8 +170,8 @@ def spreadsheet_safe(value):
 
 
 # The related rows each format writes: a download fetches only these (the JSON, all).
-CSV_RELATIONS = ("conditions", "effect_summaries")
-RIS_RELATIONS = ("conditions",)
+CSV_RELATIONS = ("conditions", "effect_summaries", "outcomes")
+RIS_RELATIONS = ("conditions", "outcomes")
 
 
 def study_to_row(study):
@@ -179,6 +183,7 @@ def study_to_row(study):
     row["verdicts"] = "; ".join(
         f"{e.condition.name}: {e.verdict} ({e.certainty})" for e in study.effect_summaries.all()
     )
+    row["domains"] = "; ".join(_domains(study))
     return {key: spreadsheet_safe("" if value is None else value) for key, value in row.items()}
 
 
@@ -220,8 +225,13 @@ def study_to_ris(study):
         if value:
             lines.append((tag, value))
     lines.extend(("KW", condition.name) for condition in study.conditions.all())
+    lines.extend(("KW", f"outcome domain: {domain}") for domain in _domains(study))
     lines.append(("ER", ""))
     return "".join(f"{tag}  - {_one_line(value)}\r\n" for tag, value in lines)
+
+
+def _domains(study):
+    return sorted({o.domain for o in study.outcomes.all()})
 
 
 def _one_line(value):

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, F
 
 from .models import Condition, Study
-from .vocabulary import DESIGN_LEVELS, Design, EvidenceLevel, Status
+from .vocabulary import DESIGN_LEVELS, Design, DoseBand, EvidenceLevel, Status
 
 # The filters each study-table facet ignores, and the column it counts. The evidence level
 # follows from the design, so the level facet is counted by design too: a GROUP BY that
@@ -86,6 +86,7 @@ def compute_summary(filterset):
         "level": level_facet(filterset, levels),
         "status": status_facet(filterset, counts["status"]),
         "decade": decade_facet(filterset, counts["decade"]),
+        "dose_band": dose_band_facet(filterset),
     }
     # The decade facet counts without the year range: its empty decade is the undated.
     hidden = filterset.has_year_range() and not filterset.value.get("undated")
@@ -144,6 +145,13 @@ def level_facet(filterset, counts):
 def status_facet(filterset, counts):
     selected = filterset.value.get("status") or ""
     return [Option(s.value, s.label, counts.get(s.value, 0), s.value == selected) for s in Status]
+
+
+def dose_band_facet(filterset):
+    """Counts by dose band, without the band's own selection: one GROUP BY over an index."""
+    counts = dict(_grouped(filterset.facet_queryset("dose_band"), ["dose_band"]))
+    selected = set(filterset.value.get("dose_band", []))
+    return [Option(b.value, b.label, counts.get(b.value, 0), b.value in selected) for b in DoseBand]
 
 
 def decade_facet(filterset, counts):

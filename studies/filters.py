@@ -13,7 +13,7 @@ from django.utils.text import Truncator, capfirst
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
 from .querysets import DEFAULT_SORT
 from .search import clean_text, parse
-from .vocabulary import Design, EvidenceLevel, Status
+from .vocabulary import Design, DoseBand, EvidenceLevel, OutcomeDomain, Status
 
 MAX_QUERY_LENGTH = 200
 MAX_SAMPLE_SIZE = 10**9
@@ -30,16 +30,18 @@ PARAMETERS = [
     "q",
     "condition",
     "design",
+    "domain",
     "year_min",
     "year_max",
     "undated",
     "status",
     "level",
     "min_n",
+    "dose_band",
     "has_results",
     "sort",
 ]
-MULTIPLE = {"condition", "design"}
+MULTIPLE = {"condition", "design", "domain", "dose_band"}
 NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
 
 
@@ -119,6 +121,9 @@ class StudyFilter(django_filters.FilterSet):
     q = SearchFilter(label="Search", method="filter_q", strip=True)
     condition = SlugsFilter(label="Condition", method="filter_condition")
     design = SlugsFilter(label="Design", choices=Design.choices, method="filter_design")
+    domain = SlugsFilter(
+        label="Outcome domain", choices=OutcomeDomain.choices, method="filter_domain"
+    )
     year_min = IntegerFilter(
         label="Year from",
         method="filter_year_min",
@@ -149,6 +154,7 @@ class StudyFilter(django_filters.FilterSet):
         min_value=0,
         max_value=MAX_SAMPLE_SIZE,
     )
+    dose_band = SlugsFilter(label="Daily dose", choices=DoseBand.choices, method="filter_dose_band")
     has_results = FlagFilter(label="With reported outcomes", method="filter_has_results")
     # Ordering, not filtering: applied in filter_queryset, after every filter.
     sort = django_filters.ChoiceFilter(
@@ -214,6 +220,12 @@ class StudyFilter(django_filters.FilterSet):
 
     def filter_design(self, queryset, name, value):
         return queryset.filter(design__in=value)
+
+    def filter_domain(self, queryset, name, value):
+        return queryset.with_outcome_in(value)
+
+    def filter_dose_band(self, queryset, name, value):
+        return queryset.filter(dose_band__in=value)
 
     def filter_has_results(self, queryset, name, value):
         return queryset.with_results()
@@ -372,6 +384,9 @@ class StudyFilter(django_filters.FilterSet):
             parts.append(" or ".join(self.condition_names[s] for s in data["condition"]))
         if data.get("design"):
             parts.append(" or ".join(DESIGN_PLURALS[Design(d)] for d in data["design"]))
+        if data.get("domain"):
+            domains = " or ".join(OutcomeDomain(d).label.lower() for d in data["domain"])
+            parts.append(f"outcomes on {domains}")
         if self.has_year_range():
             years = self.describe_years()
             parts.append(f"{years} or without a year" if data.get("undated") else years)
@@ -382,6 +397,8 @@ class StudyFilter(django_filters.FilterSet):
             parts.append(f"evidence level {level.value}: {level.label.lower()}")
         if data.get("min_n") is not None:
             parts.append(f"at least {data['min_n']} participants")
+        if data.get("dose_band"):
+            parts.append(" or ".join(DOSE_BAND_WORDS[DoseBand(b)] for b in data["dose_band"]))
         if data.get("has_results"):
             parts.append("with reported outcomes")
         return parts
@@ -402,6 +419,15 @@ DESIGN_PLURALS = {
     Design.OTHER: "studies of other or unstated design",
     Design.TRIAL_PROTOCOL: "trial protocols",
     Design.REGISTERED_TRIAL: "registered trials",
+}
+
+
+DOSE_BAND_WORDS = {
+    DoseBand.ULTRA_LOW: "ultra-low dose",
+    DoseBand.VERY_LOW: "very low dose",
+    DoseBand.LOW: "low dose (1–5 mg)",
+    DoseBand.STANDARD: "standard dose",
+    DoseBand.NOT_STATED: "dose not stated",
 }
 
 

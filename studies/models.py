@@ -3,6 +3,7 @@ the catalog learned each fact (sources, their verbatim mentions and claims)."""
 
 import secrets
 import zlib
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,14 +16,17 @@ from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
 from . import identifiers, search
-from .querysets import StudyQuerySet
+from .querysets import OutcomeQuerySet, StudyQuerySet
 from .vocabulary import (
     DESIGN_LEVELS,
+    DOSE_BAND_LIMITS,
+    RATIO_MEASURES,
     Certainty,
     ClaimVerdict,
     ConditionCategory,
     Design,
     Direction,
+    DoseBand,
     EffectMeasure,
     EvidenceLevel,
     OutcomeDomain,
@@ -46,6 +50,24 @@ def _evidence_level_expression():
         for level in EvidenceLevel.values
     ]
     return models.Case(*whens, default=EvidenceLevel.UNCLASSIFIED.value)
+
+
+def _dose_band_expression():
+    """The band of the highest daily dose a study states (its maximum, else its minimum)."""
+    whens = [
+        models.When(
+            dose_min_mg__isnull=True,
+            dose_max_mg__isnull=True,
+            then=models.Value(DoseBand.NOT_STATED.value),
+        )
+    ]
+    for band, limit in DOSE_BAND_LIMITS.items():
+        lookup = "lte" if band == DoseBand.LOW else "lt"
+        below = Q(**{f"dose_max_mg__{lookup}": Decimal(limit)}) | Q(
+            dose_max_mg__isnull=True, **{f"dose_min_mg__{lookup}": Decimal(limit)}
+        )
+        whens.append(models.When(below, then=models.Value(band.value)))
+    return models.Case(*whens, default=models.Value(DoseBand.STANDARD.value))
 
 
 class Condition(models.Model):
@@ -112,6 +134,11 @@ class Study(models.Model):
     dose = models.CharField(max_length=300, blank=True, help_text="As the source states it.")
     dose_min_mg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     dose_max_mg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    dose_band = models.GeneratedField(
+        expression=_dose_band_expression(),
+        output_field=models.CharField(max_length=20, choices=DoseBand),
+        db_persist=True,
+    )
     duration = models.CharField(max_length=300, blank=True)
     comparator = models.CharField(max_length=300, blank=True)
     adverse_events = models.TextField(blank=True)
@@ -130,7 +157,9 @@ class Study(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = StudyQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["evidence_level"], m2m_fields=[conditions])
+    history = HistoricalRecords(
+        excluded_fields=["evidence_level", "dose_band"], m2m_fields=[conditions]
+    )
 
     class Meta:
         verbose_name_plural = "studies"
@@ -170,6 +199,7 @@ class Study(models.Model):
             # Covers the list's facet counts (studies/facets.py): design, status, decade.
             models.Index(fields=["design", "status", "year"], name="study_facets_idx"),
             models.Index(fields=["sample_size"], name="study_sample_size_idx"),
+            models.Index(fields=["dose_band"], name="study_dose_band_idx"),
         ]
 
     def __str__(self):
@@ -288,6 +318,7 @@ class Outcome(models.Model):
     n_intervention = models.PositiveIntegerField(null=True, blank=True)
     n_control = models.PositiveIntegerField(null=True, blank=True)
 
+    objects = OutcomeQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -303,10 +334,61 @@ class Outcome(models.Model):
                 | Q(ci_low__lte=models.F("ci_high")),
                 name="outcome_ci_ordered",
             ),
+            models.CheckConstraint(
+                condition=Q(ci_low__isnull=True, ci_high__isnull=True)
+                | Q(ci_low__isnull=False, ci_high__isnull=False),
+                name="outcome_ci_both_bounds",
+                violation_error_message="A confidence interval needs both bounds.",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True)
+                | Q(ci_low__isnull=True)
+                | Q(ci_low__lte=models.F("value"), ci_high__gte=models.F("value")),
+                name="outcome_ci_contains_value",
+                violation_error_message="The confidence interval must contain the estimate.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(effect_measure__in=sorted(RATIO_MEASURES))
+                | (
+                    (Q(value__isnull=True) | Q(value__gt=0))
+                    & (Q(ci_low__isnull=True) | Q(ci_low__gt=0))
+                ),
+                name="outcome_ratio_positive",
+                violation_error_message="A hazard, risk or odds ratio must be above zero.",
+            ),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """Refuse an estimate no plot could draw: each message names the field at fault."""
+        errors = {}
+        low, high, value = self.ci_low, self.ci_high, self.value
+        if (low is None) != (high is None):
+            missing = "ci_high" if high is None else "ci_low"
+            errors[missing] = "Give both bounds of the confidence interval, or neither."
+        if self.effect_measure in RATIO_MEASURES:
+            name = EffectMeasure(self.effect_measure).label.lower()
+            article = "An" if name[0] in "aeiou" else "A"
+            for field, number in (("value", value), ("ci_low", low), ("ci_high", high)):
+                if number is not None and number <= 0:
+                    errors[field] = f"{article} {name} is above zero; {number} cannot be one."
+        if low is not None and high is not None and not errors:
+            if low > high:
+                errors["ci_low"] = f"The lower bound {low} is above the upper bound {high}."
+            elif value is not None and not low <= value <= high:
+                errors["value"] = (
+                    f"The estimate {value} lies outside its own confidence interval "
+                    f"({low} to {high}): one of the three numbers is wrong."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def has_estimate(self):
+        """A number with both bounds of its interval: what a forest plot can draw."""
+        return None not in (self.value, self.ci_low, self.ci_high) and bool(self.effect_measure)
 
 
 class EffectSummary(models.Model):

@@ -1,7 +1,7 @@
 """Queries over many studies: logic about one row lives on the model, about many rows here."""
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 
 # The list's sort orders, by their public name in the query string. Every order ends on
 # the primary key so that pages never overlap or skip a study.
@@ -47,6 +47,13 @@ class StudyQuerySet(models.QuerySet):
         from .models import Outcome
 
         return self.filter(models.Exists(Outcome.objects.filter(study=models.OuterRef("pk"))))
+
+    def with_outcome_in(self, domains):
+        """Studies with at least one outcome in one of the outcome domains (slugs)."""
+        from .models import Outcome
+
+        outcomes = Outcome.objects.filter(study=models.OuterRef("pk"), domain__in=domains)
+        return self.filter(models.Exists(outcomes))
 
     def search(self, text):
         """Studies matching every term of the search ``text`` (a string, or a search
@@ -112,6 +119,23 @@ class StudyQuerySet(models.QuerySet):
             ),
         }
         return self.prefetch_related(*(prefetches[name] for name in relations or EXPORT_RELATIONS))
+
+
+class OutcomeQuerySet(models.QuerySet):
+    def for_condition(self, condition):
+        """Outcomes of ``condition``: those it names, and those of its studies that name
+        no condition (a study of one condition rarely repeats it on every outcome)."""
+        through = condition.studies.through
+        of_its_studies = through.objects.filter(condition=condition).values("study")
+        return self.filter(
+            Q(condition=condition) | Q(condition__isnull=True, study__in=of_its_studies)
+        )
+
+    def with_estimate(self):
+        """Outcomes a forest plot can draw: a measure, a value and both bounds."""
+        return self.exclude(effect_measure="").filter(
+            value__isnull=False, ci_low__isnull=False, ci_high__isnull=False
+        )
 
 
 def _effect_summaries():

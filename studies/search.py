@@ -516,13 +516,31 @@ def uninstall(connection):
             postgres_uninstall(cursor)
 
 
-def ensure_installed(using, **kwargs):
-    """After ``migrate`` on SQLite: put back triggers a table rebuild dropped."""
-    from django.db import connections
+def suspend_sqlite_triggers(apps, schema_editor):
+    """The first operation of a migration that alters (so, on SQLite, rebuilds) a table the
+    search triggers read: SQLite refuses to rename the rebuilt table while a trigger on
+    another table names it. ``resume_sqlite_triggers`` ends such a migration."""
+    if schema_editor.connection.vendor == "sqlite":
+        with schema_editor.connection.cursor() as cursor:
+            for name in SQLITE_TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
-    connection = connections[using]
+
+def resume_sqlite_triggers(apps, schema_editor):
+    """Put the search triggers back (and rebuild the index) after ``suspend_sqlite_triggers``."""
+    _reinstall_sqlite(schema_editor.connection)
+
+
+def _reinstall_sqlite(connection):
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM sqlite_master WHERE name = %s", [TABLE])
             if cursor.fetchone():
                 sqlite_install(cursor)
+
+
+def ensure_installed(using, **kwargs):
+    """After ``migrate`` on SQLite: put back triggers a table rebuild dropped."""
+    from django.db import connections
+
+    _reinstall_sqlite(connections[using])

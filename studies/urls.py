@@ -16,5 +16,6 @@ urlpatterns = [
     path("studies/<slug:slug>.bib", views.study_bibtex, name="study_bibtex"),
     path("conditions/", views.condition_list, name="condition_list"),
     path("conditions/<slug:slug>/", views.condition_detail, name="condition_detail"),
+    path("conditions/<slug:slug>.json", views.condition_json, name="condition_json"),
     path("sources/<slug:slug>/", views.source_detail, name="source_detail"),
 ]

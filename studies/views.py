@@ -11,6 +11,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
+    JsonResponse,
     QueryDict,
     StreamingHttpResponse,
 )
@@ -20,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
-from . import bibtex, exports, facets
+from . import bibtex, exports, facets, plots, synthesis
 from .caching import for_this_version, public_page
 from .citations import first_and_last_page, format_reference, study_links
 from .feeds import StudyFeed
@@ -30,7 +31,7 @@ from .links import absolute_url
 from .models import Condition, EffectSummary, Source, Study
 from .ratelimits import ratelimited
 from .suggestions import suggest
-from .vocabulary import ClaimVerdict, EvidenceLevel, Status
+from .vocabulary import ClaimVerdict, EvidenceLevel, OutcomeDomain, Status
 
 PAGE_SIZE = 25
 EXPORT_CHUNK_SIZE = 500
@@ -93,6 +94,7 @@ def study_list(request):
             "page": page,
             "heading": filterset.heading(page.paginator.count),
             "sort_choices": SORT_CHOICES,
+            "domain_choices": OutcomeDomain.choices,
             "problems": problems,
             "search_notes": search_notes,
             "query": _query_dict(filterset.canonical_params()),
@@ -253,16 +255,20 @@ def condition_list(request):
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
     evidence = for_this_version(f"condition:{condition.pk}", lambda: _evidence_for(condition))
+    drawn = for_this_version(f"synthesis:{condition.pk}", lambda: _synthesis_for(condition))
     return render(
         request,
         "studies/condition_detail.html",
         {
             "condition": condition,
             **evidence,
+            **drawn,
+            "json_url": reverse("studies:condition_json", args=[condition.slug]),
             "list_url": _url("studies:study_list", [("condition", condition.slug)]),
             "strongest_first_url": _url(
                 "studies:study_list", [("condition", condition.slug), ("sort", "level")]
             ),
+            "canonical_url": absolute_url(condition.get_absolute_url()),
             "preview_title": f"Low-dose naltrexone for {condition.name}",
             "preview_description": (
                 f"{evidence['total']} stud{'y' if evidence['total'] == 1 else 'ies'} of"
@@ -271,6 +277,26 @@ def condition_detail(request, slug):
             ),
         },
     )
+
+
+def _synthesis_for(condition):
+    """The condition's synthesis and its plots' layouts, kept per catalog version."""
+    found = synthesis.for_condition(condition)
+    return {
+        "synthesis": found,
+        "forests": [(group, plots.forest(group)) for group in found.groups],
+        "harvest": plots.harvest(found),
+    }
+
+
+@require_safe
+@public_page
+def condition_json(request, slug):
+    """The condition's bottom line, estimates, pools and directions: the page's numbers."""
+    condition = get_object_or_404(Condition, slug=slug)
+    drawn = for_this_version(f"synthesis:{condition.pk}", lambda: _synthesis_for(condition))
+    response = JsonResponse(drawn["synthesis"].as_json(condition))
+    return response
 
 
 def _evidence_for(condition):

@@ -106,6 +106,35 @@ class OutcomeDomain(models.TextChoices):
     OTHER = "other", "Other"
 
 
+RATIO_MEASURES = frozenset({EffectMeasure.HR, EffectMeasure.RR, EffectMeasure.OR})
+# The measures a random-effects model may pool (studies/stats.py): ratios on the log scale.
+POOLABLE_MEASURES = (
+    EffectMeasure.HR,
+    EffectMeasure.RR,
+    EffectMeasure.OR,
+    EffectMeasure.MD,
+    EffectMeasure.SMD,
+)
+
+
+class DoseBand(models.TextChoices):
+    """A study's daily naltrexone dose, banded by the highest dose it states (docs/synthesis.md).
+
+    Limits in mg: ultra-low doses are stated in micrograms; "low dose" is the 1 to 5 mg the
+    catalog's sources describe; the standard (opioid- and alcohol-use) dose is 50 mg.
+    """
+
+    ULTRA_LOW = "ultra_low", "Ultra-low (under 0.1 mg, micrograms)"
+    VERY_LOW = "very_low", "Very low (0.1 mg to under 1 mg)"
+    LOW = "low", "Low (1 to 5 mg)"
+    STANDARD = "standard", "Standard (over 5 mg, usually 50 mg)"
+    NOT_STATED = "not_stated", "Dose not stated"
+
+
+# The upper limit (exclusive for the first two, inclusive for low) of each band, in mg.
+DOSE_BAND_LIMITS = {DoseBand.ULTRA_LOW: "0.1", DoseBand.VERY_LOW: "1", DoseBand.LOW: "5"}
+
+
 class Verdict(models.TextChoices):
     BENEFIT = "benefit", "Benefit"
     NO_BENEFIT = "no_benefit", "No benefit"

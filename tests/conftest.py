@@ -1,4 +1,13 @@
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests judge results, not speed: on a loaded machine (CI's two cores) a slow
+# example must not fail a test with a deadline or a "too slow" health check.
+hypothesis_settings.register_profile(
+    "catalog", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("catalog")
 
 
 def pytest_configure(config):

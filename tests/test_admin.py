@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -442,3 +444,58 @@ class ImportAdminTests(TestCase):
         assert response.status_code == 413
         assert "too large" in response.content.decode()
         assert Study.objects.count() == 1
+
+
+class OutcomeEstimateAdminTests(TestCase):
+    """The study admin refuses an estimate no plot could draw, saying which number is wrong."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.curator = make_curator()
+
+    def setUp(self):
+        self.client.force_login(self.curator)
+
+    def post_outcome(self, **estimate):
+        data = study_form_data()
+        data.update({"outcomes-TOTAL_FORMS": "1", "outcomes-0-name": "Pain"})
+        data.update({"outcomes-0-position": "0", "outcomes-0-domain": "pain"})
+        data["outcomes-0-direction"] = "improved"
+        data.update({f"outcomes-0-{key}": value for key, value in estimate.items()})
+        return self.client.post(ADD, data)
+
+    def outcome_errors(self, response):
+        assert response.status_code == 200
+        assert not Study.objects.exists()  # nothing saved, nothing lost: the form comes back
+        [formset] = [
+            f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "outcomes"
+        ]
+        return formset.formset.forms[0].errors
+
+    def test_a_sound_hazard_ratio_is_saved(self):
+        response = self.post_outcome(
+            effect_measure="HR", value="5.04", ci_low="1.22", ci_high="20.77"
+        )
+        assert response.status_code == 302
+        outcome = Study.objects.get().outcomes.get()
+        assert (outcome.value, outcome.ci_low, outcome.ci_high) == (
+            Decimal("5.04"),
+            Decimal("1.22"),
+            Decimal("20.77"),
+        )
+
+    def test_a_negative_ratio_is_refused(self):
+        errors = self.outcome_errors(self.post_outcome(effect_measure="OR", value="-0.5"))
+        assert errors["value"] == ["An odds ratio is above zero; -0.5 cannot be one."]
+
+    def test_an_interval_that_excludes_its_estimate_is_refused(self):
+        errors = self.outcome_errors(
+            self.post_outcome(effect_measure="HR", value="5.04", ci_low="1.22", ci_high="2.77")
+        )
+        assert "outside its own confidence interval (1.22 to 2.77)" in errors["value"][0]
+
+    def test_a_missing_bound_is_refused(self):
+        errors = self.outcome_errors(
+            self.post_outcome(effect_measure="MD", value="-1", ci_low="-2")
+        )
+        assert errors["ci_high"] == ["Give both bounds of the confidence interval, or neither."]

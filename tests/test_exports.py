@@ -51,7 +51,9 @@ class ExportTests(TestCase):
             design="rct",
             sample_size=40,
         )
-        make_outcome(cls.hostile, name="Pain", figures="-3.1 points", condition=cls.fibro)
+        make_outcome(
+            cls.hostile, name="Pain", figures="-3.1 points", condition=cls.fibro, domain="pain"
+        )
         make_effect_summary(cls.hostile, cls.fibro)
         make_claim(cls.hostile, quote="A claim")
         cls.other = make_study([cls.crohn], title="Crohn study", year=2024)
@@ -83,7 +85,7 @@ class ExportTests(TestCase):
         rows = list(csv.DictReader(io.StringIO(body(self.get("/studies.csv?sort=title")))))
         objects = json.loads(body(self.get("/studies.json?sort=title")))
         assert len(rows) == len(objects) == Study.objects.count()
-        lists = {"authors", "conditions", "verdicts"}
+        lists = {"authors", "conditions", "verdicts", "domains"}
         for row, data in zip(rows, objects, strict=True):
             for column in set(CSV_COLUMNS) - lists:
                 value = data[column]
@@ -94,12 +96,14 @@ class ExportTests(TestCase):
                 f"{e['condition']}: {e['verdict']} ({e['certainty']})"
                 for e in data["effect_summaries"]
             )
+            assert row["domains"] == "; ".join(sorted({o["domain"] for o in data["outcomes"]}))
         assert any(row["verdicts"] for row in rows)
+        assert any(row["domains"] for row in rows)
 
     def test_each_format_fetches_only_the_related_rows_it_writes(self):
         # One query per related table a format writes, for each further chunk of studies.
         chunks = math.ceil(self.total_fibro / 10)
-        for extension, per_chunk in (("csv", 2), ("bib", 1), ("ris", 1), ("json", 5)):
+        for extension, per_chunk in (("csv", 3), ("bib", 1), ("ris", 2), ("json", 5)):
             queries = []
             for chunk_size in (1000, 10):
                 with (

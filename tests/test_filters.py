@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.http import QueryDict
@@ -186,3 +188,60 @@ def test_the_search_text_is_isolated_in_the_heading():
     # A right-to-left override is dropped from the search, and the text kept isolated.
     heading = StudyFilter(QueryDict("q=\u202epain")).heading(2)
     assert heading == "“\u2068pain\u2069” · 2 studies"
+
+
+class DomainAndDoseFilterTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.pain = make_study(
+            title="Pain trial", dose_min_mg=Decimal("4.5"), dose_max_mg=Decimal("4.5")
+        )
+        make_outcome(cls.pain, domain="pain")
+        make_outcome(cls.pain, domain="pain")
+        cls.sleep = make_study(title="Sleep trial", dose_max_mg=Decimal("0.05"))
+        make_outcome(cls.sleep, domain="sleep")
+        cls.none = make_study(
+            title="Standard-dose trial", dose_min_mg=Decimal("50"), dose_max_mg=Decimal("50")
+        )
+        cls.bare = make_study(title="Dose not stated")
+
+    def test_domain_is_repeatable_and_lists_each_study_once(self):
+        assert run("domain=pain")[1] == ["Pain trial"]
+        assert sorted(run("domain=pain&domain=sleep")[1]) == ["Pain trial", "Sleep trial"]
+
+    def test_unknown_domain_is_left_out_and_reported(self):
+        filterset, titles = run("domain=pain&domain=happiness")
+        assert titles == ["Pain trial"]
+        assert any("happiness" in p for p in filterset.problems())
+
+    def test_dose_band(self):
+        assert run("dose_band=low")[1] == ["Pain trial"]
+        assert sorted(run("dose_band=ultra_low&dose_band=standard")[1]) == [
+            "Sleep trial",
+            "Standard-dose trial",
+        ]
+        assert run("dose_band=not_stated")[1] == ["Dose not stated"]
+
+    def test_heading_and_canonical_params(self):
+        filterset, _ = run("dose_band=low&domain=sleep&domain=pain")
+        assert filterset.canonical_params() == [
+            ("domain", "pain"),
+            ("domain", "sleep"),
+            ("dose_band", "low"),
+        ]
+        assert filterset.heading(1).startswith("Outcomes on pain or sleep · ")
+        assert "low dose (1–5 mg)" in filterset.heading(1)
+
+    def test_dose_band_facet_counts_without_its_own_selection(self):
+        from studies import facets
+
+        summary = facets.compute_summary(StudyFilter(QueryDict("dose_band=low")))
+        counts = {o.value: (o.count, o.selected) for o in summary.facets["dose_band"]}
+        assert counts == {
+            "ultra_low": (1, False),
+            "very_low": (0, False),
+            "low": (1, True),
+            "standard": (1, False),
+            "not_stated": (1, False),
+        }
+        assert summary.total == 1

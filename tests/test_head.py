@@ -41,6 +41,7 @@ class HeadTests(TestCase):
             "study_bibtex": [f"/studies/{self.study.slug}.bib", "/studies/nothing-here.bib"],
             "condition_list": ["/conditions/"],
             "condition_detail": ["/conditions/fibromyalgia/", "/conditions/nothing-here/"],
+            "condition_json": ["/conditions/fibromyalgia.json", "/conditions/nothing-here.json"],
             "source_detail": ["/sources/a-blog/"],
             "healthz": ["/healthz"],
         }

@@ -145,3 +145,11 @@ def test_forward_on_a_database_holding_the_curated_catalog():
     assert Study.objects.filter(evidence_level=1).exists()
     # Rows already there are searchable (on PostgreSQL, through the vectors 0005 adds).
     assert Study.objects.search("fibromyalgia").count() >= 5
+
+
+def test_the_raw_sql_indexes_survive_the_table_rebuilds():
+    # SQLite rebuilds the study table to add a stored generated column (0008), dropping
+    # the indexes 0003 and 0006 create in raw SQL; 0008 puts them back.
+    with connection.cursor() as cursor:
+        names = set(connection.introspection.get_constraints(cursor, "studies_study"))
+    assert {"study_newest_idx", "study_level_order_idx", "study_dose_band_idx"} <= names

@@ -105,3 +105,102 @@ class StudyBehaviourTests(TestCase):
         make_study()
         assert set(Study.objects.for_any_condition(["pain-x"])) == {with_outcome, without}
         assert list(Study.objects.for_any_condition([pain.slug]).with_results()) == [with_outcome]
+
+
+class OutcomeEstimateTests(TestCase):
+    """An estimate no plot could draw is refused by clean() and by the database."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.study = make_study()
+
+    def outcome(self, **fields):
+        from studies.models import Outcome
+
+        return Outcome(study=self.study, name="Pain", **fields)
+
+    def errors(self, **fields):
+        with pytest.raises(ValidationError) as caught:
+            self.outcome(**fields).full_clean()
+        return caught.value.message_dict
+
+    def test_a_sound_estimate_passes(self):
+        self.outcome(
+            effect_measure="HR",
+            value=Decimal("5.04"),
+            ci_low=Decimal("1.22"),
+            ci_high=Decimal("20.77"),
+        ).full_clean()
+        self.outcome(
+            effect_measure="MD",
+            value=Decimal("-1.2"),
+            ci_low=Decimal("-2.5"),
+            ci_high=Decimal("0.1"),
+        ).full_clean()
+
+    def test_a_zero_or_negative_ratio_is_refused(self):
+        assert "above zero" in self.errors(effect_measure="OR", value=Decimal("0"))["value"][0]
+        errors = self.errors(
+            effect_measure="RR", value=Decimal("0.5"), ci_low=Decimal("-0.2"), ci_high=Decimal("1")
+        )
+        assert "risk ratio is above zero" in errors["ci_low"][0]
+
+    def test_a_negative_difference_is_allowed(self):
+        self.outcome(effect_measure="SMD", value=Decimal("-0.4")).full_clean()
+
+    def test_an_interval_excluding_its_estimate_is_refused(self):
+        errors = self.errors(
+            effect_measure="HR",
+            value=Decimal("5.04"),
+            ci_low=Decimal("1.22"),
+            ci_high=Decimal("2.77"),
+        )
+        assert "outside its own confidence interval" in errors["value"][0]
+
+    def test_a_missing_bound_is_refused(self):
+        errors = self.errors(effect_measure="HR", value=Decimal("2"), ci_low=Decimal("1.1"))
+        assert "both bounds" in errors["ci_high"][0]
+        errors = self.errors(effect_measure="MD", value=Decimal("2"), ci_high=Decimal("3"))
+        assert "both bounds" in errors["ci_low"][0]
+
+    def test_the_database_refuses_them_too(self):
+        bad = [
+            {"effect_measure": "HR", "value": Decimal("-1")},
+            {
+                "effect_measure": "OR",
+                "value": Decimal("1"),
+                "ci_low": Decimal("0"),
+                "ci_high": Decimal("2"),
+            },
+            {
+                "effect_measure": "MD",
+                "value": Decimal("5"),
+                "ci_low": Decimal("1"),
+                "ci_high": Decimal("2"),
+            },
+            {"effect_measure": "MD", "value": Decimal("1"), "ci_low": Decimal("0.5")},
+        ]
+        for fields in bad:
+            with pytest.raises(IntegrityError), transaction.atomic():
+                make_outcome(self.study, **fields)
+
+
+class DoseBandTests(TestCase):
+    def band(self, low, high):
+        study = make_study(
+            dose_min_mg=None if low is None else Decimal(low),
+            dose_max_mg=None if high is None else Decimal(high),
+        )
+        study.refresh_from_db()
+        return study.dose_band
+
+    def test_bands_follow_the_highest_stated_dose(self):
+        assert self.band(None, None) == "not_stated"
+        assert self.band("0.01", "0.05") == "ultra_low"
+        assert self.band("0.10", "0.50") == "very_low"
+        assert self.band("0.50", "4.50") == "low"  # the highest dose decides
+        assert self.band("1.00", "5.00") == "low"
+        assert self.band("4.50", None) == "low"  # only a minimum stated
+        assert self.band(None, "0.99") == "very_low"
+        assert self.band("5.01", "5.01") == "standard"
+        assert self.band("50", "50") == "standard"

@@ -13,11 +13,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
 
+from benchmarks.synthetic import ensure_conditions, generate_studies
 from studies import backups
 from studies.caching import bump_catalog_revision, read_catalog_version
 from studies.importers import import_bibtex
 from studies.models import CatalogRevision, Condition, Study
-from studies.synthetic import ensure_conditions, generate_studies
 from tests.factories import make_condition, make_study
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -1,4 +1,5 @@
 from collections import Counter
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -7,8 +8,7 @@ from django.db import connection
 from django.db.models import Count
 from django.test import TestCase
 
-from studies.models import Condition, Mention, Outcome, Study
-from studies.synthetic import (
+from benchmarks.synthetic import (
     CONDITIONS,
     DESIGN_WEIGHTS,
     LINK,
@@ -16,6 +16,8 @@ from studies.synthetic import (
     ensure_conditions,
     generate_studies,
 )
+from studies.models import BottomLine, Condition, Mention, Outcome, Study
+from studies.vocabulary import DoseBand, OutcomeDomain
 from tests.factories import make_condition, make_study
 
 
@@ -62,6 +64,52 @@ def test_each_study_has_one_to_three_conditions_and_at_most_five_outcomes():
     outcomes = Counter(row["study_id"] for row in tables[Outcome])
     assert max(outcomes.values()) <= 5
     assert len(outcomes) < 2000  # some studies report no outcome
+
+
+def test_outcomes_have_domains_and_sound_estimates_some_poolable():
+    tables = build(seed=4)
+    outcomes = tables[Outcome]
+    domains = Counter(row["domain"] for row in outcomes)
+    assert set(domains) <= set(OutcomeDomain.values)
+    assert len(domains) >= 8 and domains["other"] < len(outcomes) / 5
+    estimates = [row for row in outcomes if row["ci_low"] is not None]
+    # trials and reviews report an interval for about half their outcomes, others less
+    assert 0.15 < len(estimates) / len(outcomes) < 0.5
+    for row in estimates:
+        # what Outcome.clean and the check constraints demand of every estimate
+        assert row["ci_low"] <= row["value"] <= row["ci_high"]
+        if row["effect_measure"] in ("HR", "RR", "OR"):
+            assert row["ci_low"] > 0
+        assert f"{row['value']} (95% CI {row['ci_low']} to {row['ci_high']})" in row["figures"]
+    groups = Counter(
+        (condition, row["domain"], row["effect_measure"])
+        for row in estimates
+        for condition in [row["condition_id"]]
+    )
+    poolable = [g for g, k in groups.items() if k >= 2 and g[2] in ("HR", "RR", "OR", "MD", "SMD")]
+    assert len(poolable) >= 20
+
+
+def test_doses_fall_in_every_band_in_realistic_proportions():
+    studies = build(seed=6)[Study]
+    bands = Counter(dose_band(row["dose_min_mg"], row["dose_max_mg"]) for row in studies)
+    n = len(studies)
+    assert set(bands) == set(DoseBand.values)
+    assert bands["low"] / n > 0.4  # most studies give the 1.5–4.5 mg of LDN
+    assert bands["not_stated"] / n > 0.3  # reviews and preclinical papers give none
+    assert 0 < bands["ultra_low"] < bands["very_low"] < bands["low"]
+    assert 0 < bands["standard"] / n < 0.05
+
+
+def dose_band(low, high):
+    top = high if high is not None else low
+    if top is None:
+        return "not_stated"
+    if top < Decimal("0.1"):
+        return "ultra_low"
+    if top < 1:
+        return "very_low"
+    return "low" if top <= 5 else "standard"
 
 
 class GenerateStudiesTests(TestCase):
@@ -118,6 +166,21 @@ class GenerateStudiesTests(TestCase):
         with connection.cursor() as cursor:
             cursor.execute(statement)
             assert cursor.fetchone()[0] > 0
+
+    def test_common_conditions_get_a_bottom_line_resting_on_their_strongest_studies(self):
+        assert self.first["bottom lines"] > 0 and self.second["bottom lines"] == 0
+        rare = [slug for slug, _, _, weight in CONDITIONS if weight < 2]
+        assert not BottomLine.objects.filter(condition__slug__in=rare).exists()
+        line = BottomLine.objects.get(condition__slug="fibromyalgia")
+        assert line.studies.exists()
+        assert all(level <= 2 for level in line.studies.values_list("evidence_level", flat=True))
+        assert line.history.exists()
+
+    def test_stored_rows_pass_the_models_checks_and_bands(self):
+        for outcome in Outcome.objects.exclude(ci_low=None)[:200]:
+            outcome.full_clean()
+        bands = set(Study.objects.values_list("dose_band", flat=True))
+        assert {"low", "not_stated"} <= bands
 
     def test_new_studies_can_still_be_saved_normally(self):
         study = make_study(title="Added after generation")

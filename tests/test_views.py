@@ -114,7 +114,11 @@ class StudyListTests(CatalogData):
         assert "<title>\u2068Fibromyalgia · 3 studies\u2069 — LDN Evidence Catalog</title>" in html
         assert 'class="badge level-2"' in html
         assert "n = 31" in html
-        assert "<strong>Benefit</strong> (low certainty)" in html
+        # low certainty: drawn pale, by the one rule (templatetags/catalog.py verdict_mark)
+        assert (
+            '<span class="verdict-mark verdict-benefit strength-pale">Benefit</span> '
+            '<span class="certainty">low certainty</span>'
+        ) in html
         assert "Crohn review" not in html
 
     def test_non_canonical_query_redirects_to_the_canonical_one(self):
@@ -334,7 +338,10 @@ class ConditionAndSourceTests(CatalogData):
             6: 0,
             7: 1,
         }
-        assert "<strong>Benefit</strong>, low certainty" in html
+        assert (
+            '<span class="verdict-mark verdict-benefit strength-pale">Benefit</span> '
+            '<span class="certainty">low certainty</span>'
+        ) in html
         assert "Recruiting trial" in html.split('id="h-ongoing"')[1]
         assert "Vivid dreams" in html
         assert 'href="/studies/?condition=fibromyalgia"' in html

@@ -172,7 +172,14 @@ class StudyAdmin(HistoryAdmin):
         HasOutcomesFilter,
     ]
     list_per_page = 50
-    readonly_fields = ["evidence_level", "reviewed_at", "reviewed_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "evidence_level",
+        "dose_band",
+        "reviewed_at",
+        "reviewed_by",
+        "created_at",
+        "updated_at",
+    ]
     prepopulated_fields = {"slug": ["title"]}
     actions = ["mark_reviewed"]
     fieldsets = [
@@ -187,7 +194,7 @@ class StudyAdmin(HistoryAdmin):
                     "conditions",
                     "sample_size",
                     "population",
-                    ("dose", "dose_min_mg", "dose_max_mg"),
+                    ("dose", "dose_min_mg", "dose_max_mg", "dose_band"),
                     ("duration", "comparator"),
                     "adverse_events",
                     "summary",

@@ -5,7 +5,14 @@ from urllib.parse import urlsplit
 from django import template
 from django.utils.html import format_html
 
-from studies.vocabulary import DESIGN_LEVELS, Design, EvidenceLevel
+from studies.vocabulary import (
+    DESIGN_LEVELS,
+    Certainty,
+    Design,
+    Direction,
+    EvidenceLevel,
+    Verdict,
+)
 
 register = template.Library()
 
@@ -68,3 +75,76 @@ def isolate(value):
     title then cannot reverse the text around it.
     """
     return f"\u2068{value}\u2069"
+
+
+# Honest colours: a verdict is drawn solid only where its certainty is moderate or high;
+# at low or very low certainty it is pale and outlined, so "benefit" from one case report
+# cannot look like "benefit" from a body of trials. One rule for every page.
+SOLID_CERTAINTIES = {Certainty.HIGH, Certainty.MODERATE}
+
+
+@register.filter
+def strength(certainty):
+    """``solid`` or ``pale``: how strongly a verdict of this certainty is drawn."""
+    return "solid" if certainty in SOLID_CERTAINTIES else "pale"
+
+
+@register.simple_tag
+def verdict_mark(verdict, certainty):
+    """A verdict as a mark whose fill carries its certainty, with the certainty in words."""
+    try:
+        verdict, certainty = Verdict(verdict), Certainty(certainty)
+    except ValueError:
+        return ""
+    return format_html(
+        '<span class="verdict-mark verdict-{} strength-{}">{}</span> '
+        '<span class="certainty">{} certainty</span>',
+        verdict.value,
+        strength(certainty),
+        verdict.label,
+        certainty.label.lower(),
+    )
+
+
+@register.simple_tag
+def certainty_mark(certainty):
+    """A GRADE certainty as a mark drawn by the same rule (a bottom line's certainty)."""
+    try:
+        certainty = Certainty(certainty)
+    except ValueError:
+        return ""
+    return format_html(
+        '<span class="certainty-mark strength-{}">{} certainty</span>',
+        strength(certainty),
+        certainty.label,
+    )
+
+
+@register.filter
+def estimate(value):
+    """An estimate as stored (up to 4 decimals), without trailing zeros: 5.04, -0.3, 20.77."""
+    if value is None:
+        return ""
+    return f"{round(float(value), 4):g}"
+
+
+@register.filter
+def percent(proportion):
+    """0.58 as ``58%``."""
+    return f"{round(float(proportion) * 100)}%"
+
+
+@register.filter
+def certainty_label(certainty):
+    """A GRADE slug in words, or ``not rated``."""
+    try:
+        return Certainty(certainty).label
+    except ValueError:
+        return "Not rated"
+
+
+@register.filter
+def direction_in(cells, domain):
+    """The direction a study's outcomes take in one domain, in words (blank if none)."""
+    direction = cells.get(getattr(domain, "value", domain))
+    return Direction(direction).label if direction else ""

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from studies.synthetic import generate_studies
+from benchmarks.synthetic import generate_studies
 
 
 class Command(BaseCommand):

@@ -16,18 +16,28 @@ import bisect
 import functools
 import itertools
 import json
+import math
 import random
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.core.management.color import no_style
 from django.db import connections, models, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from .caching import bump_catalog_revision
-from .models import Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
-from .vocabulary import (
+from studies.caching import bump_catalog_revision
+from studies.models import (
+    BottomLine,
+    Claim,
+    Condition,
+    EffectSummary,
+    Mention,
+    Outcome,
+    Source,
+    Study,
+)
+from studies.vocabulary import (
     DESIGN_LEVELS,
     Certainty,
     ClaimVerdict,
@@ -100,20 +110,82 @@ PROPER_NAMES = {"Crohn's disease", "Hailey-Hailey disease", "Hashimoto's thyroid
 PROPER_NAMES |= {"Long COVID", "ME/CFS"}
 ADJECTIVES = ["retrospective", "prospective", "multicentre", "single-centre", "pilot", "national"]
 
+# Outcome names with the domain each measures (studies.vocabulary.OutcomeDomain).
 OUTCOME_NAMES = {
-    ConditionCategory.PAIN: ["Pain intensity (VAS)", "Pain interference (BPI)", "FIQR score"],
-    ConditionCategory.NEUROLOGICAL: ["Fatigue (MFIS)", "MSQoL-54", "EDSS", "Pain (NRS)"],
-    ConditionCategory.GASTROINTESTINAL: ["CDAI", "Endoscopic remission", "Mayo score"],
-    ConditionCategory.POST_VIRAL: ["Fatigue (Chalder)", "Post-exertional malaise", "Brain fog"],
-    ConditionCategory.DERMATOLOGICAL: ["PASI", "Itch (NRS)", "Lesion clearance"],
-    ConditionCategory.AUTOIMMUNE: ["Disease activity", "Skin score (mRSS)", "Joint pain"],
-    ConditionCategory.PSYCHIATRIC: ["Depression (HAM-D)", "Anxiety (GAD-7)"],
-    ConditionCategory.CANCER: ["Overall survival", "Progression-free survival"],
-    ConditionCategory.INFECTIOUS: ["CD4 count", "Viral load"],
-    ConditionCategory.SUBSTANCE_USE: ["Withdrawal symptoms (COWS)", "Retention in treatment"],
-    ConditionCategory.OTHER: ["Symptom score"],
+    ConditionCategory.PAIN: [
+        ("Pain intensity (VAS)", "pain"),
+        ("Pain interference (BPI)", "pain"),
+        ("FIQR score", "symptoms"),
+    ],
+    ConditionCategory.NEUROLOGICAL: [
+        ("Fatigue (MFIS)", "fatigue"),
+        ("MSQoL-54", "quality_of_life"),
+        ("EDSS", "disease_activity"),
+        ("Pain (NRS)", "pain"),
+    ],
+    ConditionCategory.GASTROINTESTINAL: [
+        ("CDAI", "disease_activity"),
+        ("Endoscopic remission", "disease_activity"),
+        ("Mayo score", "disease_activity"),
+    ],
+    ConditionCategory.POST_VIRAL: [
+        ("Fatigue (Chalder)", "fatigue"),
+        ("Post-exertional malaise", "symptoms"),
+        ("Brain fog", "symptoms"),
+    ],
+    ConditionCategory.DERMATOLOGICAL: [
+        ("PASI", "disease_activity"),
+        ("Itch (NRS)", "symptoms"),
+        ("Lesion clearance", "disease_activity"),
+    ],
+    ConditionCategory.AUTOIMMUNE: [
+        ("Disease activity", "disease_activity"),
+        ("Skin score (mRSS)", "disease_activity"),
+        ("Joint pain", "pain"),
+    ],
+    ConditionCategory.PSYCHIATRIC: [("Depression (HAM-D)", "mood"), ("Anxiety (GAD-7)", "mood")],
+    ConditionCategory.CANCER: [
+        ("Overall survival", "other"),
+        ("Progression-free survival", "disease_activity"),
+    ],
+    ConditionCategory.INFECTIOUS: [("CD4 count", "biomarkers"), ("Viral load", "biomarkers")],
+    ConditionCategory.SUBSTANCE_USE: [
+        ("Withdrawal symptoms (COWS)", "symptoms"),
+        ("Retention in treatment", "discontinuation"),
+    ],
+    ConditionCategory.OTHER: [("Symptom score", "symptoms")],
 }
-GENERIC_OUTCOMES = ["Quality of life (SF-36)", "Adverse events", "Sleep quality", "Fatigue"]
+GENERIC_OUTCOMES = [
+    ("Quality of life (SF-36)", "quality_of_life"),
+    ("Adverse events", "adverse_events"),
+    ("Sleep quality", "sleep"),
+    ("Fatigue", "fatigue"),
+    ("Withdrawal for adverse events", "discontinuation"),
+    ("Physical function", "function"),
+]
+# Events (counted per arm) are compared by ratios, scores by differences.
+EVENT_DOMAINS = {"adverse_events", "discontinuation", "other"}
+# The share of outcomes with a structured estimate and interval, by evidence level: trials
+# and syntheses report them often, observational studies sometimes, case reports never.
+ESTIMATE_SHARE = {1: 0.6, 2: 0.5, 3: 0.3}
+# Daily doses as studies state them (min, max mg), with how often each occurs among the
+# studies that state one: mostly the 1.5 to 4.5 mg of LDN, a few micro- and standard doses.
+DOSE_RANGES = (
+    ((Decimal("4.50"), Decimal("4.50")), 40),
+    ((Decimal("1.50"), Decimal("4.50")), 20),
+    ((Decimal("3.00"), Decimal("4.50")), 8),
+    ((Decimal("1.00"), Decimal("5.00")), 6),
+    ((Decimal("0.50"), Decimal("4.50")), 6),
+    ((Decimal("3.00"), Decimal("3.00")), 5),
+    ((Decimal("0.10"), Decimal("0.50")), 5),
+    ((Decimal("0.01"), Decimal("0.05")), 2),
+    ((Decimal("50.00"), Decimal("50.00")), 3),
+)
+DOSE_NOT_STATED_SHARE = 0.3
+# Conditions with at least this weight get a bottom line (the rarest ones have none yet).
+BOTTOM_LINE_MIN_WEIGHT = 2
+BOTTOM_LINE_STUDIES = 5
+CENT = Decimal("0.01")
 
 SURNAMES = (  # noqa: SIM905 - a list of words reads best as text
     "Younger Mackey Parkitny Bolton Smith Zagon McLaughlin Gironi Cree Polo Ploesser "
@@ -159,8 +231,6 @@ DIRECTIONS = list(Direction.values)
 MEASURES = list(EffectMeasure.values)
 VERDICTS = list(Verdict.values)
 CERTAINTIES = list(Certainty.values)
-DOSES = (Decimal("0.5"), Decimal("1.5"), Decimal("3.0"), Decimal("4.5"))
-DOSE_STEPS = (Decimal("0"), Decimal("1.5"), Decimal("3.0"))
 TITLES = {str(design): pattern for design, pattern in TITLE_PATTERNS.items()}
 
 
@@ -215,6 +285,7 @@ class SyntheticCatalog:
             [(c.pk, c.name, c.category) for c, _ in conditions], [w for _, w in conditions]
         )
         self.designs = Weighted(map(str, DESIGN_WEIGHTS), DESIGN_WEIGHTS.values())
+        self.doses = Weighted([r for r, _ in DOSE_RANGES], [w for _, w in DOSE_RANGES])
         self.source_ids = source_ids
         self.next_id = first_study_id
 
@@ -269,7 +340,7 @@ class SyntheticCatalog:
             adj=pick(ADJECTIVES),
         )
         if rnd.random() < 0.3:
-            title = f"{title} — {pick(GENERIC_OUTCOMES).lower()} and pain outcomes"
+            title = f"{title} — {pick(GENERIC_OUTCOMES)[0].lower()} and pain outcomes"
         authors = [
             pick(AUTHOR_NAMES) for _ in range(1 if design == "case_report" else between(1, 8))
         ]
@@ -282,8 +353,12 @@ class SyntheticCatalog:
             sample = int(rnd.lognormvariate(3.6, 1.0)) + 2
         elif registered:
             sample = between(20, 300)
-        dose_min = pick(DOSES)
-        dose_max = dose_min + pick(DOSE_STEPS)
+        dose_min, dose_max = self.doses.pick(rnd)
+        if opinion or rnd.random() < DOSE_NOT_STATED_SHARE:
+            dose_min = dose_max = None
+        dose = "" if dose_min is None else f"{dose_min}–{dose_max} mg daily"
+        if dose_min == dose_max and dose:
+            dose = f"{dose_max} mg daily"
         first_page = between(1, 2000)
         pages = f"{first_page}–{first_page + between(3, 15)}" if published else ""
         created = EPOCH + timedelta(seconds=int(rnd.random() * (CATALOG_SPAN_SECONDS)))
@@ -310,9 +385,9 @@ class SyntheticCatalog:
                 "status": status,
                 "sample_size": sample,
                 "population": f"Adults with {main[1]}" if sample else "",
-                "dose": "" if opinion else f"{dose_min}–{dose_max} mg daily",
-                "dose_min_mg": None if opinion else dose_min,
-                "dose_max_mg": None if opinion else dose_max,
+                "dose": dose,
+                "dose_min_mg": dose_min,
+                "dose_max_mg": dose_max,
                 "duration": f"{pick((4, 8, 12, 16, 24))} weeks" if has_results else "",
                 "comparator": "Placebo" if design in RANDOMISED else "",
                 "adverse_events": "Vivid dreams and insomnia, mild." if has_results else "",
@@ -326,7 +401,7 @@ class SyntheticCatalog:
         for condition in conditions:
             tables[LINK].append({"study_id": pk, "condition_id": condition[0]})
         if has_results:
-            self.add_results(tables, pk, design, conditions)
+            self.add_results(tables, pk, design, conditions, sample)
         for n in range(1 + (rnd.random() < 0.35) + (rnd.random() < 0.1)):
             tables[Mention].append(
                 {
@@ -350,36 +425,40 @@ class SyntheticCatalog:
                 }
             )
 
-    def add_results(self, tables, pk, design, conditions):
+    def add_results(self, tables, pk, design, conditions, sample):
         rnd, pick, between, weighted = self.rnd, self.pick, self.between, self.weighted
+        level = RESULT_LEVELS[design]
+        share = ESTIMATE_SHARE.get(level, 0)
+        randomised = design in RANDOMISED
         for position in range(pick((0, 1, 1, 2, 2, 3, 3, 4, 5))):
             condition = pick(conditions)
             names = OUTCOME_NAMES.get(condition[2], GENERIC_OUTCOMES)
-            measure = pick(MEASURES)
-            value = Decimal(between(-300, 300)) / 100
-            spread = Decimal(between(5, 150)) / 100
-            p_value = Decimal(between(1, 999_999)) / 1_000_000
-            n_arm = between(5, 200)
-            direction = weighted(DIRECTIONS, (10, 5, 1, 2, 2))
-            tables[Outcome].append(
-                {
-                    "study_id": pk,
-                    "condition_id": condition[0],
-                    "position": position,
-                    "name": pick(names if rnd.random() < 0.7 else GENERIC_OUTCOMES),
-                    "direction": direction,
-                    "figures": f"{measure} {value} (95% CI {value - spread} to {value + spread}),"
-                    f" p = {p_value}",
-                    "source_id": None,
-                    "effect_measure": measure,
-                    "value": value,
-                    "ci_low": value - spread,
-                    "ci_high": value + spread,
-                    "p_value": p_value,
-                    "n_intervention": n_arm,
-                    "n_control": n_arm if design in RANDOMISED else None,
-                }
-            )
+            name, domain = pick(names if rnd.random() < 0.7 else GENERIC_OUTCOMES)
+            row = {
+                "study_id": pk,
+                "condition_id": condition[0],
+                "position": position,
+                "name": name,
+                "domain": domain,
+                "direction": weighted(DIRECTIONS, (10, 5, 1, 2, 2)),
+                "figures": "",
+                "source_id": None,
+                "effect_measure": "",
+                "value": None,
+                "ci_low": None,
+                "ci_high": None,
+                "p_value": None,
+                "n_intervention": None,
+                "n_control": None,
+            }
+            if rnd.random() < share:
+                self.add_estimate(row, domain, randomised, sample)
+            elif level == EvidenceLevel.CASES and sample and sample > 1 and rnd.random() < 0.4:
+                responders = between(10, 90)
+                row["effect_measure"] = "pct_responders"
+                row["value"] = Decimal(responders)
+                row["figures"] = f"{responders}% of the {sample} patients improved."
+            tables[Outcome].append(row)
         if rnd.random() < 0.6:
             certainty = {
                 EvidenceLevel.SYNTHESIS: (2, 4, 2, 1),
@@ -395,6 +474,50 @@ class SyntheticCatalog:
                         "rationale": "",
                     }
                 )
+
+    def add_estimate(self, row, domain, randomised, sample):
+        """A ratio (events) or a difference (scores) with its 95% CI, as a trial reports it.
+
+        The interval is rounded outwards, so the rounded estimate always lies inside it.
+        """
+        rnd = self.rnd
+        se = 0.08 + rnd.random() * 0.5
+        if domain in EVENT_DOMAINS:
+            measure = "RR" if randomised else self.pick(("HR", "OR", "RR"))
+            estimate = rnd.gauss(0.15, 0.4)
+            low, high = math.exp(estimate - 1.96 * se), math.exp(estimate + 1.96 * se)
+            estimate = math.exp(estimate)
+            floor = CENT
+        else:
+            measure = "SMD" if rnd.random() < 0.6 else "MD"
+            scale = 1 if measure == "SMD" else 10
+            estimate = rnd.gauss(-0.3, 0.35) * scale
+            low, high = estimate - 1.96 * se * scale, estimate + 1.96 * se * scale
+            floor = None
+        value = Decimal(estimate).quantize(CENT)
+        ci_low = min(Decimal(low).quantize(CENT, rounding=ROUND_FLOOR), value)
+        ci_high = max(Decimal(high).quantize(CENT, rounding=ROUND_CEILING), value)
+        if floor is not None:
+            value, ci_low = max(value, floor), max(ci_low, floor)
+            ci_high = max(ci_high, value)
+        null = 1 if floor is not None else 0
+        row["direction"] = "no_difference" if ci_low <= null <= ci_high else row["direction"]
+        p_value = Decimal(self.between(1, 999_999)) / 1_000_000
+        if row["direction"] == "no_difference":
+            p_value = max(p_value, Decimal("0.051"))
+        else:
+            p_value = min(p_value, Decimal("0.049"))
+        arm = max(2, (sample or 40) // 2)
+        row.update(
+            effect_measure=measure,
+            value=value,
+            ci_low=ci_low,
+            ci_high=ci_high,
+            p_value=p_value,
+            n_intervention=arm,
+            n_control=arm if randomised or measure in ("HR", "OR", "RR") else None,
+            figures=f"{measure} {value} (95% CI {ci_low} to {ci_high}), p = {p_value}",
+        )
 
 
 LINK = Study.conditions.through
@@ -477,6 +600,42 @@ def add_sources(writer, rnd, count, using):
     return [row["id"] for row in rows]
 
 
+def add_bottom_lines(conditions, seed, using):
+    """A bottom line for each common condition that has none, resting on its strongest
+    studies with results; the rarest conditions are left without one, as in a real catalog."""
+    rnd = random.Random(f"bottom-lines-{seed}")
+    added = 0
+    for condition, weight in conditions:
+        if weight < BOTTOM_LINE_MIN_WEIGHT:
+            continue
+        if BottomLine.objects.using(using).filter(condition=condition).exists():
+            continue
+        studies = list(
+            Study.objects.using(using)
+            .for_any_condition_id([condition.pk])
+            .filter(evidence_level__lte=EvidenceLevel.RANDOMISED)
+            .order_by("evidence_level", "-year", "pk")
+            .values_list("pk", flat=True)[:BOTTOM_LINE_STUDIES]
+        )
+        certainty = rnd.choice(CERTAINTIES[1:]) if studies else "very_low"
+        text = (
+            f"Synthetic: {len(studies)} trials or reviews of LDN in {condition.name} point to "
+            f"a small benefit; the certainty is {certainty.replace('_', ' ')}."
+            if studies
+            else f"Synthetic: no controlled evidence yet for LDN in {condition.name}."
+        )
+        line = BottomLine(
+            condition=condition,
+            text=text,
+            certainty=certainty,
+            reviewed=(EPOCH + timedelta(days=rnd.randint(0, 600))).date(),
+        )
+        line.save(using=using)
+        line.studies.set(studies)
+        added += 1
+    return added
+
+
 def generate_studies(n, seed=0, using="default", chunk_size=10_000, progress=None):
     """Append N synthetic studies (and their related rows); return the row counts written."""
     counts = dict.fromkeys(("studies", "links", "outcomes", "summaries", "mentions", "claims"), 0)
@@ -495,6 +654,7 @@ def generate_studies(n, seed=0, using="default", chunk_size=10_000, progress=Non
             if progress:
                 progress(counts)
         writer.reset_sequences(Source, Study)
+        counts["bottom lines"] = add_bottom_lines(conditions, seed, using)
         bump_catalog_revision(using)  # raw inserts send no signals
     # Fresh statistics for the query planner, as after any bulk load: SQLite has none
     # until ANALYZE runs (and then plans the facet counts several times faster), and
