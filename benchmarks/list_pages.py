@@ -325,7 +325,7 @@ def peer_path(peer, filters, page):
     return f"/{peer.stem}/study_list.json?" + urlencode(params)
 
 
-def datasette(peer, port):
+def datasette(peer, port, *extra):
     return server(
         [
             str(BIN / "datasette"),
@@ -340,6 +340,7 @@ def datasette(peer, port):
             *("--setting", "facet_time_limit_ms", "60000"),
             *("--setting", "suggest_facets", "off"),
             *("--setting", "default_facet_size", "30"),
+            *extra,
         ],
         port,
     )

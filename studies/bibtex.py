@@ -11,19 +11,15 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import bibtexparser
-from bibtexparser.library import Library
-from bibtexparser.middlewares.parsestack import default_unparse_stack
 from bibtexparser.model import (
     DuplicateBlockKeyBlock,
     DuplicateFieldKeyBlock,
     Entry,
-    Field,
     ParsingFailedBlock,
 )
 
+from .citations import Citation
 from .latex import decode_latex
-
-UNPARSE_STACK = default_unparse_stack(allow_inplace_modification=True)
 
 # LaTeX's special characters and how to write each as text.
 LATEX_ESCAPES = {
@@ -39,72 +35,68 @@ LATEX_ESCAPES = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
-LATEX_SPECIALS = re.compile("|".join(re.escape(c) for c in LATEX_ESCAPES))
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Each a str.translate table: one pass in C over each value of a long download.
+LATEX_SPECIALS = str.maketrans(LATEX_ESCAPES)
+CONTROL_CHARACTERS = str.maketrans(
+    dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+)
 # Character pairs LaTeX reads as one typographic character (`--` is an en dash, `` `` ``
 # an opening quote); an empty group between the two keeps them as typed.
 LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
+LIGATURE_PAIRS = ("--", "``", "''", "?`", "!`")
 
 
 def latex_escape(text):
-    text = CONTROL_CHARACTERS.sub("", str(text))
-    text = " ".join(text.split())
-    text = LATEX_SPECIALS.sub(lambda m: LATEX_ESCAPES[m.group(0)], text)
-    return LIGATURES.sub("{}", text)
+    text = " ".join(str(text).translate(CONTROL_CHARACTERS).split())
+    text = text.translate(LATEX_SPECIALS)
+    if any(pair in text for pair in LIGATURE_PAIRS):
+        text = LIGATURES.sub("{}", text)
+    return text
 
 
-# The related rows an entry writes: a download fetches only these.
-RELATIONS = ("conditions",)
-
-
-def entry_type(study):
-    if study.journal and study.design not in ("registered_trial",):
+def entry_type(citation):
+    if citation.journal and citation.design not in ("registered_trial",):
         return "article"
     return "misc"
 
 
-def study_to_entry(study):
-    """A bibtexparser Entry for one study; its key is the study's slug."""
-    fields = [("title", study.title)]
-    if study.authors:
-        fields.append(("author", " and ".join(study.authors)))
+def citation_fields(citation):
+    """(name, value) of the entry's fields, in order; empty ones left out."""
+    fields = [("title", citation.title)]
+    if citation.authors:
+        fields.append(("author", " and ".join(citation.authors)))
     for name, value in (
-        ("journal", study.journal),
-        ("year", study.year),
-        ("volume", study.volume),
-        ("number", study.issue),
-        ("pages", study.pages),
-        ("doi", study.doi),
-        ("pmid", study.pmid),
-        ("pmcid", study.pmcid),
-        ("url", study.url),
-        ("note", f"Trial registration: {study.registry_id}" if study.registry_id else ""),
-        ("keywords", ", ".join(c.name for c in study.conditions.all())),
+        ("journal", citation.journal),
+        ("year", citation.year),
+        ("volume", citation.volume),
+        ("number", citation.issue),
+        ("pages", citation.pages),
+        ("doi", citation.doi),
+        ("pmid", citation.pmid),
+        ("pmcid", citation.pmcid),
+        ("url", citation.url),
+        ("note", f"Trial registration: {citation.registry_id}" if citation.registry_id else ""),
+        ("keywords", ", ".join(citation.keywords)),
     ):
         if value:
             fields.append((name, value))
-    return Entry(
-        entry_type(study),
-        study.slug,
-        [Field(name, latex_escape(value)) for name, value in fields],
+    return fields
+
+
+def citation_to_bibtex(citation):
+    """One BibTeX entry, keyed by the study's slug, each value LaTeX-escaped and braced.
+
+    Written as bibtexparser writes an entry (tab indent, no trailing comma), without
+    building its Library and Entry objects, which cost most of a long download's time.
+    """
+    body = ",\n".join(
+        f"\t{name} = {{{latex_escape(value)}}}" for name, value in citation_fields(citation)
     )
+    return f"@{entry_type(citation)}{{{citation.key},\n{body}\n}}\n"
 
 
 def study_to_bibtex(study):
-    library = Library([study_to_entry(study)])
-    # The library is ours and thrown away: its entries may be enclosed in place, which
-    # spares the deep copy bibtexparser otherwise makes (most of an export's time).
-    return bibtexparser.write_string(library, unparse_stack=UNPARSE_STACK)
-
-
-def iter_bibtex(studies):
-    """BibTeX for many studies, one entry at a time (streams a long list)."""
-    for study in studies:
-        yield study_to_bibtex(study)
-
-
-def dumps(studies):
-    return "".join(iter_bibtex(studies))
+    return citation_to_bibtex(Citation.from_study(study))
 
 
 # Reading ---------------------------------------------------------------------------------

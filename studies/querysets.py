@@ -114,17 +114,6 @@ class StudyQuerySet(models.QuerySet):
             return self.order_by("-rank", *SORTS[DEFAULT_SORT])
         return self.order_by(*SORTS[sort or DEFAULT_SORT])
 
-    def stream(self, chunk_size=500):
-        """Every study, fetched ``chunk_size`` at a time with its prefetches: for long exports.
-
-        Once the caller moves on from a study, its prefetched rows are dropped. They form
-        reference cycles (a study's outcomes point back at the study) that only a full
-        garbage collection frees, so without this an export's memory grows with its length.
-        """
-        for study in self.iterator(chunk_size=chunk_size):
-            yield study
-            study._prefetched_objects_cache.clear()
-
     def for_list(self):
         """What a list row shows, fetched in a fixed number of queries."""
         return self.prefetch_related("conditions", _effect_summaries())

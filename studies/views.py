@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from . import bibtex, exports, facets
 from .caching import for_this_version, public_page
-from .citations import first_and_last_page, format_reference, study_links
+from .citations import Citation, study_links
 from .feeds import StudyFeed
 from .filters import SORT_CHOICES, StudyFilter
 from .history import gone_or_404
@@ -29,7 +29,7 @@ from .ratelimits import ratelimited
 from .vocabulary import ClaimVerdict, EvidenceLevel, Status
 
 PAGE_SIZE = 25
-EXPORT_CHUNK_SIZE = 500
+EXPORT_CHUNK_SIZE = 1000  # studies a download reads from the database at a time
 LATEST_COUNT = 6
 SECTION_SIZE = 10  # rows in each section of a condition page; the rest are in the list
 RELATED_COUNT = 8
@@ -145,7 +145,7 @@ def study_detail(request, slug):
         if conditions
         else Study.objects.none()
     )
-    first_page, last_page = first_and_last_page(study.pages)
+    citation = Citation.from_study(study)
     return render(
         request,
         "studies/study_detail.html",
@@ -153,11 +153,9 @@ def study_detail(request, slug):
             "study": study,
             "conditions": conditions,
             "related": related,
-            "reference": format_reference(study),
+            "citation": citation,
             "links": study_links(study),
-            "bibtex": bibtex.study_to_bibtex(study),
-            "first_page": first_page,
-            "last_page": last_page,
+            "bibtex": bibtex.citation_to_bibtex(citation),
         },
     )
 
@@ -269,28 +267,19 @@ def source_detail(request, slug):
 
 # Downloads of the current list: every matching study, in the list's order, streamed.
 
-EXPORT_FORMATS = {  # writer, content type, the related rows it writes (none named: all)
-    "bib": (bibtex.iter_bibtex, "application/x-bibtex; charset=utf-8", bibtex.RELATIONS),
-    "ris": (
-        exports.iter_ris,
-        "application/x-research-info-systems; charset=utf-8",
-        exports.RIS_RELATIONS,
-    ),
-    "csv": (exports.iter_csv, "text/csv; charset=utf-8", exports.CSV_RELATIONS),
-    "json": (exports.iter_json, "application/json; charset=utf-8", ()),
-}
-
 
 @require_GET
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_export(request, extension):
-    writer, content_type, relations = EXPORT_FORMATS[extension]
+    export = exports.BY_EXTENSION[extension]
     filterset = StudyFilter(request.GET)
     problems = filterset.problems()
     if problems:
         return _bad_filter(problems)
-    studies = filterset.qs.for_export(*relations).stream(chunk_size=EXPORT_CHUNK_SIZE)
-    response = StreamingHttpResponse(writer(studies), content_type=content_type)
+    response = StreamingHttpResponse(
+        export.stream(filterset.qs, chunk_size=EXPORT_CHUNK_SIZE),
+        content_type=export.content_type,
+    )
     response["Content-Disposition"] = f'attachment; filename="{filterset.file_stem()}.{extension}"'
     return response
 
