@@ -35,23 +35,31 @@ LATEX_ESCAPES = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
-# Each a str.translate table: one pass in C over each value of a long download.
-LATEX_SPECIALS = str.maketrans(LATEX_ESCAPES)
-CONTROL_CHARACTERS = str.maketrans(
-    dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-)
+LATEX_SPECIALS = re.compile("|".join(re.escape(c) for c in LATEX_ESCAPES))
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Character pairs LaTeX reads as one typographic character (`--` is an en dash, `` `` ``
 # an opening quote); an empty group between the two keeps them as typed.
 LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
-LIGATURE_PAIRS = ("--", "``", "''", "?`", "!`")
+# Most values hold nothing the three above change: one scan for a character and one for
+# each pair find those, and spare them three substitutions.
+SPECIAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\\{}%&#_$~^]")
 
 
 def latex_escape(text):
-    text = " ".join(str(text).translate(CONTROL_CHARACTERS).split())
-    text = text.translate(LATEX_SPECIALS)
-    if any(pair in text for pair in LIGATURE_PAIRS):
-        text = LIGATURES.sub("{}", text)
-    return text
+    text = str(text)
+    if not (
+        SPECIAL_CHARACTERS.search(text)
+        or "--" in text
+        or "``" in text
+        or "''" in text
+        or "?`" in text
+        or "!`" in text
+    ):
+        return " ".join(text.split())
+    text = CONTROL_CHARACTERS.sub("", text)
+    text = " ".join(text.split())
+    text = LATEX_SPECIALS.sub(lambda m: LATEX_ESCAPES[m.group(0)], text)
+    return LIGATURES.sub("{}", text)
 
 
 def entry_type(citation):
