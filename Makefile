@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 PG_URL ?= postgres://postgres@127.0.0.1:5432/ldn_catalog
 PORT ?= 8000
+# `make run` keeps the cache in files here, so that `warm_catalog` computes the catalog's
+# counts for the server ahead of the first page (docs/deployment.md).
+CACHE_DIR ?= .cache/django
 export SECRET_KEY ?= insecure-key-for-local-runs-and-tests-only
 
 .PHONY: install run test test-postgres test-e2e lint format migrations-check catalog catalog-check reload clean
@@ -25,7 +28,8 @@ run: install
 	@unset DATABASE_URL; if DEBUG=1 $(MANAGE) shell -c \
 	  "from studies.models import Study; raise SystemExit(Study.objects.exists())"; then \
 	  echo "Loading the curated catalog"; DEBUG=1 $(MANAGE) loaddata catalog; fi
-	unset DATABASE_URL; DEBUG=1 $(MANAGE) runserver 127.0.0.1:$(PORT)
+	unset DATABASE_URL; DEBUG=1 CACHE_DIR=$(CACHE_DIR) $(MANAGE) warm_catalog
+	unset DATABASE_URL; DEBUG=1 CACHE_DIR=$(CACHE_DIR) $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 ## Run the whole test suite (SQLite unless DATABASE_URL says otherwise).
 test: install
@@ -59,4 +63,4 @@ reload: install
 	unset DATABASE_URL; rm -f db.sqlite3 && $(MANAGE) migrate --noinput && $(MANAGE) loaddata catalog
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .cache

@@ -106,14 +106,26 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A real cache backend (Redis) when REDIS_URL is set; local memory otherwise.
+# The cache: Redis when REDIS_URL is set (shared by every server); files in CACHE_DIR when
+# that is set (shared by the workers of one machine, and by `manage.py warm_catalog`, so
+# that the first readers after a deploy find the catalog's counts computed); local memory
+# of each process otherwise.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHE_DIR = os.environ.get("CACHE_DIR", "")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"IGNORE_EXCEPTIONS": True},
+        }
+    }
+elif CACHE_DIR:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CACHE_DIR,
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 10_000)},
         }
     }
 else:
