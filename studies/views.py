@@ -216,7 +216,8 @@ def _evidence_for(condition):
     )
     harms = ~Q(adverse_events="")
     counts = (
-        studies.order_by()
+        Study.objects.counted_for_any_condition_id([condition.pk])
+        .order_by()
         .values("evidence_level")
         .annotate(
             n=Count("pk"), ongoing=Count("pk", filter=ongoing), harms=Count("pk", filter=harms)
