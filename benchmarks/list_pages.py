@@ -361,9 +361,10 @@ def main():
     args = parser.parse_args()
     import redis
 
-    url = f"sqlite:///{args.sqlite}" if args.sqlite else database(args.db, args.n, args.seed)
-    if args.db == "pg":
-        url = database("pg", args.n, args.seed, args.pg_name)
+    if args.sqlite:
+        url = f"sqlite:///{args.sqlite}"
+    else:
+        url = database(args.db, args.n, args.seed, args.pg_name)
     postgres = url.startswith("postgres")
     env = django_env(url, REDIS_URL=args.redis, RATELIMIT_ENABLE="0")
     collectstatic(env)

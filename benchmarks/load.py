@@ -152,6 +152,7 @@ def main():
         # Lists weigh as much as study pages: they are what people browse.
         weights = dict.fromkeys(lists, len(pages) // len(LIST_PATHS))
         mix = [resolved[path][0] for path in resolved for _ in range(weights.get(path, 1))]
+        OUT.mkdir(parents=True, exist_ok=True)
         script = OUT / "load.lua"
         script.write_text(lua_script(mix))
         cache = "Redis" if args.redis else "files" if args.cache_dir else "local memory"
