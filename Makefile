@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 PG_URL ?= postgres://postgres@127.0.0.1:5432/ldn_catalog
 PORT ?= 8000
+# `make run` keeps the cache in files here, so that `warm_catalog` computes the catalog's
+# counts for the server ahead of the first page (docs/deployment.md).
+CACHE_DIR ?= .cache/django
 export SECRET_KEY ?= insecure-key-for-local-runs-and-tests-only
 
 .PHONY: install run test test-postgres lint typecheck format migrations-check catalog catalog-check reload \
@@ -27,8 +30,9 @@ run: install
 	@unset DATABASE_URL; if DEBUG=1 $(MANAGE) shell -c \
 	  "from studies.models import Study; raise SystemExit(Study.objects.exists())"; then \
 	  echo "Loading the curated catalog"; DEBUG=1 $(MANAGE) loaddata catalog; fi
-	@# A background worker (BibTeX imports) beside the server, stopped when the server stops.
-	unset DATABASE_URL; export DEBUG=1; \
+	unset DATABASE_URL; DEBUG=1 CACHE_DIR=$(CACHE_DIR) $(MANAGE) warm_catalog
+	@# A background worker (imports) beside the server, stopped when the server stops.
+	unset DATABASE_URL; export DEBUG=1 CACHE_DIR=$(CACHE_DIR); \
 	  $(MANAGE) db_worker --no-reload & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	  $(MANAGE) runserver 127.0.0.1:$(PORT)
@@ -80,4 +84,4 @@ superuser: install
 	unset DATABASE_URL; DEBUG=1 $(MANAGE) createsuperuser
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .cache

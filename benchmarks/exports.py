@@ -1,21 +1,26 @@
-"""Exports of the whole catalog over HTTP: time and the server's peak memory.
+"""Downloads of the whole catalog over HTTP against Datasette's streamed CSV, and memory.
 
-    python -m benchmarks.exports --db sqlite --n 100000
+    python -m benchmarks.exports --sqlite /tmp/perf_100k.sqlite3 --repeat 3
 
-Serves the site with gunicorn (1 sync worker, DEBUG off) on loopback, downloads
-/studies.csv and /studies.bib in full, and reads the worker's peak resident memory
-(VmHWM in /proc/<pid>/status) before and after each download. Goal: under 150 MB,
-whatever the list size (the exports stream).
+Serves the site with gunicorn (1 sync worker, DEBUG off) and Datasette (the denormalised
+copy of list_pages.py: one row per study with its conditions, verdicts and outcomes) on
+loopback. Each round downloads /studies.csv, .bib, .ris and .json in full and Datasette's
+``study_list.csv?_stream=on`` (every row, Datasette's own fastest order), interleaved.
+Prints the median time of each, its ratio to Datasette's, size and lines, and the worker's
+peak resident memory (VmHWM in /proc/<pid>/status) after all the downloads: goal under
+150 MB whatever the list size (the downloads stream).
 """
 
 import argparse
 import http.client
+import statistics
 import time
 from pathlib import Path
 
 from benchmarks.common import collectstatic, database, django_env, free_port, gunicorn
+from benchmarks.list_pages import datasette, peer_file
 
-PATHS = ["/studies.csv", "/studies.bib"]
+PATHS = ["/studies.csv", "/studies.bib", "/studies.ris", "/studies.json"]
 
 
 def memory_kb(pid, field):
@@ -33,44 +38,66 @@ def worker_pid(master_pid):
 
 
 def download(port, path):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     started = time.perf_counter()
     connection.request("GET", path)
     response = connection.getresponse()
-    first_byte = time.perf_counter() - started
     size = lines = 0
     while chunk := response.read(256 * 1024):
         size += len(chunk)
         lines += chunk.count(b"\n")
     connection.close()
-    return response.status, first_byte, time.perf_counter() - started, size, lines
+    return response.status, time.perf_counter() - started, size, lines
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
+    parser.add_argument("--sqlite", help="an existing SQLite file of synthetic studies")
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--pg-name")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    env = django_env(database(args.db, args.n, pg_name=args.pg_name))
+    if args.sqlite:
+        url = f"sqlite:///{args.sqlite}"
+    else:
+        url = database(args.db, args.n, pg_name=args.pg_name)
+    env = django_env(url, RATELIMIT_ENABLE="0")
     collectstatic(env)
-    port = free_port()
-    with gunicorn(env, port, workers=1, extra=["--timeout", "600"]) as master:
-        download(port, "/")  # the worker has imported everything
+    peer = None if url.startswith("postgres") else peer_file(url.removeprefix("sqlite:///"))
+    ours, other = free_port(), free_port()
+    peer_path = f"/{peer.stem}/study_list.csv?_stream=on&_size=max" if peer else None
+    times = {path: [] for path in [*PATHS, peer_path] if path}
+    sizes = {}
+    with gunicorn(env, ours, workers=1, extra=["--timeout", "900"]) as master:
+        download(ours, "/")  # the worker has imported everything
         worker = worker_pid(master.pid)
-        print(f"{args.db}, {args.n} studies; gunicorn, 1 worker (pid {worker})")
-        print(f"worker memory after start: {memory_kb(worker, 'VmRSS') / 1024:.0f} MB\n")
-        print(
-            f"{'path':14} {'status':>6} {'first byte':>10} {'total':>8} {'MB':>7} "
-            f"{'lines':>9} {'peak RSS':>9}"
-        )
-        for path in PATHS:
-            status, first_byte, total, size, lines = download(port, path)
-            peak = memory_kb(worker, "VmHWM") / 1024
-            print(
-                f"{path:14} {status:>6} {first_byte:9.2f}s {total:7.1f}s {size / 2**20:7.1f} "
-                f"{lines:>9} {peak:7.0f}MB"
-            )
+        started_rss = memory_kb(worker, "VmRSS") / 1024
+        server = datasette(peer, other, "--setting", "max_csv_mb", "0") if peer else None
+        if server:
+            server.__enter__()
+        try:
+            for _ in range(args.repeat):
+                for path in times:
+                    port = other if path == peer_path else ours
+                    status, seconds, size, lines = download(port, path)
+                    times[path].append(seconds)
+                    sizes[path] = (status, size, lines)
+        finally:
+            if server:
+                server.__exit__(None, None, None)
+        peak = memory_kb(worker, "VmHWM") / 1024
+    kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"{kind}; gunicorn 1 worker (pid {worker}); {args.repeat} interleaved rounds")
+    print(f"worker memory after start {started_rss:.0f} MB, peak after all downloads {peak:.0f} MB")
+    peer_median = statistics.median(times[peer_path]) if peer_path else None
+    print(f"{'path':24} {'status':>6} {'median':>8} {'÷ peer':>7} {'MB':>7} {'lines':>9}")
+    for path, values in times.items():
+        status, size, lines = sizes[path]
+        median = statistics.median(values)
+        ratio = f"{median / peer_median:7.2f}" if peer_median else "      -"
+        label = "Datasette CSV" if path == peer_path else path
+        print(f"{label:24} {status:>6} {median:7.1f}s {ratio} {size / 2**20:7.1f} {lines:>9}")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,35 @@
-"""List pages at scale: our page vs the floor (minimal SQL) vs the peer (Datasette).
+"""List pages at scale: our page cold and warm, the floor, and Datasette, in one run.
 
-    python -m benchmarks.list_pages --db sqlite --n 100000 --repeat 20
-    python -m benchmarks.list_pages --db pg --n 1000000 --pg-name ldn_perf_1m --repeat 10
+    python -m benchmarks.list_pages --sqlite /tmp/perf_100k.sqlite3 \\
+        --redis redis://127.0.0.1:6379/6 --repeat 15
+    python -m benchmarks.list_pages --db pg --pg-name ldn_perf_1m --n 1000000 \\
+        --redis redis://127.0.0.1:6379/6 --repeat 10
 
-Prints, per URL: p50/p95 of the page in-process (django.test.Client, the full stack minus
-the socket), cold (cache cleared before each view: the catalog version and the facet
-counts are computed) and warm (the counts come from the cache); p50/p95 of the floor
-(the same data: count, facet counts for condition/design/level/status/year each without
-its own selection, and one page of 25 rows in the same order with their conditions, by
-hand-written SQL on the same connection); and cold page ÷ floor.
-With --peer (SQLite only) it also serves our site with gunicorn (1 worker, so warm) and
-the same file with Datasette, and times both over HTTP: ours ÷ Datasette's per URL.
+Our site runs under gunicorn (``--workers``, DEBUG off) with a Redis cache (``--redis``,
+a database of its own: the benchmark empties it). Per round, for every URL in turn:
+
+- **cold**: the Redis database emptied, then the page over HTTP. Every worker's cache is
+  that one Redis database, so nothing the page computes (catalog version, facet counts,
+  the page's row ids) is left anywhere;
+- **warm**: the same page again at once, everything read from the cache;
+- **floor**: the same data by the fastest hand-written SQL (below), in this process, on
+  the same database: its time is SQL only, no HTTP, no rendering;
+- **peer** (SQLite): Datasette serving a denormalised copy of the same rows with indexes
+  and FTS, asked for the same filters, facets, order and page.
+
+Rounds interleave the four, so that a busy moment of the machine falls on all of them.
+Before timing, the floor's count, facets and page ids are checked against what the page
+computes (``facets.compute_summary`` and the page's row ids): a floor that returned less
+than the page would flatter it.
 """
 
 import argparse
 import json
 import logging
+import sqlite3
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from benchmarks.common import (
     BIN,
@@ -33,6 +44,7 @@ from benchmarks.common import (
     server,
     setup_django,
 )
+from benchmarks.load import resolve
 
 PAGE_SIZE = 25
 # (label, our URL, the filters it applies, the page it shows)
@@ -48,21 +60,31 @@ URLS = [
     ("search", "/studies/?q=pain", {"q": "pain"}, 1),
     ("deep page", "/studies/?page=500", {}, 500),
 ]
-
-
 TSQUERY = "websearch_to_tsquery('english', %s)"
+# The filters each facet ignores (it counts the results without its own selection).
+OWN_FILTERS = {"design": ("design",), "status": ("status",), "year": ("year_min", "year_max")}
 
 
-def where_clause(filters, postgres, without=()):
-    """WHERE for the filters, but for those named in ``without``."""
-    clauses, params = [], []
+def where_clause(filters, postgres, condition_ids, without=(), rows=False):
+    """FROM and WHERE for the filters, but for those named in ``without``.
+
+    Each in its fastest form, measured: a condition, for counting, as a join from the link
+    table (its index on the condition gives the studies); for a page of rows, as EXISTS
+    (the newest-first index is walked to the first 25 matches); search, for counting, as a
+    set of ids matched once (SQLite otherwise reads each row through the covering index).
+    """
+    tables, clauses, params = "studies_study s", [], []
     filters = {name: value for name, value in filters.items() if name not in without}
-    if "condition" in filters:
+    if "condition" in filters and rows:
         clauses.append(
-            "s.id IN (SELECT sc.study_id FROM studies_study_conditions sc"
-            " JOIN studies_condition c ON c.id = sc.condition_id WHERE c.slug = %s)"
+            "EXISTS (SELECT 1 FROM studies_study_conditions sc WHERE sc.study_id = s.id"
+            " AND sc.condition_id = %s)"
         )
-        params.append(filters["condition"])
+        params.append(condition_ids[filters["condition"]])
+    elif "condition" in filters:
+        tables = "studies_study_conditions sc JOIN studies_study s ON s.id = sc.study_id"
+        clauses.append("sc.condition_id = %s")
+        params.append(condition_ids[filters["condition"]])
     if "design" in filters:
         clauses.append("s.design = %s")
         params.append(filters["design"])
@@ -73,290 +95,347 @@ def where_clause(filters, postgres, without=()):
         clauses.append("s.year <= %s")
         params.append(filters["year_max"])
     if "q" in filters and postgres:
-        # The page's full-text search: the stored vectors of migration 0005, a union of
-        # two index scans (with OR, PostgreSQL checks each study against the outcomes'
-        # matches one by one once they outgrow work_mem: hours at a million studies).
+        # The page's full-text search: the stored, GIN-indexed vectors of migration 0005,
+        # a union of two index scans.
         clauses.append(
             f"s.id IN (SELECT id FROM studies_study WHERE search_vector @@ {TSQUERY}"
             f" UNION SELECT study_id FROM studies_outcome WHERE search_vector @@ {TSQUERY})"
         )
         params += [filters["q"]] * 2
     elif "q" in filters:
-        # The page's substring search (LIKE ignores ASCII case in SQLite).
-        columns = ("s.title", "s.authors", "s.journal", "s.summary", "o.name", "o.figures")
-        clauses.append(
+        # The page's search on SQLite: a substring of five columns or of the outcomes.
+        match = (
             "(s.title LIKE %s OR s.authors LIKE %s OR s.journal LIKE %s OR s.summary LIKE %s"
             " OR EXISTS (SELECT 1 FROM studies_outcome o WHERE o.study_id = s.id"
             " AND (o.name LIKE %s OR o.figures LIKE %s)))"
         )
-        params += [f"%{filters['q']}%"] * len(columns)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-# Each facet counts the results without its own selection, as the page's facets do
-# (studies/facets.py): the filters a facet ignores, by the column it counts.
-OWN_FILTERS = {"design": ("design",), "year": ("year_min", "year_max")}
+        clauses.append(
+            match if rows else f"s.id IN (SELECT s.id FROM studies_study s WHERE {match})"
+        )
+        params += [f"%{filters['q']}%"] * 6
+    return tables, (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def floor(cursor, filters, page, postgres):
-    """What a list page shows, by the least SQL a person would write for it.
+    """A list page's data by the least SQL a person would write for it.
 
-    The same data as the page: the number of results, one page of 25 rows with their
-    conditions, and the facets for condition, design, level, status and year, each
-    counted without its own selection. One GROUP BY over the results gives the number and
-    every facet whose filter is not in use; a facet whose filter is in use takes one more
-    GROUP BY without it. Free text matches as the page's search does: the five columns
-    and the outcomes by substring on SQLite, the stored full-text vectors on PostgreSQL
-    (ranked).
+    The conditions (their names label the facet); one GROUP BY over the results on the
+    columns of the covering index (design, status, year), which gives the number of
+    results and every facet whose own filter is not in use (level from design and decade
+    from year, in Python); one more GROUP BY for a facet whose own filter is in use; the
+    condition facet from the link table alone when nothing else filters, over the matching
+    studies' ids otherwise; the catalog's first and last year (the decade facet's range,
+    two index lookups); one page of 25 rows in the page's order, their conditions and
+    their verdicts. Returns (total, facets, ids).
     """
-    where, params = where_clause(filters, postgres)
+    cursor.execute("SELECT id, slug, name FROM studies_condition ORDER BY name")
+    conditions = cursor.fetchall()
+    condition_ids = {slug: pk for pk, slug, _ in conditions}
+    tables, where, params = where_clause(filters, postgres, condition_ids)
     cursor.execute(
-        "SELECT s.design, s.evidence_level, s.status, s.year, COUNT(*)"
-        f" FROM studies_study s{where} GROUP BY s.design, s.evidence_level, s.status, s.year",
+        f"SELECT s.design, s.status, s.year, COUNT(*) FROM {tables}{where}"
+        " GROUP BY s.design, s.status, s.year",
         params,
     )
     groups = cursor.fetchall()
+    facets = {"design": {}, "status": {}, "year": {}}
+    for design, status, year, n in groups:
+        for facet, value in (("design", design), ("status", status), ("year", year)):
+            facets[facet][value] = facets[facet].get(value, 0) + n
     total = sum(group[-1] for group in groups)
-    facets = {}
-    for index, column in enumerate(("design", "evidence_level", "status", "year")):
-        counts = facets[column] = {}
-        for group in groups:
-            counts[group[index]] = counts.get(group[index], 0) + group[-1]
     for column, own in OWN_FILTERS.items():
         if any(name in filters for name in own):
-            where, params = where_clause(filters, postgres, without=own)
+            tables, where, params = where_clause(filters, postgres, condition_ids, without=own)
             cursor.execute(
-                f"SELECT s.{column}, COUNT(*) FROM studies_study s{where} GROUP BY s.{column}",
-                params,
+                f"SELECT s.{column}, COUNT(*) FROM {tables}{where} GROUP BY s.{column}", params
             )
             facets[column] = dict(cursor.fetchall())
-    where, params = where_clause(filters, postgres, without=("condition",))
+    _, where, params = where_clause(filters, postgres, condition_ids, without=("condition",))
+    if where:
+        cursor.execute(
+            "SELECT condition_id, COUNT(*) FROM studies_study_conditions"
+            f" WHERE study_id IN (SELECT s.id FROM studies_study s{where}) GROUP BY condition_id",
+            params,
+        )
+    else:
+        cursor.execute(
+            "SELECT condition_id, COUNT(*) FROM studies_study_conditions GROUP BY condition_id"
+        )
+    by_id = dict(cursor.fetchall())
+    facets["condition"] = {slug: by_id.get(pk, 0) for pk, slug, _ in conditions}
     cursor.execute(
-        "SELECT sc.condition_id, COUNT(*) FROM studies_study_conditions sc"
-        f" JOIN studies_study s ON s.id = sc.study_id{where} GROUP BY sc.condition_id",
-        params,
+        "SELECT (SELECT MIN(year) FROM studies_study), (SELECT MAX(year) FROM studies_study)"
     )
-    facets["condition"] = cursor.fetchall()
-    where, params = where_clause(filters, postgres)
-    # The page's order: "newest" (SQLite puts NULLs last when descending), after the
-    # full-text rank when searching on PostgreSQL.
+    cursor.fetchone()
+    tables, where, params = where_clause(filters, postgres, condition_ids, rows=True)
+    # The page's order: newest first, after the full-text rank when searching on PostgreSQL.
     order = f"s.year DESC{' NULLS LAST' if postgres else ''}, s.created_at DESC, s.id"
     order_params = []
     if "q" in filters and postgres:
         order = f"ts_rank(s.search_vector, {TSQUERY}) DESC, {order}"
         order_params = [filters["q"]]
     cursor.execute(
-        "SELECT s.id, s.slug, s.title, s.year, s.authors, s.journal, s.design,"
-        f" s.evidence_level, s.status FROM studies_study s{where}"
+        "SELECT s.id, s.slug, s.title, s.descriptive_title, s.year, s.design,"
+        f" s.evidence_level, s.sample_size, s.status FROM {tables}{where}"
         f" ORDER BY {order} LIMIT %s OFFSET %s",
         [*params, *order_params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
     )
-    rows = cursor.fetchall()
-    ids = [row[0] for row in rows]
+    ids = [row[0] for row in cursor.fetchall()]
     if ids:
         marks = ", ".join(["%s"] * len(ids))
         cursor.execute(
-            "SELECT sc.study_id, c.slug, c.name FROM studies_study_conditions sc"
-            f" JOIN studies_condition c ON c.id = sc.condition_id WHERE sc.study_id IN ({marks})",
+            "SELECT study_id, condition_id FROM studies_study_conditions"
+            f" WHERE study_id IN ({marks})",
             ids,
         )
         cursor.fetchall()
-    return total, facets, rows
+        cursor.execute(
+            "SELECT study_id, condition_id, verdict, certainty FROM studies_effectsummary"
+            f" WHERE study_id IN ({marks})",
+            ids,
+        )
+        cursor.fetchall()
+    return total, facets, ids
 
 
-def time_calls(call, repeat, before=None):
-    call()  # warm caches: every figure is a warm repeat view
-    times = []
-    for _ in range(repeat):
-        if before:
-            before()
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def in_process(database_url, repeat):
-    setup_django(database_url)
-    logging.getLogger("django.request").setLevel(logging.ERROR)  # 404s until the pages exist
-    from django.core.cache import cache
-    from django.db import connection
+def page_data(url):
+    """What our page computes for ``url``: (total, facets, ids), as the floor returns them."""
+    from django.core.paginator import Paginator
     from django.http import QueryDict
-    from django.test import Client
 
+    from studies import facets
     from studies.filters import StudyFilter
 
-    client = Client(raise_request_exception=False)
-    postgres = connection.vendor == "postgresql"
-    results = []
-    for label, url, filters, page in URLS:
-        response = client.get(url)
-        if response.status_code in (301, 302):  # time the canonical URL the page redirects to
-            url = response["Location"]
-            response = client.get(url)
-        status = response.status_code
-        failed = status >= 500  # e.g. over the statement timeout (503): not worth repeating
-        # Cold: the cached catalog version and facet counts cleared before each view, as
-        # after any change to the catalog. Warm: the same page again, counts from the cache.
-        cold_times = (
-            [] if failed else time_calls(lambda url=url: client.get(url), repeat, cache.clear)
-        )
-        page_times = [] if failed else time_calls(lambda url=url: client.get(url), repeat)
-        with connection.cursor() as cursor:
-            total = floor(cursor, filters, page, postgres)[0]
-        ours = StudyFilter(QueryDict(urlsplit(url).query)).qs.count()
-        if ours != total:
-            print(f"{label}: the page has {ours} studies, the floor {total}", flush=True)
-        with connection.cursor() as cursor:
-            floor_times = time_calls(
-                lambda filters=filters, page=page: floor(cursor, filters, page, postgres), repeat
-            )
-        results.append((label, url, status, total, cold_times, page_times, floor_times))
-    return results
+    query = QueryDict(urlsplit(url).query)
+    filterset = StudyFilter(query)
+    summary = facets.compute_summary(filterset)
+    paginator = Paginator(filterset.qs, PAGE_SIZE)
+    page = paginator.get_page(query.get("page", 1))
+    ids = list(page.object_list.values_list("pk", flat=True))
+    shown = {
+        facet: {option.value: option.count for option in summary.facets[facet] if option.count}
+        for facet in ("condition", "design", "status", "decade")
+    }
+    return summary.total, shown, ids
 
 
-def datasette_setup(path):
-    """A view with each study's condition slugs as a JSON array, for Datasette's facets."""
-    import sqlite3
+def check(label, url, floor_result):
+    """Say whether the floor returns what the page shows (count, facets, ids)."""
+    total, facets, ids = floor_result
+    decades = {}
+    for year, n in facets["year"].items():
+        if year is not None:
+            decades[str(year // 10 * 10)] = decades.get(str(year // 10 * 10), 0) + n
+    floor_shown = {
+        "condition": {k: v for k, v in facets["condition"].items() if v},
+        "design": {k: v for k, v in facets["design"].items() if v},
+        "status": {k: v for k, v in facets["status"].items() if v},
+        "decade": decades,
+    }
+    page_total, page_facets, page_ids = page_data(url)
+    problems = []
+    if page_total != total:
+        problems.append(f"count {page_total} vs {total}")
+    for facet, counts in page_facets.items():
+        if counts != floor_shown[facet]:
+            problems.append(f"{facet} facet differs")
+    if page_ids != ids:
+        problems.append("page ids differ")
+    print(f"  {label:24} {problems or 'same count, facets and ids'}")
+    return not problems
 
-    db = sqlite3.connect(path)
-    db.execute(
-        "CREATE VIEW IF NOT EXISTS study_list AS SELECT s.id, s.slug, s.title, s.year,"
-        " s.authors, s.journal, s.design, s.evidence_level, s.status,"
-        " (SELECT json_group_array(c.slug) FROM studies_study_conditions sc"
-        "  JOIN studies_condition c ON c.id = sc.condition_id WHERE sc.study_id = s.id)"
-        " AS conditions FROM studies_study s"
+
+PEER_COLUMNS = ["slug", "title", "year", "design", "evidence_level", "sample_size", "status"]
+
+
+def peer_file(path):
+    """A denormalised copy of the studies for Datasette, built once beside ``path``:
+    one table with each study's condition slugs as a JSON array and its verdicts and
+    outcomes as text, indexes on every column it filters, sorts or facets by, and an FTS5
+    index over the text our search reads (title, authors, journal, summary, outcomes)."""
+    peer = Path(path).with_name(Path(path).stem + "-datasette.sqlite3")
+    if peer.exists():
+        return peer
+    db = sqlite3.connect(peer)
+    db.execute("ATTACH DATABASE ? AS src", [str(path)])
+    db.executescript(
+        """
+        CREATE TABLE study_list (
+            id INTEGER PRIMARY KEY, slug TEXT, title TEXT, year INTEGER, created_at TEXT,
+            authors TEXT, journal TEXT, summary TEXT, design TEXT, evidence_level INTEGER,
+            sample_size INTEGER, status TEXT, conditions TEXT, verdicts TEXT, outcomes TEXT);
+        INSERT INTO study_list SELECT s.id, s.slug, s.title, s.year, s.created_at, s.authors,
+            s.journal, s.summary, s.design, s.evidence_level, s.sample_size, s.status,
+            (SELECT json_group_array(c.slug) FROM src.studies_study_conditions sc
+             JOIN src.studies_condition c ON c.id = sc.condition_id WHERE sc.study_id = s.id),
+            (SELECT group_concat(c.name || ': ' || e.verdict || ' (' || e.certainty || ')', '; ')
+             FROM src.studies_effectsummary e JOIN src.studies_condition c
+             ON c.id = e.condition_id WHERE e.study_id = s.id),
+            (SELECT group_concat(o.name || ' ' || o.figures, ' | ') FROM src.studies_outcome o
+             WHERE o.study_id = s.id)
+            FROM src.studies_study s;
+        CREATE INDEX study_list_year ON study_list (year);
+        CREATE INDEX study_list_design ON study_list (design, year);
+        CREATE INDEX study_list_level ON study_list (evidence_level);
+        CREATE INDEX study_list_status ON study_list (status);
+        CREATE VIRTUAL TABLE study_list_fts USING fts5(
+            title, authors, journal, summary, outcomes,
+            content="study_list", content_rowid="id");
+        INSERT INTO study_list_fts (rowid, title, authors, journal, summary, outcomes)
+            SELECT id, title, authors, journal, summary, outcomes FROM study_list;
+        ANALYZE;
+        """
     )
     db.commit()
     db.close()
+    return peer
 
 
-def datasette_path(database_name, filters, page):
-    """The Datasette JSON URL with the same filters, facets, order and page."""
+def peer_path(peer, filters, page):
+    """The Datasette JSON URL with the same filters, facets, order, columns and page."""
     params = [
-        "_facet_array=conditions",
-        "_facet=design",
-        "_facet=evidence_level",
-        "_facet=status",
-        "_facet=year",
-        "_sort_desc=year",
-        f"_size={PAGE_SIZE}",
+        ("_facet_array", "conditions"),
+        ("_facet", "design"),
+        ("_facet", "evidence_level"),
+        ("_facet", "status"),
+        ("_facet", "year"),
+        ("_sort_desc", "year"),
+        ("_size", str(PAGE_SIZE)),
+        *(("_col", column) for column in [*PEER_COLUMNS, "conditions", "verdicts"]),
     ]
     if "condition" in filters:
-        params.append(f"conditions__arraycontains={filters['condition']}")
+        params.append(("conditions__arraycontains", filters["condition"]))
     if "design" in filters:
-        params.append(f"design__exact={filters['design']}")
+        params.append(("design__exact", filters["design"]))
     if "year_min" in filters:
-        params.append(f"year__gte={filters['year_min']}")
+        params.append(("year__gte", str(filters["year_min"])))
     if "year_max" in filters:
-        params.append(f"year__lte={filters['year_max']}")
+        params.append(("year__lte", str(filters["year_max"])))
     if "q" in filters:
-        params.append(f"title__contains={filters['q']}")
+        params.append(("_search", filters["q"]))
     if page > 1:
-        params.append(f"_next={(page - 1) * PAGE_SIZE}")  # a view pages by offset
-    return f"/{database_name}/study_list.json?" + "&".join(params)
+        # Datasette pages by key, not offset: the token of the row before the page.
+        db = sqlite3.connect(peer)
+        year, pk = db.execute(
+            "SELECT year, id FROM study_list ORDER BY year DESC, id LIMIT 1 OFFSET ?",
+            [(page - 1) * PAGE_SIZE - 1],
+        ).fetchone()
+        db.close()
+        params.append(("_next", f"{year},{pk}"))
+    return f"/{peer.stem}/study_list.json?" + urlencode(params)
 
 
-def over_http(database_url, repeat, our_urls):
-    path = database_url.removeprefix("sqlite:///")
-    datasette_setup(path)
-    env = django_env(database_url)
-    collectstatic(env)
-    ours, peer = free_port(), free_port()
-    datasette = [
-        str(BIN / "datasette"),
-        "serve",
-        path,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(peer),
-        "--setting",
-        "sql_time_limit_ms",
-        "60000",
-        "--setting",
-        "facet_time_limit_ms",
-        "60000",
-        "--setting",
-        "suggest_facets",
-        "off",
-        "--setting",
-        "default_facet_size",
-        "30",
-    ]
-    results = []
-    with gunicorn(env, ours, workers=1), server(datasette, peer, env=env):
-        our_client, peer_client = HttpTimer(ours), HttpTimer(peer)
-        for (label, _, filters, page), url in zip(URLS, our_urls, strict=True):
-            peer_url = datasette_path(Path(path).stem, filters, page)
-            our_status = our_client.get(url)[0]
-            status, _, body = peer_client.get(peer_url)
-            peer_total = (
-                json.loads(body).get("filtered_table_rows_count") if status == 200 else None
-            )
-            our_times = time_calls(lambda url=url: our_client.get(url), repeat)
-            peer_times = time_calls(lambda u=peer_url: peer_client.get(u), repeat)
-            results.append((label, our_status, status, peer_total, our_times, peer_times))
-    return results
+def datasette(peer, port, *extra):
+    return server(
+        [
+            str(BIN / "datasette"),
+            "serve",
+            str(peer),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            # Compute every facet rather than give up, as our page does.
+            *("--setting", "sql_time_limit_ms", "60000"),
+            *("--setting", "facet_time_limit_ms", "60000"),
+            *("--setting", "suggest_facets", "off"),
+            *("--setting", "default_facet_size", "30"),
+            *extra,
+        ],
+        port,
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
+    parser.add_argument("--sqlite", help="an existing SQLite file of synthetic studies")
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pg-name", help="an existing PostgreSQL database to use")
-    parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument(
-        "--timeout",
-        type=int,
-        default=120,
-        help="PostgreSQL statement timeout (s); a page over it is a 500",
+        "--redis", required=True, help="a Redis database for our cache; it is emptied"
     )
-    parser.add_argument("--peer", action="store_true", help="also time ours vs Datasette (SQLite)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    url = database(args.db, args.n, args.seed, args.pg_name)
-    collectstatic(django_env(url))  # DEBUG is off: pages need the static manifest
-    print(f"{args.db}, {args.n} studies, {args.repeat} warm repeats; times in ms\n")
+    import redis
+
+    if args.sqlite:
+        url = f"sqlite:///{args.sqlite}"
+    else:
+        url = database(args.db, args.n, args.seed, args.pg_name)
+    postgres = url.startswith("postgres")
+    env = django_env(url, REDIS_URL=args.redis, RATELIMIT_ENABLE="0")
+    collectstatic(env)
+    setup_django(url, REDIS_URL=args.redis, RATELIMIT_ENABLE="0")
+    logging.getLogger("django.request").setLevel(logging.ERROR)
+    from django.db import connection
+
+    flush = redis.Redis.from_url(args.redis).flushdb
+    peer = None if postgres else peer_file(url.removeprefix("sqlite:///"))
+    ours_port, peer_port = free_port(), free_port()
+    peer_server = datasette(peer, peer_port) if peer else None
+    with gunicorn(env, ours_port, workers=args.workers, extra=["--timeout", "300"]):
+        if peer_server:
+            peer_server.__enter__()
+        try:
+            ours = HttpTimer(ours_port)
+            other = HttpTimer(peer_port) if peer else None
+            pages = []
+            print("floor checked against the page:")
+            for label, path, filters, page in URLS:
+                path, _ = resolve(ours_port, path)  # time the canonical URL
+                with connection.cursor() as cursor:
+                    result = floor(cursor, filters, page, postgres)
+                check(label, path, result)
+                peer_url = peer_path(peer, filters, page) if peer else None
+                peer_rows = None
+                if peer_url:
+                    peer_status, _, body = other.get(peer_url)
+                    data = json.loads(body) if peer_status == 200 else {}
+                    peer_rows = (data.get("filtered_table_rows_count"), len(data.get("rows", [])))
+                pages.append((label, path, filters, page, peer_url, result[0], peer_rows))
+            times = {
+                label: {"cold": [], "warm": [], "floor": [], "peer": []} for label, *_ in pages
+            }
+            for _ in range(args.repeat):
+                for label, path, filters, page, peer_url, _, _ in pages:
+                    flush()
+                    times[label]["cold"].append(ours.get(path)[1])
+                    times[label]["warm"].append(ours.get(path)[1])
+                    with connection.cursor() as cursor:
+                        started = time.perf_counter()
+                        floor(cursor, filters, page, postgres)
+                        times[label]["floor"].append(time.perf_counter() - started)
+                    if peer_url:
+                        times[label]["peer"].append(other.get(peer_url)[1])
+        finally:
+            if peer_server:
+                peer_server.__exit__(None, None, None)
+    report(args, url, pages, times)
+
+
+def report(args, url, pages, times):
+    kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(
-        f"{'URL':24} {'status':>6} {'rows':>8} {'cold p50':>9} {'p95':>8} {'warm p50':>9}"
-        f" {'p95':>8} {'floor p50':>9} {'p95':>8} {'cold/floor':>10}"
+        f"\n{kind}; gunicorn {args.workers} workers, Redis cache emptied before each cold"
+        f" request; {args.repeat} interleaved rounds; ms"
     )
-    # A runaway page query is stopped, not waited for.
-    timeout = f"?options=-c%20statement_timeout%3D{args.timeout * 1000}" if args.db == "pg" else ""
-    local = in_process(url + timeout, args.repeat)
-    for label, _, status, total, cold_times, page_times, floor_times in local:
-        if status >= 500:
-            print(
-                f"{label:24} {status:>6} {total:>8}  page failed (over --timeout?); floor p50 "
-                f"{ms(percentile(floor_times, 50))}"
-            )
-            continue
-        ratio = percentile(cold_times, 50) / percentile(floor_times, 50)
+    print(
+        f"{'URL':24} {'rows':>8} {'cold p50':>9} {'p95':>8} {'warm p50':>9} {'floor p50':>9}"
+        f" {'peer p50':>9} {'peer rows':>10} {'cold/floor':>10} {'cold/peer':>9}"
+    )
+    for label, _, _, _, _, total, peer_rows in pages:
+        t = times[label]
+        cold, floor_ = percentile(t["cold"], 50), percentile(t["floor"], 50)
+        peer = percentile(t["peer"], 50) if t["peer"] else None
         print(
-            f"{label:24} {status:>6} {total:>8} {ms(percentile(cold_times, 50))} "
-            f"{ms(percentile(cold_times, 95))} {ms(percentile(page_times, 50))} "
-            f"{ms(percentile(page_times, 95))} {ms(percentile(floor_times, 50))}  "
-            f"{ms(percentile(floor_times, 95))} {ratio:10.2f}"
-            + ("   (page not there yet)" if status == 404 else "")
+            f"{label:24} {total:>8} {ms(cold)} {ms(percentile(t['cold'], 95))}"
+            f" {ms(percentile(t['warm'], 50))} {ms(floor_)} "
+            f"{ms(peer) if peer else '       -'} {(peer_rows or ('-',))[0]!s:>10}"
+            f" {cold / floor_:10.2f} {(cold / peer) if peer else float('nan'):9.2f}"
         )
-    if args.peer:
-        if args.db != "sqlite":
-            parser.error("--peer compares with Datasette, which serves SQLite")
-        print("\nover HTTP on loopback: gunicorn (1 worker, warm) vs Datasette, same file")
-        print(
-            f"{'URL':24} {'ours':>6} {'peer':>6} {'peer rows':>9} {'ours p50':>9} {'p95':>8}"
-            f" {'peer p50':>9} {'p95':>8} {'ours/peer':>9}"
-        )
-        for label, ours, status, total, our_times, peer_times in over_http(
-            url, args.repeat, [row[1] for row in local]
-        ):
-            ratio = percentile(our_times, 50) / percentile(peer_times, 50)
-            print(
-                f"{label:24} {ours:>6} {status:>6} {total!s:>9} {ms(percentile(our_times, 50))} "
-                f"{ms(percentile(our_times, 95))} {ms(percentile(peer_times, 50))}  "
-                f"{ms(percentile(peer_times, 95))} {ratio:9.2f}"
-            )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,16 @@ import re
 import shutil
 import subprocess
 
-from benchmarks.common import OUT, ROOT, collectstatic, database, django_env, free_port, gunicorn
+from benchmarks.common import (
+    OUT,
+    PYTHON,
+    ROOT,
+    collectstatic,
+    database,
+    django_env,
+    free_port,
+    gunicorn,
+)
 
 LIST_PATHS = [
     "/studies/",
@@ -93,33 +102,63 @@ def main():
         help="share one Redis cache between the workers (e.g. redis://127.0.0.1:6379/3; "
         "flushed first) instead of each worker's local memory",
     )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="share a file cache in DIR between the workers (emptied first)",
+    )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="run manage.py warm_catalog before the run (a shared cache only)",
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no visit to the paths before the run (they are canonical already)",
+    )
+    parser.add_argument("--sqlite", help="an existing SQLite file of synthetic studies")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    url = database(args.db, args.n, pg_name=args.pg_name)
+    if args.sqlite:
+        url = f"sqlite:///{args.sqlite}"
+    else:
+        url = database(args.db, args.n, pg_name=args.pg_name)
     # wrk is one address standing for many readers: the per-address rate limits (searches
     # 120/min) would answer it 429, so they are off for the run.
     extra = {"REDIS_URL": args.redis} if args.redis else {}
+    if args.cache_dir:
+        extra["CACHE_DIR"] = args.cache_dir
+        shutil.rmtree(args.cache_dir, ignore_errors=True)
     env = django_env(url, CONN_MAX_AGE=60, RATELIMIT_ENABLE=0, **extra)
     if args.redis:
         subprocess.run(["redis-cli", "-u", args.redis, "FLUSHDB"], check=True, capture_output=True)
     collectstatic(env)
+    if args.warm:
+        subprocess.run([PYTHON, "manage.py", "warm_catalog"], cwd=ROOT, env=env, check=True)
     pages, static = sample_paths(url, args.studies)
     port = free_port()
     with gunicorn(env, port, workers=args.workers, extra=["--timeout", "120"]):
         lists = [] if args.without_lists else LIST_PATHS
-        resolved = {path: resolve(port, path) for path in [*lists, *pages, static]}
+        paths = [*lists, *pages, static]
+        if args.cold:
+            resolved = {path: (path, "not visited") for path in paths}
+        else:
+            resolved = {path: resolve(port, path) for path in paths}
         statuses = {}
         for _, status in resolved.values():
             statuses[status] = statuses.get(status, 0) + 1
         # Lists weigh as much as study pages: they are what people browse.
         weights = dict.fromkeys(lists, len(pages) // len(LIST_PATHS))
         mix = [resolved[path][0] for path in resolved for _ in range(weights.get(path, 1))]
+        OUT.mkdir(parents=True, exist_ok=True)
         script = OUT / "load.lua"
         script.write_text(lua_script(mix))
+        cache = "Redis" if args.redis else "files" if args.cache_dir else "local memory"
         print(
             f"{args.db}, {args.n} studies; gunicorn {args.workers} workers; "
-            f"cache: {'Redis' if args.redis else 'local memory'}; {len(mix)} paths "
+            f"cache: {cache}{', warmed' if args.warm else ''}; {len(mix)} paths "
             f"(statuses before the run: {statuses})"
         )
         result = subprocess.run(

@@ -119,11 +119,15 @@ DATABASES = {
     )
 }
 
-# A real cache backend (Redis) when REDIS_URL is set; local memory otherwise.
+# The cache: Redis when REDIS_URL is set (shared by every server); files in CACHE_DIR when
+# that is set (shared by the workers of one machine, and by `manage.py warm_catalog`, so
+# that the first readers after a deploy find the catalog's counts computed); local memory
+# of each process otherwise.
 # The site needs no cache to work: with Redis away every cache operation fails fast and
 # counts as a miss (IGNORE_EXCEPTIONS, logged), and each one tries to connect afresh, so
 # the cache comes back by itself with Redis (docs/operations.md).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHE_DIR = os.environ.get("CACHE_DIR", "")
 REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))  # seconds, connect and reply
 
 
@@ -149,6 +153,14 @@ def redis_cache(url):
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
+elif CACHE_DIR:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CACHE_DIR,
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 10_000)},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

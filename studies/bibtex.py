@@ -12,20 +12,16 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import bibtexparser
-from bibtexparser.library import Library
-from bibtexparser.middlewares.parsestack import default_unparse_stack
 from bibtexparser.model import (
     DuplicateBlockKeyBlock,
     DuplicateFieldKeyBlock,
     Entry,
-    Field,
     ParsingFailedBlock,
     String,
 )
 
+from .citations import Citation
 from .latex import decode_latex
-
-UNPARSE_STACK = default_unparse_stack(allow_inplace_modification=True)
 
 # LaTeX's special characters and how to write each as text.
 LATEX_ESCAPES = {
@@ -46,48 +42,55 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Character pairs LaTeX reads as one typographic character (`--` is an en dash, `` `` ``
 # an opening quote); an empty group between the two keeps them as typed.
 LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
+# Most values hold nothing the three above change: one scan for a character and one for
+# each pair find those, and spare them three substitutions.
+SPECIAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\\{}%&#_$~^]")
 
 
 def latex_escape(text):
-    text = CONTROL_CHARACTERS.sub("", str(text))
+    text = str(text)
+    if not (
+        SPECIAL_CHARACTERS.search(text)
+        or "--" in text
+        or "``" in text
+        or "''" in text
+        or "?`" in text
+        or "!`" in text
+    ):
+        return " ".join(text.split())
+    text = CONTROL_CHARACTERS.sub("", text)
     text = " ".join(text.split())
     text = LATEX_SPECIALS.sub(lambda m: LATEX_ESCAPES[m.group(0)], text)
     return LIGATURES.sub("{}", text)
 
 
-# The related rows an entry writes: a download fetches only these.
-RELATIONS = ("conditions",)
-
-
-def entry_type(study):
-    if study.journal and study.design not in ("registered_trial",):
+def entry_type(citation):
+    if citation.journal and citation.design not in ("registered_trial",):
         return "article"
     return "misc"
 
 
-def study_to_entry(study):
-    """A bibtexparser Entry for one study; its key is the study's slug."""
-    fields = [Field("title", latex_escape(study.title))]
-    if study.authors:
-        fields.append(Field("author", " and ".join(author_name(name) for name in study.authors)))
+def citation_fields(citation):
+    """(name, value as BibTeX text) of the entry's fields, in order; empty ones left out."""
+    fields = [("title", latex_escape(citation.title))]
+    if citation.authors:
+        fields.append(("author", " and ".join(author_name(name) for name in citation.authors)))
     for name, value in (
-        ("journal", study.journal),
-        ("year", study.year),
-        ("volume", study.volume),
-        ("number", study.issue),
-        ("pages", study.pages),
-        ("doi", study.doi),
-        ("pmid", study.pmid),
-        ("pmcid", study.pmcid),
-        ("url", study.url),
-        ("note", f"Trial registration: {study.registry_id}" if study.registry_id else ""),
-        ("keywords", ", ".join(c.name for c in study.conditions.all())),
+        ("journal", citation.journal),
+        ("year", citation.year),
+        ("volume", citation.volume),
+        ("number", citation.issue),
+        ("pages", citation.pages),
+        ("doi", citation.doi),
+        ("pmid", citation.pmid),
+        ("pmcid", citation.pmcid),
+        ("url", citation.url),
+        ("note", f"Trial registration: {citation.registry_id}" if citation.registry_id else ""),
+        ("keywords", ", ".join(citation.keywords)),
     ):
         if value:
-            fields.append(
-                Field(name, page_range(value) if name == "pages" else latex_escape(value))
-            )
-    return Entry(entry_type(study), study.slug, fields)
+            fields.append((name, page_range(value) if name == "pages" else latex_escape(value)))
+    return fields
 
 
 def author_name(name):
@@ -104,21 +107,18 @@ def page_range(pages):
     return latex_escape(pages.replace("\u2013", "--")).replace("-{}-", "--")
 
 
+def citation_to_bibtex(citation):
+    """One BibTeX entry, keyed by the study's slug, each value braced.
+
+    Written as bibtexparser writes an entry (tab indent, no trailing comma), without
+    building its Library and Entry objects, which cost most of a long download's time.
+    """
+    body = ",\n".join(f"\t{name} = {{{value}}}" for name, value in citation_fields(citation))
+    return f"@{entry_type(citation)}{{{citation.key},\n{body}\n}}\n"
+
+
 def study_to_bibtex(study):
-    library = Library([study_to_entry(study)])
-    # The library is ours and thrown away: its entries may be enclosed in place, which
-    # spares the deep copy bibtexparser otherwise makes (most of an export's time).
-    return bibtexparser.write_string(library, unparse_stack=UNPARSE_STACK)
-
-
-def iter_bibtex(studies):
-    """BibTeX for many studies, one entry at a time (streams a long list)."""
-    for study in studies:
-        yield study_to_bibtex(study)
-
-
-def dumps(studies):
-    return "".join(iter_bibtex(studies))
+    return citation_to_bibtex(Citation.from_study(study))
 
 
 # Reading ---------------------------------------------------------------------------------

@@ -1,9 +1,128 @@
-"""A study as a formatted reference and as links out, for the study page (BibTeX is in
-bibtex.py)."""
+"""A study as a citation: one record that every way of citing it reads.
 
+``Citation`` holds what a reference manager needs of a study (title, authors, journal,
+identifiers, the conditions as keywords). BibTeX (bibtex.py), RIS (exports.py), the
+formatted reference and the Highwire ``citation_*`` tags of the study page are all written
+from it, so they cannot disagree. It is built from a Study or, for a long download, from
+a row of ``Study.objects.values(*Citation.FIELDS)`` with no model instance.
+"""
+
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from . import identifiers
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    key: str  # the study's slug
+    title: str
+    authors: tuple
+    year: int | None
+    journal: str
+    volume: str
+    issue: str
+    pages: str
+    doi: str | None
+    pmid: str | None
+    pmcid: str | None
+    registry_id: str | None
+    url: str
+    design: str
+    summary: str
+    keywords: tuple  # the study's condition names, in name order
+
+    # The study's columns a citation reads.
+    FIELDS = (
+        "slug",
+        "title",
+        "authors",
+        "year",
+        "journal",
+        "volume",
+        "issue",
+        "pages",
+        "doi",
+        "pmid",
+        "pmcid",
+        "registry_id",
+        "url",
+        "design",
+        "summary",
+    )
+
+    @classmethod
+    def from_row(cls, row, keywords=()):
+        """From a mapping of FIELDS (a ``values()`` row) and the condition names."""
+        return cls(
+            key=row["slug"],
+            title=row["title"],
+            authors=tuple(row["authors"] or ()),
+            year=row["year"],
+            journal=row["journal"],
+            volume=row["volume"],
+            issue=row["issue"],
+            pages=row["pages"],
+            doi=row["doi"],
+            pmid=row["pmid"],
+            pmcid=row["pmcid"],
+            registry_id=row["registry_id"],
+            url=row["url"],
+            design=row["design"],
+            summary=row["summary"],
+            keywords=tuple(keywords),
+        )
+
+    @classmethod
+    def from_study(cls, study):
+        """From a Study (its conditions read through ``study.conditions.all()``)."""
+        row = {name: getattr(study, name) for name in cls.FIELDS}
+        return cls.from_row(row, [condition.name for condition in study.conditions.all()])
+
+    @property
+    def first_and_last_page(self):
+        return first_and_last_page(self.pages)
+
+    def reference(self):
+        """E.g. ``Younger J, Mackey S. Fibromyalgia symptoms ... Pain Med. 2009;10(4):663-72.``"""
+        parts = []
+        if self.authors:
+            parts.append(format_authors(self.authors).rstrip(".") + ".")
+        parts.append(self.title.rstrip(".") + ".")
+        source = self.journal.rstrip(".") + "." if self.journal else ""
+        details = str(self.year) if self.year else ""
+        if self.volume:
+            details += f";{self.volume}"
+            if self.issue:
+                details += f"({self.issue})"
+        if self.pages:
+            details += f":{self.pages}"
+        if source or details:
+            parts.append(" ".join(p for p in (source, details + "." if details else "") if p))
+        if self.doi:
+            parts.append(f"doi:{self.doi}")
+        elif self.registry_id:
+            parts.append(f"Trial registration {self.registry_id}.")
+        return " ".join(parts)
+
+    def highwire_tags(self):
+        """(name, content) of the ``<meta name="citation_…">`` tags Zotero reads."""
+        tags = [("citation_title", self.title)]
+        tags += [("citation_author", author) for author in self.authors]
+        first_page, last_page = self.first_and_last_page
+        for name, value in (
+            ("citation_publication_date", self.year),
+            ("citation_journal_title", self.journal),
+            ("citation_volume", self.volume),
+            ("citation_issue", self.issue),
+            ("citation_firstpage", first_page),
+            ("citation_lastpage", last_page if first_page else ""),
+            ("citation_doi", self.doi),
+            ("citation_pmid", self.pmid),
+        ):
+            if value:
+                tags.append((name, str(value)))
+        return tags
 
 
 def format_authors(authors, limit=6):
@@ -12,29 +131,6 @@ def format_authors(authors, limit=6):
     if len(names) > limit:
         return ", ".join(names[:limit]) + ", et al."
     return ", ".join(names)
-
-
-def format_reference(study):
-    """E.g. ``Younger J, Mackey S. Fibromyalgia symptoms ... Pain Med. 2009;10(4):663-72.``"""
-    parts = []
-    if study.authors:
-        parts.append(format_authors(study.authors).rstrip(".") + ".")
-    parts.append(study.title.rstrip(".") + ".")
-    source = study.journal.rstrip(".") + "." if study.journal else ""
-    details = str(study.year) if study.year else ""
-    if study.volume:
-        details += f";{study.volume}"
-        if study.issue:
-            details += f"({study.issue})"
-    if study.pages:
-        details += f":{study.pages}"
-    if source or details:
-        parts.append(" ".join(p for p in (source, details + "." if details else "") if p))
-    if study.doi:
-        parts.append(f"doi:{study.doi}")
-    elif study.registry_id:
-        parts.append(f"Trial registration {study.registry_id}.")
-    return " ".join(parts)
 
 
 def first_and_last_page(pages):

@@ -1,16 +1,37 @@
-"""Studies as plain data: the JSON objects, CSV rows and RIS records the catalog exports.
+"""Studies as downloads: one registry of the export formats and their writers.
 
-The same functions serve `manage.py export_studies` and the list's download links, so a
-study reads the same whichever way it leaves the catalog. Writers are generators, so a
-large list streams instead of being built in memory.
+``FORMATS`` lists each format once (its name for ``export_studies --format``, its
+extension for the list's download links, content type, writer and the related rows it
+writes); the list's downloads and ``manage.py export_studies`` both read it, so a study
+reads the same whichever way it leaves the catalog.
+
+A download can hold the whole catalog, so the writers never build model instances: they
+read the studies as plain rows through ``values()`` a chunk at a time (a server-side
+cursor on PostgreSQL), fetch the related rows a format writes for each chunk in one query
+per table, and yield text in pieces of tens of kilobytes.
 """
 
 import csv
 import io
 import json
-from decimal import Decimal
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import batched
 
+import rispy
+from django.db import connections
+from django.db.models import FloatField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+
+from . import bibtex
+from .citations import Citation
 from .identifiers import doi_url
+from .models import Claim, EffectSummary, Mention, Outcome, Study
+from .vocabulary import EvidenceLevel
+
+READ_CHUNK_SIZE = 1000  # studies read from the database at a time
+WRITE_BATCH_SIZE = 100  # studies written into one piece of the response (tens of kB)
 
 # Characters a spreadsheet reads as the start of a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
@@ -43,123 +64,192 @@ CSV_COLUMNS = [
     "domains",
     "summary",
 ]
+# The study's own columns every export reads.
+STUDY_COLUMNS = [
+    *Citation.FIELDS,
+    "descriptive_title",
+    "evidence_level",
+    "status",
+    "sample_size",
+    "population",
+    "dose",
+    "dose_min_mg",
+    "dose_max_mg",
+    "dose_band",
+    "duration",
+    "comparator",
+    "adverse_events",
+]
 
 
-def _none_if_empty(value):
-    if value in ("", None, [], {}):
-        return None
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
+# Reading: studies as rows, with the related rows a format writes.
+
+# Each related table: (model, its columns as exported, the order within a study).
+RELATED = {
+    "conditions": (
+        Study.conditions.through,
+        {"name": "condition__name"},
+        ["condition__name"],
+    ),
+    "effect_summaries": (
+        EffectSummary,
+        {
+            "condition": "condition__name",
+            "verdict": "verdict",
+            "certainty": "certainty",
+            "rationale": "rationale",
+        },
+        ["condition__name", "pk"],
+    ),
+    "outcomes": (
+        Outcome,
+        {
+            "name": "name",
+            "condition": "condition__name",
+            "domain": "domain",
+            "direction": "direction",
+            "figures": "figures",
+            "document": "source__slug",
+            "effect_measure": "effect_measure",
+            "value": "value",
+            "ci_low": "ci_low",
+            "ci_high": "ci_high",
+            "p_value": "p_value",
+            "n_intervention": "n_intervention",
+            "n_control": "n_control",
+        },
+        ["position", "pk"],
+    ),
+    "mentions": (
+        Mention,
+        {
+            "document": "source__slug",
+            "title": "source__title",
+            "file": "source__file_name",
+            "locator": "locator",
+            "quote": "quote",
+        },
+        ["source__title", "pk"],
+    ),
+    "claims": (
+        Claim,
+        {
+            "document": "source__slug",
+            "locator": "locator",
+            "quote": "quote",
+            "verdict": "verdict",
+            "note": "note",
+        },
+        ["source__title", "pk"],
+    ),
+}
+
+
+def study_rows(queryset, relations, columns=STUDY_COLUMNS, chunk_size=READ_CHUNK_SIZE):
+    """Chunks (lists) of the studies of ``queryset``, in its order, as dicts of
+    ``columns``, each with a list of dicts under every name in ``relations``."""
+    names = ["id", *columns]
+    rows = queryset.values_list(*(_read(name) for name in names)).iterator(chunk_size)
+    vendor = connections[queryset.db].vendor
+    for chunk in batched(rows, chunk_size, strict=False):
+        chunk = [dict(zip(names, row)) for row in chunk]  # noqa: B905 - as many as asked
+        by_id = {row["id"]: row for row in chunk}
+        among = _as_one_parameter(list(by_id), vendor)
+        for relation in relations:
+            model, fields, order = RELATED[relation]
+            for row in chunk:
+                row[relation] = []
+            keys = list(fields)
+            for study_id, *values in (
+                model.objects.filter(study_id__in=among)
+                .order_by(*order)
+                .values_list("study_id", *(_read(field) for field in fields.values()))
+            ):
+                by_id[study_id][relation].append(dict(zip(keys, values)))  # noqa: B905
+        yield chunk
+
+
+# Decimal columns are written as JSON numbers: read as floats, they skip the Decimal
+# Django would build (and the export would turn back into a float) for every value.
+DECIMALS = {"dose_min_mg", "dose_max_mg", "value", "ci_low", "ci_high", "p_value"}
+
+
+def _read(column):
+    return Cast(column, FloatField()) if column in DECIMALS else column
+
+
+def _as_one_parameter(ids, vendor):
+    """The ids for ``__in`` as one query parameter rather than one per id: Django's
+    preparing a thousand parameters took longer than the query that reads them."""
+    if vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    if vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+    return ids
+
+
+# Writing: each format turns a batch of rows into pieces of text.
+
+
+EMPTIABLE = (str, list, dict, type(None))
 
 
 def _plain(mapping):
-    return {key: _none_if_empty(value) for key, value in mapping.items()}
+    """The mapping with empty values ("", [], {}) as None."""
+    return {
+        key: None if not value and type(value) in EMPTIABLE else value
+        for key, value in mapping.items()
+    }
 
 
-def study_to_dict(study):
+def study_to_dict(row):
     """One study as the JSON object of `export_studies --format json` and /studies.json.
 
-    Expects the study to come from ``Study.objects.for_export()`` (prefetched relations).
     Empty values are ``None``, never empty strings.
     """
+    level = EvidenceLevel(row["evidence_level"])
     data = _plain(
         {
-            "slug": study.slug,
-            "title": study.title,
-            "year": study.year,
-            "authors": list(study.authors),
-            "journal": study.journal,
-            "volume": study.volume,
-            "issue": study.issue,
-            "pages": study.pages,
-            "doi": study.doi,
-            "pmid": study.pmid,
-            "pmcid": study.pmcid,
-            "registry_id": study.registry_id,
-            "url": study.url,
-            "design": study.design,
-            "evidence_level": study.level.value,
-            "evidence_level_label": study.level.label,
-            "status": study.status,
-            "conditions": [c.name for c in study.conditions.all()],
-            "sample_size": study.sample_size,
-            "population": study.population,
-            "dose": study.dose,
-            "dose_min_mg": study.dose_min_mg,
-            "dose_max_mg": study.dose_max_mg,
-            "dose_band": study.dose_band,
-            "duration": study.duration,
-            "comparator": study.comparator,
-            "adverse_events": study.adverse_events,
-            "summary": study.summary,
+            "slug": row["slug"],
+            "title": row["title"],
+            "year": row["year"],
+            "authors": list(row["authors"]),
+            "journal": row["journal"],
+            "volume": row["volume"],
+            "issue": row["issue"],
+            "pages": row["pages"],
+            "doi": row["doi"],
+            "pmid": row["pmid"],
+            "pmcid": row["pmcid"],
+            "registry_id": row["registry_id"],
+            "url": row["url"],
+            "design": row["design"],
+            "evidence_level": level.value,
+            "evidence_level_label": level.label,
+            "status": row["status"],
+            "conditions": [c["name"] for c in row["conditions"]],
+            "sample_size": row["sample_size"],
+            "population": row["population"],
+            "dose": row["dose"],
+            "dose_min_mg": row["dose_min_mg"],
+            "dose_max_mg": row["dose_max_mg"],
+            "dose_band": row["dose_band"],
+            "duration": row["duration"],
+            "comparator": row["comparator"],
+            "adverse_events": row["adverse_events"],
+            "summary": row["summary"],
         }
     )
-    data["descriptive_title"] = study.descriptive_title
-    data["outcomes"] = [
-        _plain(
-            {
-                "name": o.name,
-                "condition": o.condition.name if o.condition_id else None,
-                "domain": o.domain,
-                "direction": o.direction,
-                "figures": o.figures,
-                "document": o.source.slug if o.source_id else None,
-                "effect_measure": o.effect_measure,
-                "value": o.value,
-                "ci_low": o.ci_low,
-                "ci_high": o.ci_high,
-                "p_value": o.p_value,
-                "n_intervention": o.n_intervention,
-                "n_control": o.n_control,
-            }
-        )
-        for o in study.outcomes.all()
-    ]
-    data["effect_summaries"] = [
-        _plain(
-            {
-                "condition": e.condition.name,
-                "verdict": e.verdict,
-                "certainty": e.certainty,
-                "rationale": e.rationale,
-            }
-        )
-        for e in study.effect_summaries.all()
-    ]
-    data["sources"] = [
-        _plain(
-            {
-                "document": m.source.slug,
-                "title": m.source.title,
-                "file": m.source.file_name,
-                "locator": m.locator,
-                "quote": m.quote,
-            }
-        )
-        for m in study.mentions.all()
-    ]
-    data["claims"] = [
-        _plain(
-            {
-                "document": c.source.slug,
-                "locator": c.locator,
-                "quote": c.quote,
-                "verdict": c.verdict,
-                "note": c.note,
-            }
-        )
-        for c in study.claims.all()
-    ]
+    data["descriptive_title"] = row["descriptive_title"]
+    for relation in ("outcomes", "effect_summaries", "mentions", "claims"):
+        data["sources" if relation == "mentions" else relation] = [
+            _plain(item) for item in row[relation]
+        ]
     return data
 
 
-def iter_json(studies):
-    """A JSON array of study objects, written piece by piece."""
-    yield "["
-    for n, study in enumerate(studies):
-        yield ("," if n else "") + "\n" + json.dumps(study_to_dict(study), ensure_ascii=False)
-    yield "\n]\n"
+def write_json(rows):
+    return ["\n" + json.dumps(study_to_dict(row), ensure_ascii=False) for row in rows]
 
 
 def spreadsheet_safe(value):
@@ -169,69 +259,85 @@ def spreadsheet_safe(value):
     return value
 
 
-# The related rows each format writes: a download fetches only these (the JSON, all).
-CSV_RELATIONS = ("conditions", "effect_summaries", "outcomes")
-RIS_RELATIONS = ("conditions", "outcomes")
-
-
-def study_to_row(study):
+def study_to_row(row):
     """One CSV row: the study's own fields as in ``study_to_dict``, lists joined by "; "."""
-    row = {column: getattr(study, column, None) for column in CSV_COLUMNS}
-    row["authors"] = "; ".join(study.authors)
-    row["evidence_level"] = study.level.value
-    row["conditions"] = "; ".join(c.name for c in study.conditions.all())
-    row["verdicts"] = "; ".join(
-        f"{e.condition.name}: {e.verdict} ({e.certainty})" for e in study.effect_summaries.all()
-    )
-    row["domains"] = "; ".join(_domains(study))
-    return {key: spreadsheet_safe("" if value is None else value) for key, value in row.items()}
+    lists = {
+        "authors": "; ".join(row["authors"]),
+        "conditions": "; ".join(c["name"] for c in row["conditions"]),
+        "verdicts": "; ".join(
+            f"{e['condition']}: {e['verdict']} ({e['certainty']})" for e in row["effect_summaries"]
+        ),
+        "domains": "; ".join(_domains(row)),
+    }
+    cells = [lists[column] if column in lists else row[column] for column in CSV_COLUMNS]
+    # spreadsheet_safe, written out: it runs for every cell of a long download.
+    return [
+        ""
+        if value is None
+        else "'" + value
+        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+        else value
+        for value in cells
+    ]
 
 
-def iter_csv(studies):
-    """CSV with a header row, one study a row, safe to open in a spreadsheet."""
+def _csv_text(rows):
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for study in studies:
-        writer.writerow(study_to_row(study))
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.getvalue():
-        yield buffer.getvalue()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(rows):
+    return [_csv_text(study_to_row(row) for row in rows)]
+
+
+def write_bibtex(rows):
+    return [bibtex.citation_to_bibtex(_citation(row)) for row in rows]
 
 
 RIS_TYPES = {"registered_trial": "GEN", "trial_protocol": "JOUR"}
 
 
-def study_to_ris(study):
-    """One RIS record (the tagged format EndNote, Zotero and Mendeley read)."""
-    lines = [("TY", RIS_TYPES.get(study.design, "JOUR" if study.journal else "GEN"))]
-    lines.append(("TI", study.title))
-    lines.extend(("AU", author) for author in study.authors)
-    if study.year:
-        lines.append(("PY", str(study.year)))
-    for tag, value in (
-        ("JO", study.journal),
-        ("VL", study.volume),
-        ("IS", study.issue),
-        ("SP", study.pages),
-        ("DO", study.doi),
-        ("AN", f"PMID:{study.pmid}" if study.pmid else ""),
-        ("UR", study.url or (doi_url(study.doi) if study.doi else "")),
-        ("N1", f"Trial registration: {study.registry_id}" if study.registry_id else ""),
-        ("AB", study.summary),
+class RisWriter(rispy.RisWriter):
+    """rispy's writer with CRLF line ends (as RIS files are written) and no "1." header
+    before each record."""
+
+    NEWLINE = "\r\n"
+
+    def set_header(self, count):
+        return ""
+
+
+RIS = RisWriter()
+
+
+def citation_to_ris(citation):
+    """One RIS record (the tagged format EndNote, Zotero and Mendeley read) as rispy's
+    mapping, in tag order: TY TI AU PY JO VL IS SP DO AN UR N1 AB KW."""
+    record = {
+        "type_of_reference": RIS_TYPES.get(citation.design, "JOUR" if citation.journal else "GEN"),
+        "title": _one_line(citation.title),
+        "authors": [_one_line(author) for author in citation.authors],
+    }
+    url = citation.url or (doi_url(citation.doi) if citation.doi else "")
+    registration = f"Trial registration: {citation.registry_id}" if citation.registry_id else ""
+    for key, value in (
+        ("year", str(citation.year) if citation.year else ""),
+        ("journal_name", citation.journal),
+        ("volume", citation.volume),
+        ("number", citation.issue),
+        ("start_page", citation.pages),
+        ("doi", citation.doi),
+        ("accession_number", f"PMID:{citation.pmid}" if citation.pmid else ""),
+        ("urls", url),
+        ("notes", registration),
+        ("abstract", citation.summary),
     ):
         if value:
-            lines.append((tag, value))
-    lines.extend(("KW", condition.name) for condition in study.conditions.all())
-    lines.extend(("KW", f"outcome domain: {domain}") for domain in _domains(study))
-    lines.append(("ER", ""))
-    return "".join(f"{tag}  - {_one_line(value)}\r\n" for tag, value in lines)
-
-
-def _domains(study):
-    return sorted({o.domain for o in study.outcomes.all()})
+            value = _one_line(value)
+            record[key] = [value] if key in ("urls", "notes") else value
+    record["keywords"] = [_one_line(keyword) for keyword in citation.keywords]
+    return record
 
 
 def _one_line(value):
@@ -239,6 +345,90 @@ def _one_line(value):
     return " ".join(str(value).split())
 
 
-def iter_ris(studies):
-    for study in studies:
-        yield study_to_ris(study) + "\r\n"
+def write_ris(rows):
+    return [RIS.formats([_ris_record(row) for row in rows]) + "\r\n"]
+
+
+def _ris_record(row):
+    record = citation_to_ris(_citation(row))
+    record["keywords"] += [f"outcome domain: {domain}" for domain in _domains(row)]
+    return record
+
+
+def _domains(row):
+    """The outcome domains a study measured, in name order."""
+    return sorted({outcome["domain"] for outcome in row["outcomes"]})
+
+
+def _citation(row):
+    return Citation.from_row(row, [c["name"] for c in row["conditions"]])
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # for export_studies --format
+    extension: str  # for the list's download links
+    content_type: str
+    write: Callable  # a batch of study rows -> pieces of text
+    columns: tuple  # the study's columns the writer reads
+    relations: tuple  # the related rows the writer reads
+    head: str = ""
+    separator: str = ""  # between two studies
+    tail: str = ""
+
+    def stream(self, queryset, chunk_size=READ_CHUNK_SIZE):
+        """The studies of ``queryset``, in its order, as pieces of text."""
+        if self.head:
+            yield self.head
+        first = True
+        for chunk in study_rows(queryset, self.relations, self.columns, chunk_size):
+            for batch in batched(chunk, WRITE_BATCH_SIZE, strict=False):
+                text = self.separator.join(self.write(batch))
+                yield text if first else self.separator + text
+                first = False
+        if self.tail:
+            yield self.tail
+
+
+FORMATS = {
+    f.name: f
+    for f in (
+        ExportFormat(
+            "json",
+            "json",
+            "application/json; charset=utf-8",
+            write_json,
+            tuple(STUDY_COLUMNS),
+            tuple(RELATED),
+            head="[",
+            separator=",",
+            tail="\n]\n",
+        ),
+        ExportFormat(
+            "csv",
+            "csv",
+            "text/csv; charset=utf-8",
+            write_csv,
+            tuple(c for c in CSV_COLUMNS if c not in ("conditions", "verdicts", "domains")),
+            ("conditions", "effect_summaries", "outcomes"),
+            head=_csv_text([CSV_COLUMNS]),
+        ),
+        ExportFormat(
+            "bibtex",
+            "bib",
+            "application/x-bibtex; charset=utf-8",
+            write_bibtex,
+            Citation.FIELDS,
+            ("conditions",),
+        ),
+        ExportFormat(
+            "ris",
+            "ris",
+            "application/x-research-info-systems; charset=utf-8",
+            write_ris,
+            Citation.FIELDS,
+            ("conditions", "outcomes"),
+        ),
+    )
+}
+BY_EXTENSION = {f.extension: f for f in FORMATS.values()}

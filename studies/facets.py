@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, F
+from django.db.models import Count
 
 from .models import Condition, Study
 from .vocabulary import DESIGN_LEVELS, Design, DoseBand, EvidenceLevel, Status
@@ -74,7 +74,8 @@ def compute_summary(filterset):
             counts[facet][value] = counts[facet].get(value, 0) + n
     for facet in OWN_FILTERS.keys() - set(shared):
         queryset = filterset.facet_queryset(*OWN_FILTERS[facet])
-        counts[facet] = dict(_grouped(queryset, [COLUMNS[facet]]))
+        for value, n in _grouped(queryset, [COLUMNS[facet]]):
+            counts[facet][value] = counts[facet].get(value, 0) + n
     levels = {}
     for design, n in counts["level"].items():
         level = DESIGN_LEVELS.get(design)
@@ -94,28 +95,37 @@ def compute_summary(filterset):
 
 
 def _grouped(queryset, columns):
-    return (
-        queryset.annotate(decade=F("year") / 10 * 10)
-        .order_by()
-        .values_list(*columns)
-        .annotate(n=Count("*"))
-    )
+    """(*values, count) rows grouped by ``columns``, "decade" among them.
+
+    Grouped by the year itself and summed into decades here: the GROUP BY then follows
+    the covering index (design, status, year) in its order, where grouping by an
+    expression sorts every row first (SQLite, 100,000 studies: 15 ms against 70).
+    """
+    names = ["year" if column == "decade" else column for column in columns]
+    rows = {}
+    for *values, n in queryset.order_by().values_list(*names).annotate(n=Count("*")):
+        key = tuple(
+            (value if value is None else value // 10 * 10) if column == "decade" else value
+            for column, value in zip(columns, values, strict=True)
+        )
+        rows[key] = rows.get(key, 0) + n
+    return [(*key, n) for key, n in rows.items()]
 
 
 def condition_facet(filterset):
-    # A semi-join in WHERE: PostgreSQL hashes the matching ids once, where a filtered
-    # Count over Condition.studies checked each row against them one by one.
-    matching = filterset.facet_queryset("condition").values("pk")
-    counts = dict(
-        Study.conditions.through.objects.filter(study__in=matching)
-        .order_by()
-        .values_list("condition_id")
-        .annotate(n=Count("*"))
-    )
+    # Unfiltered, the link table alone (SQLite, 100,000 studies: 11 ms, where matching
+    # its rows against every study id took 185 ms); otherwise a semi-join in WHERE:
+    # PostgreSQL hashes the matching ids once, where a filtered Count over
+    # Condition.studies checked each row against them one by one.
+    links = Study.conditions.through.objects.order_by()
+    matching = filterset.facet_queryset("condition")
+    if matching.query.has_filters():
+        links = links.filter(study__in=matching.values("pk"))
+    counts = dict(links.values_list("condition_id").annotate(n=Count("*")))
     selected = set(filterset.value.get("condition", []))
     return [
         Option(slug, name, counts.get(pk, 0), slug in selected)
-        for pk, slug, name in Condition.objects.order_by("name").values_list("pk", "slug", "name")
+        for slug, name, pk in filterset.conditions
     ]
 
 

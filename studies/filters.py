@@ -174,7 +174,10 @@ class StudyFilter(django_filters.FilterSet):
         if queryset is None:
             queryset = Study.objects.all()
         super().__init__(data, queryset, **kwargs)
-        conditions = list(Condition.objects.values_list("slug", "name", "pk"))
+        # Every condition, by name: the condition facet lists them too.
+        self.conditions = conditions = list(
+            Condition.objects.order_by("name").values_list("slug", "name", "pk")
+        )
         self.condition_names = {slug: name for slug, name, _ in conditions}
         self.condition_ids = {slug: pk for slug, _, pk in conditions}
         self.filters["condition"].extra["choices"] = sorted(
@@ -233,17 +236,26 @@ class StudyFilter(django_filters.FilterSet):
     def keep(self, queryset, name, value):
         return queryset
 
-    def filter_queryset(self, queryset, without=()):
-        """Apply every valid filter except those named in ``without``, then sort."""
+    def filter_queryset(self, queryset, without=(), counting=False):
+        """Apply every valid filter except those named in ``without``, then sort.
+
+        ``counting``: the result is to be counted, not paged, so conditions take the
+        form that counts fastest (``StudyQuerySet.counted_for_any_condition_id``).
+        """
         for name, value in self.form.cleaned_data.items():
-            if name not in without:
+            if name in without:
+                continue
+            if counting and name == "condition" and value:
+                ids = [self.condition_ids[slug] for slug in value]
+                queryset = queryset.counted_for_any_condition_id(ids)
+            else:
                 queryset = self.filters[name].filter(queryset, value)
         return queryset.sorted_by(self.form.cleaned_data.get("sort"))
 
     def facet_queryset(self, *without):
-        """The current result set without some filters' own selection, unordered."""
+        """The current result set without some filters' own selection, unordered, to count."""
         self.form.is_valid()  # cleans the data, if not yet done
-        return self.filter_queryset(self.queryset.all(), without).order_by()
+        return self.filter_queryset(self.queryset.all(), without, counting=True).order_by()
 
     # What the filter means, for the page, the URL and the exports.
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_safe
 
 from . import bibtex, exports, facets, plots, synthesis
 from .caching import for_this_version, public_page
-from .citations import first_and_last_page, format_reference, study_links
+from .citations import Citation, study_links
 from .feeds import StudyFeed
 from .filters import SORT_CHOICES, StudyFilter
 from .history import gone_or_404
@@ -34,7 +34,7 @@ from .suggestions import suggest
 from .vocabulary import ClaimVerdict, EvidenceLevel, OutcomeDomain, Status
 
 PAGE_SIZE = 25
-EXPORT_CHUNK_SIZE = 500
+EXPORT_CHUNK_SIZE = 1000  # studies a download reads from the database at a time
 LATEST_COUNT = 6
 SECTION_SIZE = 10  # rows in each section of a condition page; the rest are in the list
 RELATED_COUNT = 8
@@ -189,7 +189,7 @@ def study_detail(request, slug):
         if conditions
         else Study.objects.none()
     )
-    first_page, last_page = first_and_last_page(study.pages)
+    citation = Citation.from_study(study)
     return render(
         request,
         "studies/study_detail.html",
@@ -198,11 +198,9 @@ def study_detail(request, slug):
             "canonical_url": absolute_url(study.get_absolute_url()),
             "conditions": conditions,
             "related": related,
-            "reference": format_reference(study),
+            "citation": citation,
             "links": study_links(study),
-            "bibtex": bibtex.study_to_bibtex(study),
-            "first_page": first_page,
-            "last_page": last_page,
+            "bibtex": bibtex.citation_to_bibtex(citation),
             "preview_description": _study_preview(study, conditions),
         },
     )
@@ -310,7 +308,8 @@ def _evidence_for(condition):
     )
     harms = ~Q(adverse_events="")
     counts = (
-        studies.order_by()
+        Study.objects.counted_for_any_condition_id([condition.pk])
+        .order_by()
         .values("evidence_level")
         .annotate(
             n=Count("pk"), ongoing=Count("pk", filter=ongoing), harms=Count("pk", filter=harms)
@@ -361,22 +360,11 @@ def source_detail(request, slug):
 
 # Downloads of the current list: every matching study, in the list's order, streamed.
 
-EXPORT_FORMATS = {  # writer, content type, the related rows it writes (none named: all)
-    "bib": (bibtex.iter_bibtex, "application/x-bibtex; charset=utf-8", bibtex.RELATIONS),
-    "ris": (
-        exports.iter_ris,
-        "application/x-research-info-systems; charset=utf-8",
-        exports.RIS_RELATIONS,
-    ),
-    "csv": (exports.iter_csv, "text/csv; charset=utf-8", exports.CSV_RELATIONS),
-    "json": (exports.iter_json, "application/json; charset=utf-8", ()),
-}
-
 
 @require_safe
 @ratelimited("RATELIMIT_EXPORTS", group="exports")
 def study_export(request, extension):
-    writer, content_type, relations = EXPORT_FORMATS[extension]
+    export = exports.BY_EXTENSION[extension]
     filterset = StudyFilter(request.GET)
     problems = filterset.problems()
     if problems:
@@ -384,8 +372,8 @@ def study_export(request, extension):
     if request.method == "HEAD":  # the headers of the download, without reading the catalog
         body = iter(())
     else:
-        body = writer(filterset.qs.for_export(*relations).stream(chunk_size=EXPORT_CHUNK_SIZE))
-    response = StreamingHttpResponse(body, content_type=content_type)
+        body = export.stream(filterset.qs, chunk_size=EXPORT_CHUNK_SIZE)
+    response = StreamingHttpResponse(body, content_type=export.content_type)
     response["Content-Disposition"] = f'attachment; filename="{filterset.file_stem()}.{extension}"'
     return response
 

@@ -3,8 +3,11 @@ import io
 import json
 
 import bibtexparser
+import rispy
 from django.core.management import call_command
 from django.test import TestCase
+
+from studies.exports import FORMATS
 
 from .factories import make_claim, make_condition, make_mention, make_outcome, make_study
 
@@ -71,3 +74,17 @@ class ExportCommandTests(TestCase):
         assert (
             entry["title"] == r"LDN \& fibromyalgia: 50\% \textbraceleft{}better\textbraceright{}"
         )
+
+    def test_ris_parses_back_to_the_same_studies(self):
+        records = rispy.loads(export("ris"))
+        assert sorted(r["title"] for r in records) == sorted(
+            ["Bare study", "LDN & fibromyalgia: 50% {better}"]
+        )
+        record = next(r for r in records if r["title"] != "Bare study")
+        assert record["doi"] == "10.1000/abc" and record["year"] == "2013"
+        assert record["authors"] == ["Younger J", "Mackey S"]
+        assert record["keywords"] == ["Fibromyalgia"]
+
+    def test_every_format_of_the_registry_is_offered(self):
+        for name in FORMATS:
+            assert export(name)

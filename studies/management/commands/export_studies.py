@@ -1,23 +1,15 @@
 from django.core.management.base import BaseCommand
 
-from studies import bibtex, exports
+from studies.exports import FORMATS
 from studies.models import Study
-
-WRITERS = {  # writer, the related rows it writes (none named: all)
-    "json": (exports.iter_json, ()),
-    "csv": (exports.iter_csv, exports.CSV_RELATIONS),
-    "bibtex": (bibtex.iter_bibtex, bibtex.RELATIONS),
-}
 
 
 class Command(BaseCommand):
-    help = "Write every study in the catalog to stdout as JSON, CSV or BibTeX."
+    help = "Write every study in the catalog to stdout as JSON, CSV, BibTeX or RIS."
 
     def add_arguments(self, parser):
-        parser.add_argument("--format", choices=sorted(WRITERS), default="json")
+        parser.add_argument("--format", choices=sorted(FORMATS), default="json")
 
     def handle(self, *args, format, **options):
-        writer, relations = WRITERS[format]
-        studies = Study.objects.for_export(*relations).order_by("slug").stream(chunk_size=2000)
-        for chunk in writer(studies):
-            self.stdout.write(chunk, ending="")
+        for text in FORMATS[format].stream(Study.objects.order_by("slug")):
+            self.stdout.write(text, ending="")
