@@ -9,7 +9,8 @@ The revision is one row in the database (``CatalogRevision``), bumped by every w
 the same transaction as the write itself:
 
 * saves (raw ones from ``loaddata`` included), deletes and changes of a study's conditions,
-  by the signal handlers below;
+  by the signal handlers below: once per transaction, unless the revision was read in
+  between (a restore of 50,000 rows is one UPDATE of the row, not 50,000);
 * writes that bypass signals (the importer's bulk inserts, a restore, raw SQL) by calling
   ``bump_catalog_revision()`` before their transaction commits;
 * migrations, data migrations included, by a post_migrate handler (studies/apps.py).
@@ -76,6 +77,9 @@ def read_catalog_version(using=None):
     connection = connections[using or router.db_for_read(CatalogRevision)]
     quote = connection.ops.quote_name
     table = CatalogRevision._meta.db_table
+    # A write after this read must bump again, even in the same transaction: what is
+    # computed from this read is cached under this revision (see _catalog_changed).
+    connection._catalog_revision_bumped = None
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {quote('number')}, {quote('changed_at')} FROM {quote(table)} "
@@ -116,26 +120,24 @@ def for_this_version(name, compute):
 def _catalog_changed(sender, using=None, raw=False, action="post_", **kwargs):
     if not action.startswith("post_"):  # m2m_changed fires pre_ and post_
         return
-    if raw and not _revision_table_exists(using):
+    connection = connections[using]
+    marker = getattr(connection, "_catalog_revision_bumped", None)
+    if marker is not None and any(func is marker for _, func, _ in connection.run_on_commit):
+        # Bumped already in this transaction, and nobody read the revision since: one
+        # bump covers a whole loaddata, restore or import. (A savepoint rolled back
+        # drops its on-commit callbacks, this marker with them, and the next write
+        # bumps again.)
+        return
+    if raw and CatalogRevision._meta.db_table not in connection.introspection.table_names():
         return  # loaddata into a database not yet migrated to 0007: it will set the revision
     bump_catalog_revision(using)
-
-
-def _revision_table_exists(using):
-    """Whether the revision's table exists, looked up once per transaction: a raw save
-    (``loaddata``, a restore) may come many thousand times in one."""
-    connection = connections[using]
-    if any(func is _revision_table_seen for _, func, _ in connection.run_on_commit):
-        return True
-    if CatalogRevision._meta.db_table not in connection.introspection.table_names():
-        return False
     if connection.in_atomic_block:
-        transaction.on_commit(_revision_table_seen, using=using)
-    return True
 
+        def bumped():
+            """A marker among the transaction's on-commit callbacks: nothing to do."""
 
-def _revision_table_seen():
-    """A marker among the transaction's on-commit callbacks: nothing to do."""
+        transaction.on_commit(bumped, using=using)
+        connection._catalog_revision_bumped = bumped
 
 
 for _model in CATALOG_MODELS:
