@@ -9,7 +9,8 @@ The revision is one row in the database (``CatalogRevision``), bumped by every w
 the same transaction as the write itself:
 
 * saves (raw ones from ``loaddata`` included), deletes and changes of a study's conditions,
-  by the signal handlers below;
+  by the signal handlers below: once per transaction, unless the revision was read in
+  between (a restore of 50,000 rows is one UPDATE of the row, not 50,000);
 * writes that bypass signals (the importer's bulk inserts, a restore, raw SQL) by calling
   ``bump_catalog_revision()`` before their transaction commits;
 * migrations, data migrations included, by a post_migrate handler (studies/apps.py).
@@ -21,7 +22,7 @@ of every other worker: nothing about it is kept in a per-process cache.
 
 import contextvars
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 
 from django.conf import settings
@@ -31,6 +32,8 @@ from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.http import condition
 
 from .models import (
@@ -68,17 +71,30 @@ def bump_catalog_revision(using=None):
 
 
 def read_catalog_version(using=None):
-    """(fingerprint, last modified) of the catalog: one primary-key read."""
-    using = using or router.db_for_read(CatalogRevision)
-    row = (
-        CatalogRevision.objects.using(using)
-        .filter(pk=REVISION_PK)
-        .values_list("number", "changed_at")
-        .first()
-    )
+    """(fingerprint, last modified) of the catalog: one primary-key read.
+
+    A hand-written SELECT: every public request runs it, and building the same query
+    through the ORM took ten times as long as running it (benchmarks/revision.py)."""
+    connection = connections[using or router.db_for_read(CatalogRevision)]
+    quote = connection.ops.quote_name
+    table = CatalogRevision._meta.db_table
+    # A write after this read must bump again, even in the same transaction: what is
+    # computed from this read is cached under this revision (see _catalog_changed).
+    connection._catalog_revision_bumped = None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('number')}, {quote('changed_at')} FROM {quote(table)} "
+            f"WHERE {quote('id')} = %s",
+            [REVISION_PK],
+        )
+        row = cursor.fetchone()
     if row is None:
         return "r0", None
     number, changed_at = row
+    if isinstance(changed_at, str):  # SQLite without its datetime converter
+        changed_at = parse_datetime(changed_at)
+    if is_naive(changed_at):  # SQLite keeps UTC without an offset
+        changed_at = make_aware(changed_at, UTC)
     # The time as well as the number: a number reused after a rolled-back bump or a
     # restore is not the same revision.
     return f"r{number}-{changed_at.timestamp():.6f}", changed_at
@@ -105,26 +121,24 @@ def for_this_version(name, compute):
 def _catalog_changed(sender, using=None, raw=False, action="post_", **kwargs):
     if not action.startswith("post_"):  # m2m_changed fires pre_ and post_
         return
-    if raw and not _revision_table_exists(using):
+    connection = connections[using]
+    marker = getattr(connection, "_catalog_revision_bumped", None)
+    if marker is not None and any(func is marker for _, func, _ in connection.run_on_commit):
+        # Bumped already in this transaction, and nobody read the revision since: one
+        # bump covers a whole loaddata, restore or import. (A savepoint rolled back
+        # drops its on-commit callbacks, this marker with them, and the next write
+        # bumps again.)
+        return
+    if raw and CatalogRevision._meta.db_table not in connection.introspection.table_names():
         return  # loaddata into a database not yet migrated to 0009: it will set the revision
     bump_catalog_revision(using)
-
-
-def _revision_table_exists(using):
-    """Whether the revision's table exists, looked up once per transaction: a raw save
-    (``loaddata``, a restore) may come many thousand times in one."""
-    connection = connections[using]
-    if any(func is _revision_table_seen for _, func, _ in connection.run_on_commit):
-        return True
-    if CatalogRevision._meta.db_table not in connection.introspection.table_names():
-        return False
     if connection.in_atomic_block:
-        transaction.on_commit(_revision_table_seen, using=using)
-    return True
 
+        def bumped():
+            """A marker among the transaction's on-commit callbacks: nothing to do."""
 
-def _revision_table_seen():
-    """A marker among the transaction's on-commit callbacks: nothing to do."""
+        transaction.on_commit(bumped, using=using)
+        connection._catalog_revision_bumped = bumped
 
 
 for _model in CATALOG_MODELS:

@@ -78,6 +78,8 @@ class AdminInputTests(TestCase):
             "/admin/studies/study/?q=%00",
             "/admin/studies/condition/?q=a%00b",
             "/admin/studies/study/?%00=1",
+            "/admin/studies/study/?design__exact=rct&design__exact=%00",
+            "/admin/studies/study/?design__exact=%00&design__exact=rct",
         ):
             response = self.client.get(url)
             assert response.status_code == 400, url

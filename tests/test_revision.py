@@ -1,6 +1,7 @@
 """The catalog revision: every write path bumps it, and the next request of any worker
 (here: a worker whose local cache is empty) shows the change under a new ETag."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import TestCase, TransactionTestCase
 
 from benchmarks.synthetic import ensure_conditions, generate_studies
@@ -60,6 +61,24 @@ class RevisionTests(TestCase):
         make_study().delete()  # a save, then a delete
         seen.add(read_catalog_version())
         assert len(seen) == 4
+
+    def number(self):
+        return CatalogRevision.objects.get().number
+
+    def test_one_loaddata_is_one_bump(self):
+        read_catalog_version()
+        before = self.number()
+        call_command("loaddata", "catalog", verbosity=0)
+        assert self.number() == before + 1
+
+    def test_a_bump_rolled_back_with_its_savepoint_is_made_again(self):
+        read_catalog_version()  # as a request would: the next write must bump
+        before = self.number()
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            self.study.save()
+            raise RuntimeError
+        make_study()  # in the same (test's) transaction, with no read in between
+        assert self.number() == before + 1
 
     def test_a_write_that_bypasses_signals_shows_once_it_bumps_the_revision(self):
         url = f"/studies/{self.study.slug}/"

@@ -50,7 +50,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # A NUL in a filter or search would reach the database (PostgreSQL refuses it).
-        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+        if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
             return HttpResponseBadRequest(
                 "A filter or search holds a NUL character.\n",
                 content_type="text/plain; charset=utf-8",
