@@ -9,7 +9,7 @@ class StudiesConfig(AppConfig):
     def ready(self):
         # Connects the signals that expire the cached catalog version (conditional GET).
         from . import caching  # noqa: F401
-        from .search import ensure_installed
+        from .search_index import ensure_installed
 
         # Altering a table on SQLite rebuilds it and drops its triggers, the search
         # index's among them: put them back after every migrate.
