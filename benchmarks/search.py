@@ -109,7 +109,8 @@ def our_total(body):
 
 def floor(cursor, text, postgres):
     """The page's count, facets and rows by hand: the search once, in a temporary table."""
-    from studies.search import FTS5_WEIGHTS, TABLE, parse
+    from studies.search import parse
+    from studies.search_index import FTS5_WEIGHTS, TABLE
 
     parsed = parse(text)
     if postgres:

@@ -20,7 +20,7 @@ class StudiesConfig(AppConfig):
     def ready(self):
         # Connects the signals that bump the catalog revision (conditional GET).
         from . import caching  # noqa: F401
-        from .search import ensure_installed
+        from .search_index import ensure_installed
 
         post_migrate.connect(bump_after_migrate, sender=self, dispatch_uid="rev-migrate")
         # Altering a table on SQLite rebuilds it and drops its triggers, the search

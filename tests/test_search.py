@@ -246,7 +246,7 @@ class SqliteTableRebuildTests(TestCase):
     def test_missing_triggers_are_restored_and_the_index_rebuilt(self):
         from django.db import connection
 
-        from studies.search import ensure_installed
+        from studies.search_index import ensure_installed
 
         if connection.vendor != "sqlite":
             pytest.skip("PostgreSQL keeps triggers when a table is altered")

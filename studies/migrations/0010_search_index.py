@@ -3,7 +3,7 @@
 On SQLite an FTS5 table (porter unicode61); on PostgreSQL a table of tsvectors with a GIN
 index. Triggers on studies, outcomes, conditions and the study–condition table rewrite a
 study's document whenever any of them is written, by whatever path (the admin, the BibTeX
-importer, loaddata, a restore, raw SQL). The SQL is in studies/search.py; the existing
+importer, loaddata, a restore, raw SQL). The SQL is in studies/search_index.py; the existing
 documents are indexed here.
 """
 
@@ -11,14 +11,15 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 import studies.search
+import studies.search_index
 
 
 def install(apps, schema_editor):
-    studies.search.install(schema_editor.connection)
+    studies.search_index.install(schema_editor.connection)
 
 
 def uninstall(apps, schema_editor):
-    studies.search.uninstall(schema_editor.connection)
+    studies.search_index.uninstall(schema_editor.connection)
 
 
 class Migration(migrations.Migration):

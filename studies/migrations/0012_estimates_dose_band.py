@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
-import studies.search
+import studies.search_index
 
 # Adding or removing a stored generated column makes SQLite rebuild the study table, which
 # drops the indexes that 0003 and 0006 create in raw SQL (Django does not know of them).
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            studies.search.suspend_sqlite_triggers, studies.search.resume_sqlite_triggers
+            studies.search_index.suspend_sqlite_triggers, studies.search_index.resume_sqlite_triggers
         ),
         migrations.RunPython(migrations.RunPython.noop, restore_raw_indexes, elidable=False),
         migrations.AddField(
@@ -58,6 +58,6 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(restore_raw_indexes, migrations.RunPython.noop, elidable=False),
         migrations.RunPython(
-            studies.search.resume_sqlite_triggers, studies.search.suspend_sqlite_triggers
+            studies.search_index.resume_sqlite_triggers, studies.search_index.suspend_sqlite_triggers
         ),
 ]

@@ -35,7 +35,7 @@ def test_filter_by_condition_and_design_and_share_the_url(live_server, page, cat
     page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
     page.get_by_role("checkbox", name=re.compile(r"^Randomised controlled trial\b")).check()
     page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
-    page.wait_for_function("document.querySelector('h1').textContent.includes('1 study')")
+    page.wait_for_function("() => document.querySelector('h1').textContent.includes('1 study')")
 
     url = urlsplit(page.url)
     assert url.query == "condition=fibromyalgia&design=rct"
@@ -105,6 +105,8 @@ def test_paging_swaps_the_results_and_keeps_the_url_in_step(live_server, page, m
     assert page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).is_checked()
     page.go_back()  # back shows page 1 again, in place
     page.wait_for_url("**/studies/?condition=fibromyalgia")
-    page.wait_for_function("document.querySelector('.study-title').textContent.includes('2005')")
+    page.wait_for_function(
+        "() => document.querySelector('.study-title').textContent.includes('2005')"
+    )
     assert titles(page) == ["Study of 2005", "Study of 2004"]
     assert page.evaluate("window.notReloaded") is True

@@ -105,3 +105,13 @@ def test_wide_screen_shows_the_filters_beside_the_results(live_server, page, stu
     page.goto(f"{live_server.url}/studies/")
     assert page.locator("#id_q").is_visible()
     assert not page.locator("#drawer-summary").is_visible()
+
+
+def test_the_list_with_chips_notes_and_suggestions_passes_axe(live_server, page, studies):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(f"{live_server.url}/studies/?q=fibromialgia+%26&year_min=2010")
+    assert page.locator(".suggestions").count() == 1
+    assert page.locator(".search-notes").count() == 1
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
