@@ -125,10 +125,13 @@ class OutcomeQuerySet(models.QuerySet):
     def for_condition(self, condition):
         """Outcomes of ``condition``: those it names, and those of its studies that name
         no condition (a study of one condition rarely repeats it on every outcome)."""
-        through = condition.studies.through
-        of_its_studies = through.objects.filter(condition=condition).values("study")
+        # A correlated EXISTS, not an IN list: SQLite then reads the few outcomes without a
+        # condition from the condition index, instead of probing by each of the studies.
+        of_its_study = condition.studies.through.objects.filter(
+            condition=condition, study=models.OuterRef("study")
+        )
         return self.filter(
-            Q(condition=condition) | Q(condition__isnull=True, study__in=of_its_studies)
+            Q(condition=condition) | Q(condition__isnull=True) & models.Exists(of_its_study)
         )
 
     def with_estimate(self):

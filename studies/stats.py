@@ -76,8 +76,8 @@ def pool(domain, measure, estimates):
     # variance, and identical estimates divide by a zero Q: both are handled here.
     with np.errstate(invalid="ignore", divide="ignore"):
         result = combine_effects(effects, variances, method_re="dl", use_t=False)
+        fixed, random = result.conf_int(use_t=False)[:2]
     i2 = float(result.i2)
-    fixed, random = result.conf_int(use_t=False)[:2]
     mean, (low, high), tau2 = result.mean_effect_re, random, result.tau2
     if tau2 < 0:
         # DerSimonian and Laird truncate tau² at zero (less spread than chance alone gives

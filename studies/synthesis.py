@@ -9,8 +9,8 @@ so they show the same numbers.
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, FloatField, Window
+from django.db.models.functions import Cast, RowNumber
 
 from .citations import short_label
 from .models import BottomLine, EffectSummary, Outcome, Study
@@ -208,8 +208,12 @@ def _verdicts(condition):
 def _groups(outcomes):
     estimates = outcomes.with_estimate()
     numbers = {}
-    for domain, measure, value, low, high in estimates.order_by().values_list(
-        "domain", "effect_measure", "value", "ci_low", "ci_high"
+    # As floats from the database: converting thousands of decimals costs more than the pool.
+    as_floats = {"v": Cast("value", FloatField()), "lo": Cast("ci_low", FloatField())}
+    as_floats["hi"] = Cast("ci_high", FloatField())
+    bare = estimates.order_by().annotate(**as_floats)
+    for domain, measure, value, low, high in bare.values_list(
+        "domain", "effect_measure", "v", "lo", "hi"
     ):
         numbers.setdefault((domain, measure), []).append(Numbers(value, low, high))
     first = Window(
@@ -275,13 +279,17 @@ def _directions(condition, outcomes):
     drawn = outcomes.filter(direction__in=DRAWN_DIRECTIONS)
     with_direction = Study.objects.filter(pk__in=drawn.values("study"))
     first = (
-        with_direction.order_by(
-            "evidence_level", F("sample_size").desc(nulls_last=True), "slug"
-        ).values_list("pk", "slug", "title", "authors", "year", "evidence_level", "sample_size")
+        with_direction.annotate(total=Window(Count("pk")))
+        .order_by("evidence_level", F("sample_size").desc(nulls_last=True), "slug")
+        .values_list(
+            "pk", "slug", "title", "authors", "year", "evidence_level", "sample_size", "total"
+        )
     )[:SHOWN]
     certainty = {}
     studies = {}
-    for pk, slug, title, authors, year, level, n in first:
+    totals = [0]
+    for pk, slug, title, authors, year, level, n, total in first:
+        totals.append(total)  # COUNT(*) OVER (): every study with a direction, on each row
         studies[pk] = StudyRow(
             slug, title, short_label(authors, title, year), year, level, n, None, {}
         )
@@ -299,7 +307,7 @@ def _directions(condition, outcomes):
     present = {domain for row in rows for domain in row.cells}
     return {
         "rows": rows,
-        "studies_with_direction": with_direction.count() if len(rows) == SHOWN else len(rows),
+        "studies_with_direction": max(totals),
         "domains": [d for d in OutcomeDomain if d.value in present],
         "directions": [
             DirectionCell(row.study, domain, direction, row.n, row.certainty)
