@@ -4,6 +4,8 @@ from django.db import connection, models
 from django.db.models import F, Q
 from django.db.models.expressions import Col
 
+from .versions import VersionedQuerySet
+
 # The list's sort orders, by their public name in the query string. Every order ends on
 # the primary key so that pages never overlap or skip a study.
 SORTS = {
@@ -31,7 +33,7 @@ class StoredSearchVector(models.Expression):
         return Col(query.get_initial_alias(), field)
 
 
-class StudyQuerySet(models.QuerySet):
+class StudyQuerySet(VersionedQuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 

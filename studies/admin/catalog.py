@@ -7,11 +7,14 @@ from django.db.models import Count, Exists, ForeignKey, IntegerField, OuterRef, 
 from django.db.models.functions import Coalesce
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..forms import StudyAdminForm
 from ..models import Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from ..versions import EditConflict
 from . import imports
+from .conflicts import VersionedAdmin, VersionedInlineForm, VersionedInlineFormSet
 
 
 def _count(model, counted="pk"):
@@ -75,6 +78,8 @@ class HasOutcomesFilter(admin.SimpleListFilter):
 
 
 class OutcomeInline(admin.StackedInline):
+    form = VersionedInlineForm
+    formset = VersionedInlineFormSet
     model = Outcome
     extra = 0
     autocomplete_fields = ["condition", "source"]
@@ -88,12 +93,16 @@ class OutcomeInline(admin.StackedInline):
 
 
 class EffectSummaryInline(admin.TabularInline):
+    form = VersionedInlineForm
+    formset = VersionedInlineFormSet
     model = EffectSummary
     extra = 0
     autocomplete_fields = ["condition"]
 
 
 class ClaimInline(admin.StackedInline):
+    form = VersionedInlineForm
+    formset = VersionedInlineFormSet
     model = Claim
     fk_name = "study"
     extra = 0
@@ -102,6 +111,8 @@ class ClaimInline(admin.StackedInline):
 
 
 class MentionInline(admin.TabularInline):
+    form = VersionedInlineForm
+    formset = VersionedInlineFormSet
     model = Mention
     extra = 0
     autocomplete_fields = ["source"]
@@ -109,7 +120,7 @@ class MentionInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(HistoryAdmin):
+class StudyAdmin(VersionedAdmin, HistoryAdmin):
     form = StudyAdminForm
     inlines = [OutcomeInline, EffectSummaryInline, ClaimInline, MentionInline]
     autocomplete_fields = ["conditions"]
@@ -212,21 +223,50 @@ class StudyAdmin(HistoryAdmin):
             obj.reviewed_by = request.user
         super().save_model(request, obj, form, change)
 
+    def action_checkbox(self, study):
+        # The version each row showed, so that the action refuses studies changed since.
+        return format_html(
+            '{}<input type="hidden" name="version-{}" value="{}">',
+            super().action_checkbox(study),
+            study.pk,
+            study.version,
+        )
+
     @admin.action(description="Mark the selected studies as reviewed", permissions=["change"])
     def mark_reviewed(self, request, queryset):
         now = timezone.now()
+        marked, refused = 0, []
         # One save per study, not update(): each review is recorded in the study's history.
         for study in queryset:
+            seen = request.POST.get(f"version-{study.pk}", "")
             study.reviewed_at, study.reviewed_by = now, request.user
             study._change_reason = "Marked as reviewed"
-            study.save(update_fields=["reviewed_at", "reviewed_by", "updated_at"])
-        self.message_user(
-            request, f"Marked {len(queryset)} studies as reviewed.", level=messages.SUCCESS
-        )
+            study._history_user = request.user
+            try:
+                study.save(
+                    update_fields=["reviewed_at", "reviewed_by", "updated_at"],
+                    expected_version=int(seen) if seen.isdigit() else None,
+                )
+            except EditConflict:
+                refused.append((study, int(seen)))
+            else:
+                marked += 1
+        if marked:
+            self.message_user(
+                request, f"Marked {marked} studies as reviewed.", level=messages.SUCCESS
+            )
+        for study, seen in refused:
+            self.message_user(
+                request,
+                f"Not marked as reviewed: “{study}” changed after this list was loaded "
+                f"({study.changes_since(seen)}). The list now shows it as it is: check "
+                "it and mark it again.",
+                level=messages.ERROR,
+            )
 
 
 @admin.register(Condition)
-class ConditionAdmin(HistoryAdmin):
+class ConditionAdmin(VersionedAdmin, HistoryAdmin):
     # Explicit: the study count's GROUP BY drops the model's default ordering, and the
     # autocomplete pages through this queryset.
     ordering = ["name"]
@@ -244,7 +284,7 @@ class ConditionAdmin(HistoryAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(HistoryAdmin):
+class SourceAdmin(VersionedAdmin, HistoryAdmin):
     search_fields = ["title", "slug", "author", "publisher", "url"]
     list_display = ["title", "kind", "publisher", "date", "mention_count"]
     list_filter = ["kind"]
