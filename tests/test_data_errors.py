@@ -90,6 +90,7 @@ def index_a_huge_text(request):
     return HttpResponse("indexed")
 
 
+handler500 = "ldn_catalog.errors.handler500"
 urlpatterns = [
     path("huge-summary/", store_a_huge_summary),
     path("huge-vector/", index_a_huge_text),

@@ -77,11 +77,23 @@ class HasOutcomesFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ColumnForm(VersionedInlineForm):
+    """A row of a tabular inline: its fields have no <label>, only the column's heading,
+    so each control carries its field's name for screen readers."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if field.label:
+                field.widget.attrs.setdefault("aria-label", str(field.label).capitalize())
+
+
 class OutcomeInline(admin.StackedInline):
     form = VersionedInlineForm
     formset = VersionedInlineFormSet
     model = Outcome
     extra = 0
+    classes = ["collapse"]
     autocomplete_fields = ["condition", "source"]
     fields = [
         ("name", "position", "condition"),
@@ -93,7 +105,7 @@ class OutcomeInline(admin.StackedInline):
 
 
 class EffectSummaryInline(admin.TabularInline):
-    form = VersionedInlineForm
+    form = ColumnForm
     formset = VersionedInlineFormSet
     model = EffectSummary
     extra = 0
@@ -106,15 +118,17 @@ class ClaimInline(admin.StackedInline):
     model = Claim
     fk_name = "study"
     extra = 0
+    classes = ["collapse"]
     autocomplete_fields = ["source", "cited_source"]
     fields = [("source", "locator", "verdict"), "quote", "note", "cited_source"]
 
 
 class MentionInline(admin.TabularInline):
-    form = VersionedInlineForm
+    form = ColumnForm
     formset = VersionedInlineFormSet
     model = Mention
     extra = 0
+    classes = ["collapse"]
     autocomplete_fields = ["source"]
     verbose_name = "provenance quote"
 
@@ -146,36 +160,42 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
     readonly_fields = ["evidence_level", "reviewed_at", "reviewed_by", "created_at", "updated_at"]
     prepopulated_fields = {"slug": ["title"]}
     actions = ["mark_reviewed"]
+    # The common edits open; the rest in collapsed sections (<details>), opened by a
+    # click, and opened by Django whenever a field inside holds an error.
     fieldsets = [
         (None, {"fields": ["title", "descriptive_title", "slug", "year", "authors"]}),
-        ("Publication", {"fields": [("journal", "volume", "issue", "pages"), "url"]}),
-        ("Identifiers", {"fields": [("doi", "pmid", "pmcid", "registry_id")]}),
         (
             "Study",
             {
                 "fields": [
                     ("design", "evidence_level", "status"),
                     "conditions",
-                    "sample_size",
-                    "population",
-                    ("dose", "dose_min_mg", "dose_max_mg"),
-                    ("duration", "comparator"),
-                    "adverse_events",
+                    ("sample_size", "dose", "dose_min_mg", "dose_max_mg"),
                     "summary",
                 ]
             },
         ),
+        ("Review", {"fields": [("reviewed_at", "reviewed_by", "mark_reviewed"), "save_anyway"]}),
         (
-            "Review",
+            "Population, duration, comparator, adverse events",
             {
-                "fields": [
-                    ("reviewed_at", "reviewed_by", "mark_reviewed"),
-                    ("created_at", "updated_at"),
-                    "save_anyway",
-                ]
+                "classes": ["collapse"],
+                "fields": ["population", ("duration", "comparator"), "adverse_events"],
             },
         ),
+        (
+            "Publication",
+            {"classes": ["collapse"], "fields": [("journal", "volume", "issue", "pages"), "url"]},
+        ),
+        (
+            "Identifiers",
+            {"classes": ["collapse"], "fields": [("doi", "pmid", "pmcid", "registry_id")]},
+        ),
+        ("Record", {"classes": ["collapse"], "fields": [("created_at", "updated_at")]}),
     ]
+
+    class Media:
+        js = ["studies/admin-names.js"]
 
     def get_urls(self):
         def wrap(view):
@@ -267,6 +287,9 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
 
 @admin.register(Condition)
 class ConditionAdmin(VersionedAdmin, HistoryAdmin):
+    class Media:
+        js = ["studies/admin-names.js"]
+
     # Explicit: the study count's GROUP BY drops the model's default ordering, and the
     # autocomplete pages through this queryset.
     ordering = ["name"]
@@ -285,6 +308,9 @@ class ConditionAdmin(VersionedAdmin, HistoryAdmin):
 
 @admin.register(Source)
 class SourceAdmin(VersionedAdmin, HistoryAdmin):
+    class Media:
+        js = ["studies/admin-names.js"]
+
     search_fields = ["title", "slug", "author", "publisher", "url"]
     list_display = ["title", "kind", "publisher", "date", "mention_count"]
     list_filter = ["kind"]
