@@ -1,8 +1,11 @@
 """The curators' pages in a real browser: no critical or serious axe-core finding on any
 page a curator uses, and a study's change form short enough to work in."""
 
+from importlib import import_module
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from tests.factories import (
@@ -16,8 +19,7 @@ from tests.factories import (
 )
 from tests.test_admin import make_curator
 
-# serialized_rollback: the flush after each test would drop the Curators group (0002).
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a long curator password"
 BLOCKING = ("critical", "serious")
@@ -44,8 +46,19 @@ def study():
     return study
 
 
+def curators_group():
+    """The group migration 0002 makes: the flush after another browser test dropped it."""
+    migration = import_module("studies.migrations.0002_curators_group")
+    group, _ = Group.objects.get_or_create(name=migration.GROUP)
+    codenames = [f"{a}_{m}" for m in migration.MODELS for a in migration.ACTIONS]
+    group.permissions.set(
+        Permission.objects.filter(content_type__app_label="studies", codename__in=codenames)
+    )
+
+
 @pytest.fixture
 def curator_page(live_server, page):
+    curators_group()
     make_curator("alice")
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}{reverse('admin:login')}")
