@@ -5,11 +5,12 @@ database (no user, no session, no context processors).
 """
 
 import logging
+import sqlite3
 import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.views.defaults import bad_request
@@ -20,14 +21,68 @@ DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...]
 try:
     import psycopg
 except ImportError:  # SQLite-only installs
-    DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+    PSYCOPG_ERRORS = PSYCOPG_INTERFACE_ERRORS = PSYCOPG_OPERATIONAL_ERRORS = ()
 else:
-    DATABASE_UNAVAILABLE_ERRORS = (
-        OperationalError,
-        InterfaceError,
-        psycopg.OperationalError,
-        psycopg.InterfaceError,
-    )
+    PSYCOPG_ERRORS = (psycopg.Error,)
+    PSYCOPG_INTERFACE_ERRORS = (psycopg.InterfaceError,)
+    PSYCOPG_OPERATIONAL_ERRORS = (psycopg.OperationalError,)
+
+
+# A database error is an outage only when the database cannot be used just now: the
+# connection failed or broke, or the server is shutting down, starting or out of
+# resources. SQLSTATE classes (PostgreSQL): 08 connection exception, 53 insufficient
+# resources, 57P01-57P05 shutdown / cannot connect now, 58 system error.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03", "57P04", "57P05", "58")
+# Data the database refuses to store or index: 22 data exception, 23514 check violation,
+# 54 program limit exceeded (a search vector over 1 MB, an index row too large). The same
+# request fails the same way every time: the request is at fault, not the database.
+REFUSED_SQLSTATES = ("22", "23514", "54")
+UNAVAILABLE_SQLITE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+    "SQLITE_PROTOCOL",
+)
+REFUSED_SQLITE = ("SQLITE_TOOBIG", "SQLITE_CONSTRAINT_CHECK", "SQLITE_MISMATCH")
+
+UNAVAILABLE, REFUSED = "unavailable", "refused"
+
+
+def database_fault(exception):
+    """UNAVAILABLE (answer 503, retry later), REFUSED (this request's data: 400) or None.
+
+    Django wraps the driver's error; its ``__cause__`` carries the SQLSTATE (psycopg) or
+    SQLite's error name. An error without one never reached the server's SQL: psycopg
+    raises those when it cannot connect or the connection is lost.
+    """
+    if not isinstance(exception, (DatabaseError, sqlite3.Error, *PSYCOPG_ERRORS)):
+        return None
+    error = exception.__cause__ if isinstance(exception, DatabaseError) else exception
+    error = error or exception
+    if isinstance(exception, InterfaceError) or isinstance(error, PSYCOPG_INTERFACE_ERRORS):
+        return UNAVAILABLE  # the connection is closed or unusable
+    if isinstance(error, PSYCOPG_ERRORS):
+        code = error.sqlstate
+        if code is None:
+            return UNAVAILABLE if isinstance(error, PSYCOPG_OPERATIONAL_ERRORS) else None
+        if code.startswith(UNAVAILABLE_SQLSTATES):
+            return UNAVAILABLE
+        return REFUSED if code.startswith(REFUSED_SQLSTATES) else None
+    if isinstance(error, sqlite3.Error):
+        name = getattr(error, "sqlite_errorname", None)
+        if name is None:
+            return UNAVAILABLE if isinstance(error, sqlite3.OperationalError) else None
+        if name.startswith(UNAVAILABLE_SQLITE):
+            return UNAVAILABLE
+        return REFUSED if name.startswith(REFUSED_SQLITE) else None
+    # A Django error of no known driver (raised by the backend itself).
+    if isinstance(exception, OperationalError):
+        return UNAVAILABLE
+    return REFUSED if isinstance(exception, DataError) else None
 
 
 def plain_response(template_name, status, context=None):
@@ -47,6 +102,32 @@ def database_unavailable(request, exception):
     return response
 
 
+def data_refused(request, exception):
+    """400: the database refused this request's data (too large to index, out of range).
+
+    Not an outage: retrying cannot help, the site is fine, and /healthz says so.
+    """
+    logger.warning(
+        "Database refused the data of %s %s: %s",
+        request.method,
+        request.path,
+        type(exception).__name__,
+        exc_info=(type(exception), exception, exception.__traceback__),
+        extra={"request": request, "status": 400},
+    )
+    return plain_response("400_data.html", 400)
+
+
+def database_error_response(request, exception):
+    """The answer to a database error a view or middleware raised, or None (a bug: 500)."""
+    fault = database_fault(exception)
+    if fault == UNAVAILABLE:
+        return database_unavailable(request, exception)
+    if fault == REFUSED:
+        return data_refused(request, exception)
+    return None
+
+
 def request_too_large(limit_bytes):
     limit = f"{limit_bytes / (1024 * 1024):.1f} MB" if limit_bytes >= 1024 * 1024 else "1 MB"
     return plain_response("413.html", 413, {"limit": limit})
@@ -63,8 +144,11 @@ def handler500(request):
     # Called while the exception is being handled, when middleware (not a view) failed:
     # a database error raised by the session or user lookup still deserves the 503.
     exception = sys.exception()
-    if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+    fault = database_fault(exception)
+    if fault == UNAVAILABLE:
         response = plain_response("503.html", 503)
         response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
         return response
+    if fault == REFUSED:
+        return plain_response("400_data.html", 400)
     return plain_response("500.html", 500)

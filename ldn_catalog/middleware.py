@@ -2,11 +2,13 @@
 
 from django.conf import settings
 
-from .errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable, request_too_large
+from .errors import database_error_response, request_too_large
 
 
 class DatabaseUnavailableMiddleware:
-    """A view whose database is down answers 503 with Retry-After, not a 500.
+    """A view whose database is down answers 503 with Retry-After, not a 500; a view whose
+    data the database refuses (too large to index, say) answers 400 for that request only
+    (ldn_catalog/errors.py tells the two apart).
 
     Nothing is retried here: Django discards a connection that raised (the settings turn
     on CONN_HEALTH_CHECKS), so the next request connects afresh and the site recovers
@@ -20,9 +22,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
-            return database_unavailable(request, exception)
-        return None
+        return database_error_response(request, exception)
 
 
 class RequestSizeLimitMiddleware:

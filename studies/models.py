@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -15,8 +15,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from . import identifiers, search
+from . import identifiers, limits, search
+from .limits import length_at_most
 from .querysets import OutcomeQuerySet, StudyQuerySet
+from .versions import Versioned, VersionedQuerySet
 from .vocabulary import (
     DESIGN_LEVELS,
     DOSE_BAND_LIMITS,
@@ -39,7 +41,14 @@ YEAR_MIN = 1900
 YEAR_MAX = 2100
 
 
-class SluggedManager(models.Manager):
+def text_field(verbose_name=None, *, limit=limits.LONG_TEXT_MAX, **options):
+    """A text field of at most ``limit`` characters (see studies/limits.py)."""
+    return models.TextField(
+        verbose_name, max_length=limit, validators=[MaxLengthValidator(limit)], **options
+    )
+
+
+class SluggedQuerySet(VersionedQuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
@@ -70,18 +79,27 @@ def _dose_band_expression():
     return models.Case(*whens, default=models.Value(DoseBand.STANDARD.value))
 
 
-class Condition(models.Model):
+class Condition(Versioned):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
-    synonyms = models.JSONField(default=list, blank=True, help_text="Other names, one per item.")
+    synonyms = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Other names, one per item.",
+        validators=[limits.NameListValidator(limits.SYNONYMS_MAX, limits.SYNONYM_MAX, "synonym")],
+    )
     category = models.CharField(max_length=30, choices=ConditionCategory, db_index=True)
-    description = models.TextField(blank=True)
+    description = text_field(blank=True)
 
-    objects = SluggedManager()
+    objects = SluggedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            length_at_most("synonyms", limits.SYNONYMS_JSON_MAX, "condition_synonyms_length"),
+            length_at_most("description", limits.LONG_TEXT_MAX, "condition_description_length"),
+        ]
 
     def __str__(self):
         return self.name
@@ -93,10 +111,10 @@ class Condition(models.Model):
         return reverse("studies:condition_detail", args=[self.slug])
 
 
-class Study(models.Model):
+class Study(Versioned):
     """A research publication or a registered trial."""
 
-    title = models.TextField()
+    title = text_field(limit=limits.TITLE_MAX)
     descriptive_title = models.BooleanField(
         default=False,
         help_text="No source gives this study's title: the title is the curator's description.",
@@ -107,7 +125,12 @@ class Study(models.Model):
         blank=True,
         validators=[MinValueValidator(YEAR_MIN), MaxValueValidator(YEAR_MAX)],
     )
-    authors = models.JSONField(default=list, blank=True, help_text="Author names, in order.")
+    authors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Author names, in order.",
+        validators=[limits.NameListValidator(limits.AUTHORS_MAX, limits.AUTHOR_MAX, "author")],
+    )
     journal = models.CharField(max_length=300, blank=True)
     volume = models.CharField(max_length=50, blank=True)
     issue = models.CharField(max_length=50, blank=True)
@@ -130,7 +153,7 @@ class Study(models.Model):
     conditions = models.ManyToManyField(Condition, related_name="studies", blank=True)
 
     sample_size = models.PositiveIntegerField(null=True, blank=True)
-    population = models.TextField(blank=True)
+    population = text_field(blank=True)
     dose = models.CharField(max_length=300, blank=True, help_text="As the source states it.")
     dose_min_mg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     dose_max_mg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
@@ -141,8 +164,8 @@ class Study(models.Model):
     )
     duration = models.CharField(max_length=300, blank=True)
     comparator = models.CharField(max_length=300, blank=True)
-    adverse_events = models.TextField(blank=True)
-    summary = models.TextField("curator's summary", blank=True)
+    adverse_events = text_field(blank=True)
+    summary = text_field("curator's summary", limit=limits.SUMMARY_MAX, blank=True)
 
     reviewed_at = models.DateTimeField("last reviewed", null=True, blank=True)
     reviewed_by = models.ForeignKey(
@@ -190,6 +213,11 @@ class Study(models.Model):
                 violation_error_message="The lowest dose must not exceed the highest dose.",
             ),
             models.CheckConstraint(condition=~Q(title=""), name="study_title_present"),
+            length_at_most("title", limits.TITLE_MAX, "study_title_length"),
+            length_at_most("authors", limits.AUTHORS_JSON_MAX, "study_authors_length"),
+            length_at_most("summary", limits.SUMMARY_MAX, "study_summary_length"),
+            length_at_most("population", limits.LONG_TEXT_MAX, "study_population_length"),
+            length_at_most("adverse_events", limits.LONG_TEXT_MAX, "study_adverse_events_length"),
         ]
         indexes = [
             models.Index(fields=["year"], name="study_year_idx"),
@@ -278,7 +306,25 @@ class SearchDocument(models.Model):
         db_table = search.TABLE
 
 
-class Outcome(models.Model):
+class StudyPart(models.Model):
+    """A row edited as part of its study: writing it bumps the study's version, so that a
+    study form opened before the change is stale (studies/versions.py)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        Study.objects.filter(pk=self.study_id).bump_version()
+
+    def delete(self, *args, **kwargs):
+        study_id = self.study_id
+        result = super().delete(*args, **kwargs)
+        Study.objects.filter(pk=study_id).bump_version()
+        return result
+
+
+class Outcome(StudyPart):
     """Something a study measured, with its figures verbatim as a source reports them."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="outcomes")
@@ -295,7 +341,7 @@ class Outcome(models.Model):
         db_index=True,
     )
     direction = models.CharField(max_length=20, choices=Direction, default=Direction.UNCLEAR)
-    figures = models.TextField(blank=True, help_text="The figures verbatim as reported.")
+    figures = text_field(blank=True, help_text="The figures verbatim as reported.")
     source = models.ForeignKey(
         "Source",
         null=True,
@@ -356,6 +402,7 @@ class Outcome(models.Model):
                 name="outcome_ratio_positive",
                 violation_error_message="A hazard, risk or odds ratio must be above zero.",
             ),
+            length_at_most("figures", limits.LONG_TEXT_MAX, "outcome_figures_length"),
         ]
 
     def __str__(self):
@@ -391,14 +438,14 @@ class Outcome(models.Model):
         return None not in (self.value, self.ci_low, self.ci_high) and bool(self.effect_measure)
 
 
-class EffectSummary(models.Model):
+class EffectSummary(StudyPart):
     """The curator's one-line verdict on a study's evidence for one condition."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="effect_summaries")
     condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="+")
     verdict = models.CharField(max_length=20, choices=Verdict)
     certainty = models.CharField(max_length=20, choices=Certainty)
-    rationale = models.TextField("why", blank=True)
+    rationale = text_field("why", blank=True)
 
     history = HistoricalRecords()
 
@@ -408,7 +455,8 @@ class EffectSummary(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["study", "condition"], name="effect_summary_one_per_condition"
-            )
+            ),
+            length_at_most("rationale", limits.LONG_TEXT_MAX, "effect_summary_rationale_length"),
         ]
 
     def __str__(self):
@@ -437,7 +485,7 @@ class BottomLine(models.Model):
         return f"Bottom line: {self.condition}"
 
 
-class Source(models.Model):
+class Source(Versioned):
     """A secondary document that mentions studies and makes claims about them."""
 
     slug = models.SlugField(max_length=100, unique=True)
@@ -450,16 +498,22 @@ class Source(models.Model):
     file_name = models.CharField(
         max_length=100, blank=True, help_text="The document's text file in fixtures/sources/."
     )
-    text = models.TextField(
-        blank=True, help_text="The document's full text, where the catalog holds it."
+    text = text_field(
+        limit=limits.SOURCE_TEXT_MAX,
+        blank=True,
+        help_text="The document's full text, where the catalog holds it.",
     )
-    description = models.TextField(blank=True)
+    description = text_field(blank=True)
 
-    objects = SluggedManager()
+    objects = SluggedQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["text"])
 
     class Meta:
         ordering = ["title"]
+        constraints = [
+            length_at_most("text", limits.SOURCE_TEXT_MAX, "source_text_length"),
+            length_at_most("description", limits.LONG_TEXT_MAX, "source_description_length"),
+        ]
 
     def __str__(self):
         return self.title
@@ -471,25 +525,28 @@ class Source(models.Model):
         return reverse("studies:source_detail", args=[self.slug])
 
 
-class Mention(models.Model):
+class Mention(StudyPart):
     """A verbatim passage of a source that mentions a study: the study's provenance."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="mentions")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="mentions")
-    quote = models.TextField()
+    quote = text_field()
     locator = models.CharField("where in the source", max_length=200, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["study", "source__title", "pk"]
-        constraints = [models.CheckConstraint(condition=~Q(quote=""), name="mention_quote_present")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quote=""), name="mention_quote_present"),
+            length_at_most("quote", limits.LONG_TEXT_MAX, "mention_quote_length"),
+        ]
 
     def __str__(self):
         return f"{self.source} on {self.study}"
 
 
-class Claim(models.Model):
+class Claim(StudyPart):
     """A statement a source makes about a study, and the curator's verdict on it.
 
     ``study`` is the study the statement is about (the paper the source cites);
@@ -503,10 +560,10 @@ class Claim(models.Model):
     cited_source = models.ForeignKey(
         Source, null=True, blank=True, on_delete=models.PROTECT, related_name="cited_by_claims"
     )
-    quote = models.TextField()
+    quote = text_field()
     locator = models.CharField("where in the source", max_length=200, blank=True)
     verdict = models.CharField(max_length=20, choices=ClaimVerdict)
-    note = models.TextField(blank=True)
+    note = text_field(blank=True)
 
     history = HistoricalRecords()
 
@@ -519,6 +576,8 @@ class Claim(models.Model):
                 name="claim_has_subject",
                 violation_error_message="A claim is about a study or cites a source.",
             ),
+            length_at_most("quote", limits.LONG_TEXT_MAX, "claim_quote_length"),
+            length_at_most("note", limits.LONG_TEXT_MAX, "claim_note_length"),
         ]
 
     def __str__(self):

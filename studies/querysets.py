@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models import F, Q
 
+from .versions import VersionedQuerySet
+
 # The list's sort orders, by their public name in the query string. Every order ends on
 # the primary key so that pages never overlap or skip a study.
 SORTS = {
@@ -17,7 +19,7 @@ DEFAULT_SORT = "newest"
 EXPORT_RELATIONS = ("conditions", "outcomes", "effect_summaries", "mentions", "claims")
 
 
-class StudyQuerySet(models.QuerySet):
+class StudyQuerySet(VersionedQuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 

@@ -159,7 +159,11 @@ class AdminPagesTests(TestCase):
     def test_mark_as_reviewed_checkbox(self):
         url = reverse("admin:studies_study_change", args=[self.bare.pk])
         data = study_form_data(
-            title="Bare study", slug=self.bare.slug, year="2020", mark_reviewed="on"
+            title="Bare study",
+            slug=self.bare.slug,
+            year="2020",
+            mark_reviewed="on",
+            version=self.bare.version,
         )
         response = self.client.post(url, data)
         assert response.status_code == 302, response.context["adminform"].form.errors
@@ -280,6 +284,7 @@ class DuplicateWarningTests(TestCase):
             year="2009",
             doi=self.existing.doi,
             pmid=self.existing.pmid,
+            version=self.existing.version,
         )
         assert self.client.post(url, data).status_code == 302
 

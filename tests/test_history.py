@@ -38,7 +38,8 @@ class EditHistoryTests(TestCase):
 
     def _edit(self, **fields):
         url = reverse("admin:studies_study_change", args=[self.study.pk])
-        data = study_form_data(slug=self.study.slug, year="2014", **fields)
+        version = Study.objects.get(pk=self.study.pk).version  # the form as opened now
+        data = study_form_data(slug=self.study.slug, year="2014", version=version, **fields)
         data["conditions"] = [self.condition.pk]
         response = self.client.post(url, data)
         assert response.status_code == 302, response.context["adminform"].form.errors

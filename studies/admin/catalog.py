@@ -9,11 +9,14 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseBadRequest
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..forms import CatalogAdminForm, StudyAdminForm
 from ..models import BottomLine, Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from ..versions import EditConflict
 from . import imports
+from .conflicts import VersionedAdmin, VersionedInlineForm, VersionedInlineFormSet
 
 
 def _count(model, counted="pk"):
@@ -114,9 +117,23 @@ class HasOutcomesFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ColumnForm(VersionedInlineForm):
+    """A row of a tabular inline: its fields have no <label>, only the column's heading,
+    so each control carries its field's name for screen readers."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if field.label:
+                field.widget.attrs.setdefault("aria-label", str(field.label).capitalize())
+
+
 class OutcomeInline(admin.StackedInline):
+    form = VersionedInlineForm
+    formset = VersionedInlineFormSet
     model = Outcome
     extra = 0
+    classes = ["collapse"]
     autocomplete_fields = ["condition", "source"]
     fields = [
         ("name", "position", "condition"),
@@ -128,28 +145,36 @@ class OutcomeInline(admin.StackedInline):
 
 
 class EffectSummaryInline(admin.TabularInline):
+    form = ColumnForm
+    formset = VersionedInlineFormSet
     model = EffectSummary
     extra = 0
     autocomplete_fields = ["condition"]
 
 
 class ClaimInline(admin.StackedInline):
+    form = VersionedInlineForm
+    formset = VersionedInlineFormSet
     model = Claim
     fk_name = "study"
     extra = 0
+    classes = ["collapse"]
     autocomplete_fields = ["source", "cited_source"]
     fields = [("source", "locator", "verdict"), "quote", "note", "cited_source"]
 
 
 class MentionInline(admin.TabularInline):
+    form = ColumnForm
+    formset = VersionedInlineFormSet
     model = Mention
     extra = 0
+    classes = ["collapse"]
     autocomplete_fields = ["source"]
     verbose_name = "provenance quote"
 
 
 @admin.register(Study)
-class StudyAdmin(HistoryAdmin):
+class StudyAdmin(VersionedAdmin, HistoryAdmin):
     form = StudyAdminForm
     inlines = [OutcomeInline, EffectSummaryInline, ClaimInline, MentionInline]
     autocomplete_fields = ["conditions"]
@@ -182,36 +207,42 @@ class StudyAdmin(HistoryAdmin):
     ]
     prepopulated_fields = {"slug": ["title"]}
     actions = ["mark_reviewed"]
+    # The common edits open; the rest in collapsed sections (<details>), opened by a
+    # click, and opened by Django whenever a field inside holds an error.
     fieldsets = [
         (None, {"fields": ["title", "descriptive_title", "slug", "year", "authors"]}),
-        ("Publication", {"fields": [("journal", "volume", "issue", "pages"), "url"]}),
-        ("Identifiers", {"fields": [("doi", "pmid", "pmcid", "registry_id")]}),
         (
             "Study",
             {
                 "fields": [
                     ("design", "evidence_level", "status"),
                     "conditions",
-                    "sample_size",
-                    "population",
-                    ("dose", "dose_min_mg", "dose_max_mg", "dose_band"),
-                    ("duration", "comparator"),
-                    "adverse_events",
+                    ("sample_size", "dose", "dose_min_mg", "dose_max_mg", "dose_band"),
                     "summary",
                 ]
             },
         ),
+        ("Review", {"fields": [("reviewed_at", "reviewed_by", "mark_reviewed"), "save_anyway"]}),
         (
-            "Review",
+            "Population, duration, comparator, adverse events",
             {
-                "fields": [
-                    ("reviewed_at", "reviewed_by", "mark_reviewed"),
-                    ("created_at", "updated_at"),
-                    "save_anyway",
-                ]
+                "classes": ["collapse"],
+                "fields": ["population", ("duration", "comparator"), "adverse_events"],
             },
         ),
+        (
+            "Publication",
+            {"classes": ["collapse"], "fields": [("journal", "volume", "issue", "pages"), "url"]},
+        ),
+        (
+            "Identifiers",
+            {"classes": ["collapse"], "fields": [("doi", "pmid", "pmcid", "registry_id")]},
+        ),
+        ("Record", {"classes": ["collapse"], "fields": [("created_at", "updated_at")]}),
     ]
+
+    class Media:
+        js = ["studies/admin-names.js"]
 
     def get_urls(self):
         def wrap(view):
@@ -270,21 +301,53 @@ class StudyAdmin(HistoryAdmin):
             obj.reviewed_by = request.user
         super().save_model(request, obj, form, change)
 
+    def action_checkbox(self, study):
+        # The version each row showed, so that the action refuses studies changed since.
+        return format_html(
+            '{}<input type="hidden" name="version-{}" value="{}">',
+            super().action_checkbox(study),
+            study.pk,
+            study.version,
+        )
+
     @admin.action(description="Mark the selected studies as reviewed", permissions=["change"])
     def mark_reviewed(self, request, queryset):
         now = timezone.now()
+        marked, refused = 0, []
         # One save per study, not update(): each review is recorded in the study's history.
         for study in queryset:
+            seen = request.POST.get(f"version-{study.pk}", "")
             study.reviewed_at, study.reviewed_by = now, request.user
             study._change_reason = "Marked as reviewed"
-            study.save(update_fields=["reviewed_at", "reviewed_by", "updated_at"])
-        self.message_user(
-            request, f"Marked {len(queryset)} studies as reviewed.", level=messages.SUCCESS
-        )
+            study._history_user = request.user
+            try:
+                study.save(
+                    update_fields=["reviewed_at", "reviewed_by", "updated_at"],
+                    expected_version=int(seen) if seen.isdigit() else None,
+                )
+            except EditConflict:
+                refused.append((study, int(seen)))
+            else:
+                marked += 1
+        if marked:
+            self.message_user(
+                request, f"Marked {marked} studies as reviewed.", level=messages.SUCCESS
+            )
+        for study, seen in refused:
+            self.message_user(
+                request,
+                f"Not marked as reviewed: “{study}” changed after this list was loaded "
+                f"({study.changes_since(seen)}). The list now shows it as it is: check "
+                "it and mark it again.",
+                level=messages.ERROR,
+            )
 
 
 @admin.register(Condition)
-class ConditionAdmin(HistoryAdmin):
+class ConditionAdmin(VersionedAdmin, HistoryAdmin):
+    class Media:
+        js = ["studies/admin-names.js"]
+
     # Explicit: the study count's GROUP BY drops the model's default ordering, and the
     # autocomplete pages through this queryset.
     ordering = ["name"]
@@ -311,7 +374,10 @@ class BottomLineAdmin(HistoryAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(HistoryAdmin):
+class SourceAdmin(VersionedAdmin, HistoryAdmin):
+    class Media:
+        js = ["studies/admin-names.js"]
+
     search_fields = ["title", "slug", "author", "publisher", "url"]
     list_display = ["title", "kind", "publisher", "date", "mention_count"]
     list_filter = ["kind"]
