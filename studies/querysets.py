@@ -15,8 +15,6 @@ SORTS = {
     "title": ["title", "pk"],
 }
 DEFAULT_SORT = "newest"
-# The related rows a study's export can hold (see ``StudyQuerySet.for_export``).
-EXPORT_RELATIONS = ("conditions", "outcomes", "effect_summaries", "mentions", "claims")
 
 
 class StudyQuerySet(VersionedQuerySet):
@@ -95,32 +93,31 @@ class StudyQuerySet(VersionedQuerySet):
         """What a list row shows, fetched in a fixed number of queries."""
         return self.prefetch_related("conditions", _effect_summaries())
 
-    def for_export(self, *relations):
-        """Everything an export writes, fetched in a fixed number of queries: the related
-        rows named in ``relations`` (by default all of EXPORT_RELATIONS), so that a format
-        which writes only some of them does not fetch the rest."""
+    def for_export(self):
+        """Everything a study page shows of its related rows (all that the JSON export
+        writes), fetched in a fixed number of queries. The downloads read plain rows
+        instead (studies/exports.py)."""
         from .models import Claim, Mention, Outcome
 
         # Each prefetch orders rows within one study; the models' default orderings begin
         # with the study's own ordering, which would cost a join for nothing.
-        prefetches = {
-            "conditions": "conditions",
-            "outcomes": models.Prefetch(
+        return self.prefetch_related(
+            "conditions",
+            models.Prefetch(
                 "outcomes",
                 queryset=Outcome.objects.select_related("condition", "source").order_by(
                     "position", "pk"
                 ),
             ),
-            "effect_summaries": _effect_summaries(),
-            "mentions": models.Prefetch(
+            _effect_summaries(),
+            models.Prefetch(
                 "mentions",
                 queryset=Mention.objects.select_related("source").order_by("source__title", "pk"),
             ),
-            "claims": models.Prefetch(
+            models.Prefetch(
                 "claims", queryset=Claim.objects.select_related("source", "cited_source")
             ),
-        }
-        return self.prefetch_related(*(prefetches[name] for name in relations or EXPORT_RELATIONS))
+        )
 
 
 class OutcomeQuerySet(models.QuerySet):
