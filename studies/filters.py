@@ -11,20 +11,20 @@ from django.db.models import Q
 from django.utils.text import Truncator, capfirst
 
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
-from .querysets import DEFAULT_SORT
+from .querysets import DEFAULT_SORT, SORT_CHOICES
 from .search import clean_text, parse
-from .vocabulary import Design, DoseBand, EvidenceLevel, OutcomeDomain, Status
+from .vocabulary import (
+    DESIGN_PLURALS,
+    DOSE_BAND_WORDS,
+    Design,
+    DoseBand,
+    EvidenceLevel,
+    OutcomeDomain,
+    Status,
+)
 
 MAX_QUERY_LENGTH = 200
 MAX_SAMPLE_SIZE = 10**9
-SORT_CHOICES = [
-    ("relevance", "Best match"),
-    ("newest", "Newest first"),
-    ("oldest", "Oldest first"),
-    ("largest", "Largest sample first"),
-    ("level", "Strongest evidence first"),
-    ("title", "Title A–Z"),
-]
 # Parameters in the order a canonical URL lists them.
 PARAMETERS = [
     "q",
@@ -414,33 +414,6 @@ class StudyFilter(django_filters.FilterSet):
         if data.get("has_results"):
             parts.append("with reported outcomes")
         return parts
-
-
-DESIGN_PLURALS = {
-    Design.SYSTEMATIC_REVIEW: "systematic reviews",
-    Design.META_ANALYSIS: "meta-analyses",
-    Design.RCT: "randomised trials",
-    Design.CROSSOVER_RCT: "crossover randomised trials",
-    Design.COHORT: "cohort studies",
-    Design.CASE_CONTROL: "case-control studies",
-    Design.QUASI_EXPERIMENTAL: "quasi-experimental studies",
-    Design.CASE_SERIES: "case series",
-    Design.CASE_REPORT: "case reports",
-    Design.NARRATIVE_REVIEW: "narrative reviews",
-    Design.PRECLINICAL: "preclinical or hypothesis papers",
-    Design.OTHER: "studies of other or unstated design",
-    Design.TRIAL_PROTOCOL: "trial protocols",
-    Design.REGISTERED_TRIAL: "registered trials",
-}
-
-
-DOSE_BAND_WORDS = {
-    DoseBand.ULTRA_LOW: "ultra-low dose",
-    DoseBand.VERY_LOW: "very low dose",
-    DoseBand.LOW: "low dose (1–5 mg)",
-    DoseBand.STANDARD: "standard dose",
-    DoseBand.NOT_STATED: "dose not stated",
-}
 
 
 def _shown(value):

@@ -282,10 +282,6 @@ class Study(Versioned):
     def level(self):
         return EvidenceLevel(DESIGN_LEVELS[self.design])
 
-    @property
-    def has_results(self):
-        return self.level not in (EvidenceLevel.NO_RESULTS,)
-
 
 class SearchDocument(models.Model):
     """A study's search document: the ``studies_search`` table that database triggers

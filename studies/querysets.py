@@ -15,14 +15,20 @@ SORTS = {
     "title": ["title", "pk"],
 }
 DEFAULT_SORT = "newest"
+# The orders a reader may choose, with their labels; "relevance" ranks a search (search.py).
+SORT_CHOICES = [
+    ("relevance", "Best match"),
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("largest", "Largest sample first"),
+    ("level", "Strongest evidence first"),
+    ("title", "Title A–Z"),
+]
 
 
 class StudyQuerySet(VersionedQuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
-
-    def published(self):
-        return self.filter(status="published")
 
     def for_any_condition(self, slugs):
         """Studies of at least one of the conditions, each study once."""

@@ -25,10 +25,11 @@ from . import bibtex, exports, facets, plots, synthesis
 from .caching import for_this_version, public_page
 from .citations import Citation, study_links
 from .feeds import StudyFeed
-from .filters import SORT_CHOICES, StudyFilter
-from .history import gone_or_404
+from .filters import StudyFilter
+from .gone import gone_or_404
 from .links import absolute_url
 from .models import Condition, EffectSummary, Source, Study
+from .querysets import SORT_CHOICES
 from .ratelimits import ratelimited
 from .suggestions import suggest
 from .vocabulary import ClaimVerdict, EvidenceLevel, OutcomeDomain, Status

@@ -163,3 +163,31 @@ class ClaimVerdict(models.TextChoices):
     MISATTRIBUTED = "misattributed", "Misattributed"
     NOT_SUPPORTED = "not_supported", "Not supported"
     UNVERIFIABLE = "unverifiable", "Unverifiable"
+
+
+# Designs and dose bands as the list's heading names them ("randomised trials · 2010–2024").
+DESIGN_PLURALS = {
+    Design.SYSTEMATIC_REVIEW: "systematic reviews",
+    Design.META_ANALYSIS: "meta-analyses",
+    Design.RCT: "randomised trials",
+    Design.CROSSOVER_RCT: "crossover randomised trials",
+    Design.COHORT: "cohort studies",
+    Design.CASE_CONTROL: "case-control studies",
+    Design.QUASI_EXPERIMENTAL: "quasi-experimental studies",
+    Design.CASE_SERIES: "case series",
+    Design.CASE_REPORT: "case reports",
+    Design.NARRATIVE_REVIEW: "narrative reviews",
+    Design.PRECLINICAL: "preclinical or hypothesis papers",
+    Design.OTHER: "studies of other or unstated design",
+    Design.TRIAL_PROTOCOL: "trial protocols",
+    Design.REGISTERED_TRIAL: "registered trials",
+}
+
+
+DOSE_BAND_WORDS = {
+    DoseBand.ULTRA_LOW: "ultra-low dose",
+    DoseBand.VERY_LOW: "very low dose",
+    DoseBand.LOW: "low dose (1–5 mg)",
+    DoseBand.STANDARD: "standard dose",
+    DoseBand.NOT_STATED: "dose not stated",
+}

@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404
 from django.test import RequestFactory, TestCase, override_settings
 from django.urls import include, path, reverse
 
-from studies.history import deleted_study_exists, gone_or_404
+from studies.gone import deleted_study_exists, gone_or_404
 from studies.importers import import_bibtex
 from studies.models import Study
 from tests.factories import make_condition, make_outcome, make_study

@@ -1,4 +1,4 @@
-"""What the catalog remembers about records that changed or were deleted."""
+"""410 Gone for a study the catalog held and deleted (its history says so), 404 otherwise."""
 
 from django.http import Http404, HttpResponseGone
 from django.template import loader
