@@ -20,7 +20,10 @@ Figures, 2026-11-21, shared 2-CPU machine (noisy: the ratios move by ±0.4 betwe
 Before, bulk_create and simple-history's bulk_create_with_history took about two thirds
 of the import, nearly all of it in the ORM preparing each of ~30 values of 20,000 rows;
 the importer now writes studies with executemany and copies their history rows in the
-database (studies/importers.py, _insert and _copy_to_history).
+database (studies/importers.py, _insert and _copy_to_history). Those two are kept only
+because tests/test_importers.py (BulkWriteGuardTests) fails when a field of Study or of
+its history model is not written by them; conditions and their history links are written
+with bulk_create (issue 15, item 5). Figures now: benchmarks/README.md.
 """
 
 import argparse

@@ -351,7 +351,10 @@ def write_ris(rows):
 
 def _ris_record(row):
     record = citation_to_ris(_citation(row))
-    record["keywords"] += [f"outcome domain: {domain}" for domain in _domains(row)]
+    # In a custom field (C1), not among the keywords, which importers read as conditions.
+    domains = _domains(row)
+    if domains:
+        record["custom1"] = "Outcome domains: " + "; ".join(domains)
     return record
 
 

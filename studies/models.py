@@ -693,7 +693,7 @@ class ImportJob(models.Model):
 
     def _enqueue(self):
         # The job's status and its row in the database task queue commit together.
-        from .tasks import import_job  # the task imports the importer, which imports models
+        from .tasks import import_job  # the task imports studies.jobs, which imports models
 
         with transaction.atomic():
             result = import_job.enqueue(self.pk)

@@ -2,10 +2,10 @@
 
 from django.tasks import task
 
-from . import importers
+from . import jobs
 
 
 @task()
 def import_job(job_id):
-    """Run the confirmed BibTeX import ImportJob ``job_id``."""
-    importers.run_job(job_id)
+    """Run the ImportJob ``job_id``: its preview, or, once confirmed, its import."""
+    jobs.run_job(job_id)

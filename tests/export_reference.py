@@ -182,7 +182,8 @@ def study_to_ris(study):
         if value:
             lines.append((tag, value))
     lines.extend(("KW", condition.name) for condition in study.conditions.all())
-    lines.extend(("KW", f"outcome domain: {domain}") for domain in _domains(study))
+    if _domains(study):
+        lines.append(("C1", "Outcome domains: " + "; ".join(_domains(study))))
     lines.append(("ER", ""))
     return "".join(f"{tag}  - {' '.join(str(value).split())}\r\n" for tag, value in lines)
 

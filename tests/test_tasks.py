@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection
 from django.test import TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
 
-from studies import importers
+from studies import importers, jobs
 from studies.models import ImportJob, Study
 from tests.factories import make_condition
 
@@ -33,7 +33,7 @@ def bib(n, start=0):
 
 
 def queued_job(text, file_name="jobs.bib"):
-    """A job queued without a task: run it with importers.run_job."""
+    """A confirmed job queued without a task: run it with jobs.run_job."""
     job = ImportJob(file_name=file_name, status=ImportJob.Status.QUEUED, confirmed=True)
     job.text = text
     job.save()
@@ -61,7 +61,7 @@ class RunJobTests(TestCase):
             seen.append(ImportJob.objects.values_list("status", "done", "total").get(pk=self.pk))
 
         with mock.patch.object(ImportJob, "record_progress", record):
-            importers.run_job(job.pk)
+            jobs.run_job(job.pk)
         assert seen[:3] == [
             ("checking", 0, 2501),
             ("checking", 1000, 2501),
@@ -79,7 +79,7 @@ class RunJobTests(TestCase):
         again = "@misc{again, title = {Again}, doi = {10.5555/job.0}}\n"  # k0's DOI
         job = queued_job(bib(3) + again)
         ImportJob.objects.filter(pk=job.pk).update(confirmed=False)
-        importers.run_job(job.pk)
+        jobs.run_job(job.pk)
         job.refresh_from_db()
         assert (job.status, job.done, job.total) == ("previewed", 4, 4)
         assert (job.report["new"], job.report["duplicates"]) == (3, 1)
@@ -92,7 +92,7 @@ class RunJobTests(TestCase):
         job.request_cancel()
         job.refresh_from_db()
         assert (job.status, job.data) == ("cancelled", b"")
-        importers.run_job(job.pk)
+        jobs.run_job(job.pk)
         assert ImportJob.objects.get(pk=job.pk).status == "cancelled"
         assert not Study.objects.exists()
 
@@ -106,7 +106,7 @@ class RunJobTests(TestCase):
                 ImportJob.objects.get(pk=self.pk).request_cancel()
 
         with mock.patch.object(ImportJob, "record_progress", cancel_half_way):
-            importers.run_job(job.pk)
+            jobs.run_job(job.pk)
         job.refresh_from_db()
         assert (job.status, job.done, job.report) == ("cancelled", 1000, None)
         assert not Study.objects.exists()
@@ -120,7 +120,7 @@ class RunJobTests(TestCase):
             ImportJob.objects.get(pk=job.pk).request_cancel()
 
         with mock.patch.object(importers, "_insert", cancel_after_the_first_batch):
-            importers.run_job(job.pk)
+            jobs.run_job(job.pk)
         job.refresh_from_db()
         assert job.status == "cancelled"
         assert not Study.objects.exists()
@@ -134,7 +134,7 @@ class RunJobTests(TestCase):
             mock.patch.object(importers, "_insert", side_effect=refused),
             pytest.raises(IntegrityError),
         ):
-            importers.run_job(job.pk)
+            jobs.run_job(job.pk)
         job.refresh_from_db()
         assert job.status == "failed"
         assert job.message.startswith("Another curator added one of these studies meanwhile")

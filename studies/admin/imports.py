@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from ..forms import BibtexImportForm
-from ..importers import rows_to_show
+from ..jobs import rows_to_show
 from ..models import ImportJob
 
 # Seconds between reloads of the job's page while it waits or runs.

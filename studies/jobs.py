@@ -1,0 +1,122 @@
+"""Import jobs: what the worker does with an ImportJob, and the report it keeps.
+
+``run_job`` is the body of the task ``studies.tasks.import_job``: it checks a job's file
+with the importer (recording progress, obeying a cancel) and keeps the preview, or, once
+the job is confirmed, checks again and writes the new studies.
+"""
+
+import logging
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from . import bibtex
+from .importers import NEW, ImportCancelled, create_new, preview_records
+from .models import ImportJob
+
+# How many entries a report page lists (the errors and duplicates first).
+ROWS_SHOWN = 1000
+
+logger = logging.getLogger(__name__)
+
+
+def report_json(report):
+    """An import's report as the ImportJob keeps it: counts, and one object per entry."""
+    rows = []
+    for row in report.rows:
+        item = {"line": row.entry.line, "key": row.entry.key, "status": row.status}
+        if row.study is not None:
+            item["title"] = row.study.title[:300]
+            if row.study.year:
+                item["year"] = row.study.year
+            if row.study.pk:
+                item["study"] = row.study.pk
+        for name in ("reasons", "warnings", "matched_by"):
+            if getattr(row, name):
+                item[name] = getattr(row, name)
+        if row.existing is not None:
+            item["existing"] = row.existing.pk
+            item["existing_title"] = str(row.existing)[:200]
+        if row.earlier is not None:
+            item["earlier_key"] = row.earlier.entry.key
+            item["earlier_line"] = row.earlier.entry.line
+        rows.append(item)
+    return {
+        "entries": len(report.rows),
+        "new": len(report.new),
+        "duplicates": len(report.duplicates),
+        "errors": len(report.errors),
+        "created": len(report.created),
+        "rows": rows,
+    }
+
+
+def rows_to_show(rows, limit=ROWS_SHOWN):
+    """At most ``limit`` rows of a report, in file order: the errors and duplicates first,
+    then new entries up to the limit. Returns (rows, how many are left out)."""
+    kept = [row for row in rows if _status(row) != NEW][:limit]
+    kept += [row for row in rows if _status(row) == NEW][: limit - len(kept)]
+    kept.sort(key=lambda row: row["line"] if isinstance(row, dict) else row.entry.line)
+    return kept, len(rows) - len(kept)
+
+
+def _status(row):
+    return row["status"] if isinstance(row, dict) else row.status
+
+
+def run_job(job_id):
+    """Run a queued ImportJob: check its entries (recording progress) and keep the preview,
+    or, once confirmed, check them again and write the new studies.
+
+    Runs in the worker (studies.tasks.import_job). A job cancelled before a worker took it
+    is left alone; a cancellation or a failure while it runs rolls back everything.
+    """
+    Status = ImportJob.Status
+    started = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.CHECKING, started_at=timezone.now(), cancel_requested=False
+    )
+    if not started:
+        return
+    job = ImportJob.objects.get(pk=job_id)
+    text = job.text
+    job.total = bibtex.count_entries(text)
+    job.record_progress(0, job.total)
+    outcome = {}
+    try:
+        report = preview_records(
+            bibtex.iter_entries(text),
+            job.file_name,
+            total=job.total,
+            progress=job.record_progress,
+            cancelled=job.is_cancel_requested,
+        )
+        del text
+        if not job.confirmed:
+            outcome.update(status=Status.PREVIEWED, report=report_json(report), done=job.total)
+            return
+        ImportJob.objects.filter(pk=job_id).update(status=Status.WRITING, done=job.total)
+        create_new(report, job.user, job.is_cancel_requested)
+    except ImportCancelled:
+        outcome.update(status=Status.CANCELLED)
+    except Exception as error:
+        logger.exception("Import job %s failed", job_id)
+        outcome.update(status=Status.FAILED, message=failure_message(error))
+        raise
+    else:
+        outcome.update(status=Status.DONE, report=report_json(report), done=job.total)
+    finally:
+        if "status" not in outcome:  # the worker was stopped mid-import: all rolled back
+            outcome.update(status=Status.FAILED, message="The worker stopped; nothing imported.")
+        if outcome["status"] != Status.PREVIEWED:
+            outcome.update(data=b"", finished_at=timezone.now())
+        ImportJob.objects.filter(pk=job_id).update(**outcome)
+
+
+def failure_message(error):
+    """What a curator is told when the database refused an import."""
+    if isinstance(error, IntegrityError):
+        return (
+            "Another curator added one of these studies meanwhile, or the database refused an "
+            "entry; nothing was imported. Upload the file again to see a new preview."
+        )
+    return f"The import failed and nothing was imported: {type(error).__name__}: {error}"[:2000]
