@@ -4,10 +4,11 @@ Starts gunicorn (several sync workers, whitenoise for static files, DEBUG off) o
 127.0.0.1 against a PostgreSQL database it creates and fills, drives it with wrk (or a
 Python thread pool when wrk is missing) at 32 connections for a bounded time on a mix of
 pages (home, list pages with search, filters and paging, study, condition and source pages,
-the feed), while a curator thread edits studies through the ORM and imports BibTeX files
-through the catalog's importer (studies/importers.py), as the admin does. At the
-end it checks that no edit was lost, that the server answered without errors, and prints
-requests per second, latency percentiles and the server's memory at start and end.
+the feed), while two curator threads edit the same studies with the admin's optimistic
+check (a stale save is refused and re-applied) and one imports BibTeX files through the
+catalog's importer (studies/importers.py). At the end it checks that no edit was lost,
+that the server answered without errors, and prints requests per second, latency
+percentiles and the server's memory over time.
 
     python benchmarks/soak.py --seconds 60
 """
@@ -173,13 +174,25 @@ def import_file(n):
     )
 
 
-class Curator(threading.Thread):
-    """Edits studies and imports new ones while the site is under load."""
+class Shared:
+    """What the curators share: the last edit saved to each study, and the refusals."""
 
-    def __init__(self, study_ids, stop):
-        super().__init__(daemon=True)
-        self.study_ids, self.stop = study_ids, stop
+    def __init__(self):
+        self.lock = threading.Lock()
         self.expected = {}
+        self.refused = 0
+
+
+class Curator(threading.Thread):
+    """Edits studies (and, for the first curator, imports new ones) while the site is under
+    load. Each edit is made as in the admin: the study is read, the curator takes a moment
+    (another curator may save meanwhile), and the save names the version it was opened at;
+    a stale save is refused (EditConflict) and made again on the study as it is now."""
+
+    def __init__(self, name, study_ids, stop, shared, imports=False):
+        super().__init__(daemon=True)
+        self.name, self.study_ids, self.stop, self.shared = name, study_ids, stop, shared
+        self.with_imports = imports
         self.edits = self.imports = 0
         self.imported_slugs = []
         self.errors = []
@@ -189,23 +202,36 @@ class Curator(threading.Thread):
 
         from studies.importers import import_bibtex
         from studies.models import Study
+        from studies.versions import EditConflict
 
         counter = itertools.count(1)
         try:
             while not self.stop.is_set():
                 n = next(counter)
-                if n % 10 == 0:  # an import: several studies, all or nothing
+                if self.with_imports and n % 10 == 0:  # several studies, all or nothing
                     report = import_bibtex(import_file(n), file_name=f"soak-{n}.bib")
                     if len(report.created) != IMPORT_ENTRIES:
                         self.errors.append(f"import {n}: {len(report.created)} studies created")
                     self.imported_slugs += [study.slug for study in report.created]
                     self.imports += 1
-                else:
-                    study = Study.objects.get(pk=random.choice(self.study_ids))
-                    study.summary = f"edit {n} by the curator"
-                    study.save()
-                    self.expected[study.pk] = study.summary
+                    continue
+                pk = random.choice(self.study_ids)
+                while not self.stop.is_set():
+                    study = Study.objects.get(pk=pk)
+                    opened = study.version
+                    time.sleep(random.uniform(0, 0.05))  # the curator types
+                    study.summary = f"edit {n} by {self.name}"
+                    # Saving and noting the save together, so that "the last edit saved"
+                    # is well defined; reading and typing are outside, so edits overlap.
+                    with self.shared.lock:
+                        try:
+                            study.save(expected_version=opened)
+                        except EditConflict:
+                            self.shared.refused += 1
+                            continue  # re-applied on the study as it is now
+                        self.shared.expected[pk] = study.summary
                     self.edits += 1
+                    break
                 time.sleep(0.02)
         except Exception as error:  # reported at the end as a failed soak
             self.errors.append(repr(error))
@@ -364,29 +390,41 @@ def main():
                 samples.append(rss_kib(server_pids(server.pid)))
 
         sampler = threading.Thread(target=sample_memory, daemon=True)
-        curator = Curator([s.pk for s in studies], stop)
+        shared = Shared()
+        # Two curators on the same 20 studies, so that their edits often overlap.
+        hot = [s.pk for s in random.sample(studies, 20)]
+        curators = [
+            Curator("curator A", hot, stop, shared, imports=True),
+            Curator("curator B", hot, stop, shared),
+        ]
         sampler.start()
-        curator.start()
+        for curator in curators:
+            curator.start()
         print(f"Load: {args.connections} connections for {args.seconds} s on {len(paths)} paths")
         if shutil.which("wrk") and not args.python_load:
             load = run_wrk(base, paths, args.seconds, args.connections)
         else:
             load = run_python_load(base, paths, args.seconds, args.connections)
         stop.set()
-        curator.join()
+        for curator in curators:
+            curator.join()
         sampler.join()
         rss_end = rss_kib(server_pids(server.pid))
 
         # No lost edits: the database and the site both show each study's last edit.
         lost = [
-            pk for pk, text in curator.expected.items() if Study.objects.get(pk=pk).summary != text
+            pk for pk, text in shared.expected.items() if Study.objects.get(pk=pk).summary != text
         ]
+        imported = [slug for curator in curators for slug in curator.imported_slugs]
         missing_imports = [
-            slug for slug in curator.imported_slugs if not Study.objects.filter(slug=slug).exists()
+            slug for slug in imported if not Study.objects.filter(slug=slug).exists()
         ]
+        edits = sum(curator.edits for curator in curators)
+        imports = sum(curator.imports for curator in curators)
+        curator_errors = [error for curator in curators for error in curator.errors]
         history_edits = Study.history.filter(summary__startswith="edit ").count()
         shown = 0
-        for pk, text in curator.expected.items():
+        for pk, text in shared.expected.items():
             page = urllib.request.urlopen(base + Study.objects.get(pk=pk).get_absolute_url())
             shown += text in page.read().decode()
         health = urllib.request.urlopen(base + "/healthz").read().decode()
@@ -413,15 +451,15 @@ def main():
         f"{server_errors} error lines in the server log"
     )
     print(
-        f"curator             {curator.edits} edits, {curator.imports} imports, "
-        f"{len(curator.errors)} errors {curator.errors[:3]}"
+        f"curators            2: {edits} edits saved, {shared.refused} stale saves refused and "
+        f"re-applied, {imports} imports, {len(curator_errors)} errors {curator_errors[:3]}"
     )
     print(
-        f"lost edits          {len(lost)} (of {len(curator.expected)} studies edited); "
-        f"history rows for edits: {history_edits} (edits made: {curator.edits})"
+        f"lost edits          {len(lost)} (of {len(shared.expected)} studies edited); "
+        f"history rows for edits: {history_edits} (edits saved: {edits})"
     )
-    print(f"last edit shown     on {shown} of {len(curator.expected)} study pages")
-    print(f"missing imports     {len(missing_imports)} of {curator.imports}")
+    print(f"last edit shown     on {shown} of {len(shared.expected)} study pages")
+    print(f"missing imports     {len(missing_imports)} of {imports}")
     print(
         f"server RSS          start {rss_start / 1024:.1f} MiB, end {rss_end / 1024:.1f} MiB "
         f"(samples: {', '.join(f'{s / 1024:.0f}' for s in samples)})"
@@ -432,8 +470,8 @@ def main():
         or server_errors
         or lost
         or missing_imports
-        or curator.errors
-        or history_edits != curator.edits
+        or curator_errors
+        or history_edits != edits
     )
     print("RESULT              " + ("FAIL" if failed else "PASS"))
     if load["errors"] and load["raw"]:
