@@ -16,8 +16,10 @@ from .vocabulary import (
     DESIGN_LEVELS,
     Certainty,
     ClaimVerdict,
+    ConditionBasis,
     ConditionCategory,
     Design,
+    DesignBasis,
     Direction,
     EffectMeasure,
     EvidenceLevel,
@@ -67,6 +69,27 @@ class Condition(models.Model):
         return reverse("studies:condition_detail", args=[self.slug])
 
 
+class StudyCondition(models.Model):
+    """A study's condition tag, with what it rests on (docs/curation.md)."""
+
+    study = models.ForeignKey("Study", on_delete=models.CASCADE)
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE)
+    basis = models.CharField(max_length=10, choices=ConditionBasis, default=ConditionBasis.STUDY)
+    note = models.TextField(blank=True, help_text="The curator's note on the tag.")
+
+    class Meta:
+        db_table = "studies_study_conditions"
+        unique_together = [("study", "condition")]
+        verbose_name = "condition tag"
+
+    def __str__(self):
+        return f"{self.study_id} → {self.condition_id} ({self.basis})"
+
+    @property
+    def named_only_by_citing(self):
+        return self.basis == ConditionBasis.CITING
+
+
 class Study(models.Model):
     """A research publication or a registered trial."""
 
@@ -95,13 +118,24 @@ class Study(models.Model):
     url = models.URLField("URL", max_length=500, blank=True)
 
     design = models.CharField(max_length=30, choices=Design, default=Design.OTHER)
+    design_basis = models.CharField(
+        max_length=10,
+        choices=DesignBasis,
+        default=DesignBasis.STATED,
+        help_text="Whether a document states the design or the curator infers it.",
+    )
+    design_quote = models.TextField(
+        blank=True, help_text="For an inferred design: the verbatim text it is inferred from."
+    )
     evidence_level = models.GeneratedField(
         expression=_evidence_level_expression(),
         output_field=models.PositiveSmallIntegerField(choices=EvidenceLevel),
         db_persist=True,
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.PUBLISHED)
-    conditions = models.ManyToManyField(Condition, related_name="studies", blank=True)
+    conditions = models.ManyToManyField(
+        Condition, related_name="studies", blank=True, through=StudyCondition
+    )
 
     sample_size = models.PositiveIntegerField(null=True, blank=True)
     population = models.TextField(blank=True)
@@ -224,6 +258,10 @@ class Study(models.Model):
     def has_results(self):
         return self.level not in (EvidenceLevel.NO_RESULTS,)
 
+    @property
+    def design_inferred(self):
+        return self.design_basis == DesignBasis.INFERRED
+
 
 class Outcome(models.Model):
     """Something a study measured, with its figures verbatim as a source reports them."""
@@ -260,6 +298,12 @@ class Outcome(models.Model):
     )
     n_intervention = models.PositiveIntegerField(null=True, blank=True)
     n_control = models.PositiveIntegerField(null=True, blank=True)
+    pct_intervention = models.DecimalField(
+        "% in the LDN arm", max_digits=7, decimal_places=3, null=True, blank=True
+    )
+    pct_control = models.DecimalField(
+        "% in the control arm", max_digits=7, decimal_places=3, null=True, blank=True
+    )
 
     history = HistoricalRecords()
 
@@ -290,6 +334,9 @@ class EffectSummary(models.Model):
     verdict = models.CharField(max_length=20, choices=Verdict)
     certainty = models.CharField(max_length=20, choices=Certainty)
     rationale = models.TextField("why", blank=True)
+    downgrades = models.JSONField(
+        default=list, blank=True, help_text="GRADE reasons for lowering the certainty."
+    )
 
     history = HistoricalRecords()
 
@@ -345,6 +392,12 @@ class Source(models.Model):
         blank=True, help_text="The document's full text, where the catalog holds it."
     )
     description = models.TextField(blank=True)
+    evidence_quote = models.TextField(
+        blank=True, help_text="What the source says about the evidence as a whole, verbatim."
+    )
+    evidence_note = models.TextField(
+        blank=True, help_text="The curator's note on it, e.g. where it conflicts with the list."
+    )
 
     objects = SluggedManager()
     history = HistoricalRecords(excluded_fields=["text"])

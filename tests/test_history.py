@@ -39,7 +39,6 @@ class EditHistoryTests(TestCase):
     def _edit(self, **fields):
         url = reverse("admin:studies_study_change", args=[self.study.pk])
         data = study_form_data(slug=self.study.slug, year="2014", **fields)
-        data["conditions"] = [self.condition.pk]
         response = self.client.post(url, data)
         assert response.status_code == 302, response.context["adminform"].form.errors
 

@@ -10,7 +10,17 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..forms import StudyAdminForm
-from ..models import BottomLine, Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from ..models import (
+    BottomLine,
+    Claim,
+    Condition,
+    EffectSummary,
+    Mention,
+    Outcome,
+    Source,
+    Study,
+    StudyCondition,
+)
 from . import imports
 
 
@@ -83,8 +93,15 @@ class OutcomeInline(admin.StackedInline):
         ("domain", "direction", "source"),
         "figures",
         ("effect_measure", "value", "ci_low", "ci_high", "p_value"),
-        ("n_intervention", "n_control"),
+        ("n_intervention", "n_control", "pct_intervention", "pct_control"),
     ]
+
+
+class StudyConditionInline(admin.TabularInline):
+    model = StudyCondition
+    extra = 0
+    autocomplete_fields = ["condition"]
+    fields = ["condition", "basis", "note"]
 
 
 class EffectSummaryInline(admin.TabularInline):
@@ -111,8 +128,13 @@ class MentionInline(admin.TabularInline):
 @admin.register(Study)
 class StudyAdmin(HistoryAdmin):
     form = StudyAdminForm
-    inlines = [OutcomeInline, EffectSummaryInline, ClaimInline, MentionInline]
-    autocomplete_fields = ["conditions"]
+    inlines = [
+        StudyConditionInline,
+        OutcomeInline,
+        EffectSummaryInline,
+        ClaimInline,
+        MentionInline,
+    ]
     search_fields = ["title", "authors", "doi", "pmid", "pmcid", "registry_id", "slug"]
     list_display = [
         "title",
@@ -144,7 +166,7 @@ class StudyAdmin(HistoryAdmin):
             {
                 "fields": [
                     ("design", "evidence_level", "status"),
-                    "conditions",
+                    ("design_basis", "design_quote"),
                     "sample_size",
                     "population",
                     ("dose", "dose_min_mg", "dose_max_mg"),
