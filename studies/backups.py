@@ -24,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 # What the JSON dump holds, in dependency order. "studies" includes the historical
-# models (HistoricalStudy, HistoricalStudyCondition, ...): they live in the same app.
+# models (HistoricalStudy, HistoricalStudy_conditions, ...): they live in the same app.
 JSON_LABELS = ["auth.group", "auth.user", "studies", "admin.logentry"]
 PG_MAGIC = b"PGDMP"
 

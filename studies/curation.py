@@ -91,11 +91,12 @@ def numbers_in(text):
 
 
 def decimals_in(text):
-    """Every number a passage states, as Decimals: 5.04, 1.22, .045 (as 0.045), 28.8, and
-    whole numbers in words."""
+    """Every number a passage states, as Decimals: 5.04, 1.22, .045 (as 0.045), 28.8, -1.5
+    after a space or bracket, and whole numbers in words ("Thirty two" is 32)."""
     found = {Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", text)}
     found |= {Decimal("0" + n) for n in re.findall(r"(?<![\d.])\.\d+", text)}
-    return found | {Decimal(n) for n in numbers_in(text)}
+    found |= {Decimal(n) for n in re.findall(r"(?:(?<=^)|(?<=[\s(\[]))-\d+(?:\.\d+)?", text)}
+    return found | {Decimal(n) for n in numbers_in(re.sub(r"[\d.]+", " ", text))}
 
 
 def check_estimate(outcome, where):
@@ -317,7 +318,7 @@ def _check_effect_summary(study, summary, where):
     missing = grading.required_downgrades(design, secondary_only) - set(downgrades)
     if missing:
         raise CurationError(
-            f"{where}: the rubric requires the downgrades {sorted(missing)} "
+            f"{where}: the rubric requires the downgrades {sorted(m.value for m in missing)} "
             f"(certainty {summary['certainty']} is above its ceiling)."
         )
     graded = grading.graded_certainty(design, downgrades)

@@ -32,6 +32,8 @@ CSV_COLUMNS = [
     "evidence_level",
     "status",
     "conditions",
+    "condition_basis",
+    "design_basis",
     "sample_size",
     "population",
     "dose",
@@ -93,6 +95,14 @@ def study_to_dict(study):
         }
     )
     data["descriptive_title"] = study.descriptive_title
+    # Each condition with its basis: "study" (the study names it) or "citing" (only a
+    # citing document does). ``conditions`` above keeps its plain list of names.
+    data["condition_tags"] = [
+        {"slug": t.condition.slug, "name": t.condition.name, "basis": t.basis}
+        for t in study.condition_tags.all()
+    ]
+    data["design_basis"] = study.design_basis
+    data["design_quote"] = study.design_quote or None
     data["outcomes"] = [
         _plain(
             {
@@ -108,6 +118,8 @@ def study_to_dict(study):
                 "p_value": o.p_value,
                 "n_intervention": o.n_intervention,
                 "n_control": o.n_control,
+                "pct_intervention": o.pct_intervention,
+                "pct_control": o.pct_control,
             }
         )
         for o in study.outcomes.all()
@@ -166,7 +178,7 @@ def spreadsheet_safe(value):
 
 
 # The related rows each format writes: a download fetches only these (the JSON, all).
-CSV_RELATIONS = ("conditions", "effect_summaries")
+CSV_RELATIONS = ("conditions", "condition_tags", "effect_summaries")
 RIS_RELATIONS = ("conditions",)
 
 
@@ -176,6 +188,9 @@ def study_to_row(study):
     row["authors"] = "; ".join(study.authors)
     row["evidence_level"] = study.level.value
     row["conditions"] = "; ".join(c.name for c in study.conditions.all())
+    row["condition_basis"] = "; ".join(
+        f"{t.condition.name}: {t.basis}" for t in study.condition_tags.all()
+    )
     row["verdicts"] = "; ".join(
         f"{e.condition.name}: {e.verdict} ({e.certainty})" for e in study.effect_summaries.all()
     )

@@ -36,6 +36,8 @@ PARAMETERS = [
     "sort",
 ]
 MULTIPLE = {"condition", "design"}
+# `condition=none`: the studies the documents tie to no condition.
+NO_CONDITION = ("none", "No condition named")
 NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
 
 
@@ -148,9 +150,11 @@ class StudyFilter(django_filters.FilterSet):
         conditions = list(Condition.objects.values_list("slug", "name", "pk"))
         self.condition_names = {slug: name for slug, name, _ in conditions}
         self.condition_ids = {slug: pk for slug, _, pk in conditions}
-        self.filters["condition"].extra["choices"] = sorted(
-            self.condition_names.items(), key=lambda item: item[1]
-        )
+        self.filters["condition"].extra["choices"] = [
+            *sorted(self.condition_names.items(), key=lambda item: item[1]),
+            NO_CONDITION,
+        ]
+        self.condition_names[NO_CONDITION[0]] = NO_CONDITION[1]
 
     # Filter methods.
 
@@ -158,7 +162,11 @@ class StudyFilter(django_filters.FilterSet):
         return queryset.search(value)
 
     def filter_condition(self, queryset, name, value):
-        return queryset.for_any_condition_id([self.condition_ids[slug] for slug in value])
+        ids = [self.condition_ids[slug] for slug in value if slug != NO_CONDITION[0]]
+        if NO_CONDITION[0] not in value:
+            return queryset.for_any_condition_id(ids)
+        untagged = queryset.without_conditions()
+        return (queryset.for_any_condition_id(ids) | untagged) if ids else untagged
 
     def filter_design(self, queryset, name, value):
         return queryset.filter(design__in=value)

@@ -33,6 +33,12 @@ YEAR_MIN = 1900
 YEAR_MAX = 2100
 
 
+def _history_model_name(name):
+    # The condition tags' history keeps the name (and table) it had before the tags had a
+    # model of their own: HistoricalStudy_conditions.
+    return "HistoricalStudy_conditions" if name == "StudyCondition" else f"Historical{name}"
+
+
 class SluggedManager(models.Manager):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -72,10 +78,19 @@ class Condition(models.Model):
 class StudyCondition(models.Model):
     """A study's condition tag, with what it rests on (docs/curation.md)."""
 
-    study = models.ForeignKey("Study", on_delete=models.CASCADE)
-    condition = models.ForeignKey(Condition, on_delete=models.CASCADE)
-    basis = models.CharField(max_length=10, choices=ConditionBasis, default=ConditionBasis.STUDY)
-    note = models.TextField(blank=True, help_text="The curator's note on the tag.")
+    study = models.ForeignKey("Study", on_delete=models.CASCADE, related_name="condition_tags")
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="+")
+    # Database defaults too: rows written in bulk without these columns (generate_studies)
+    # get the same values as rows saved through the model.
+    basis = models.CharField(
+        max_length=10,
+        choices=ConditionBasis,
+        default=ConditionBasis.STUDY,
+        db_default=ConditionBasis.STUDY,
+    )
+    note = models.TextField(
+        blank=True, default="", db_default="", help_text="The curator's note on the tag."
+    )
 
     class Meta:
         db_table = "studies_study_conditions"
@@ -122,10 +137,14 @@ class Study(models.Model):
         max_length=10,
         choices=DesignBasis,
         default=DesignBasis.STATED,
+        db_default=DesignBasis.STATED,
         help_text="Whether a document states the design or the curator infers it.",
     )
     design_quote = models.TextField(
-        blank=True, help_text="For an inferred design: the verbatim text it is inferred from."
+        blank=True,
+        default="",
+        db_default="",
+        help_text="For an inferred design: the verbatim text it is inferred from.",
     )
     evidence_level = models.GeneratedField(
         expression=_evidence_level_expression(),
@@ -160,7 +179,11 @@ class Study(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = StudyQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["evidence_level"], m2m_fields=[conditions])
+    history = HistoricalRecords(
+        excluded_fields=["evidence_level"],
+        m2m_fields=[conditions],
+        custom_model_name=_history_model_name,
+    )
 
     class Meta:
         verbose_name_plural = "studies"
@@ -335,7 +358,10 @@ class EffectSummary(models.Model):
     certainty = models.CharField(max_length=20, choices=Certainty)
     rationale = models.TextField("why", blank=True)
     downgrades = models.JSONField(
-        default=list, blank=True, help_text="GRADE reasons for lowering the certainty."
+        default=list,
+        db_default=[],
+        blank=True,
+        help_text="GRADE reasons for lowering the certainty.",
     )
 
     history = HistoricalRecords()
@@ -393,10 +419,16 @@ class Source(models.Model):
     )
     description = models.TextField(blank=True)
     evidence_quote = models.TextField(
-        blank=True, help_text="What the source says about the evidence as a whole, verbatim."
+        blank=True,
+        default="",
+        db_default="",
+        help_text="What the source says about the evidence as a whole, verbatim.",
     )
     evidence_note = models.TextField(
-        blank=True, help_text="The curator's note on it, e.g. where it conflicts with the list."
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The curator's note on it, e.g. where it conflicts with the list.",
     )
 
     objects = SluggedManager()

@@ -15,7 +15,14 @@ SORTS = {
 }
 DEFAULT_SORT = "newest"
 # The related rows a study's export can hold (see ``StudyQuerySet.for_export``).
-EXPORT_RELATIONS = ("conditions", "outcomes", "effect_summaries", "mentions", "claims")
+EXPORT_RELATIONS = (
+    "conditions",
+    "condition_tags",
+    "outcomes",
+    "effect_summaries",
+    "mentions",
+    "claims",
+)
 
 
 class StoredSearchVector(models.Expression):
@@ -55,6 +62,11 @@ class StudyQuerySet(models.QuerySet):
         return self.filter(
             models.Exists(through.objects.filter(study=models.OuterRef("pk"), condition__in=pks))
         )
+
+    def without_conditions(self):
+        """Studies the documents tie to no condition."""
+        through = self.model.conditions.through
+        return self.filter(~models.Exists(through.objects.filter(study=models.OuterRef("pk"))))
 
     def with_results(self):
         """Studies with at least one reported outcome."""
@@ -122,12 +134,18 @@ class StudyQuerySet(models.QuerySet):
         """Everything an export writes, fetched in a fixed number of queries: the related
         rows named in ``relations`` (by default all of EXPORT_RELATIONS), so that a format
         which writes only some of them does not fetch the rest."""
-        from .models import Claim, Mention, Outcome
+        from .models import Claim, Mention, Outcome, StudyCondition
 
         # Each prefetch orders rows within one study; the models' default orderings begin
         # with the study's own ordering, which would cost a join for nothing.
         prefetches = {
             "conditions": "conditions",
+            "condition_tags": models.Prefetch(
+                "condition_tags",
+                queryset=StudyCondition.objects.select_related("condition").order_by(
+                    "condition__name"
+                ),
+            ),
             "outcomes": models.Prefetch(
                 "outcomes",
                 queryset=Outcome.objects.select_related("condition", "source").order_by(

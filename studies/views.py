@@ -38,7 +38,13 @@ RELATED_COUNT = 8
 @require_GET
 @public_page
 def home(request):
-    designs, rows = for_this_version("evidence-map", facets.evidence_map)
+    # The map counts the conditions studies name themselves; ?tags=all adds those named
+    # only by a citing document.
+    every_tag = request.GET.get("tags") == "all"
+    designs, rows = for_this_version(
+        "evidence-map-all" if every_tag else "evidence-map",
+        lambda: facets.evidence_map(every_tag=every_tag),
+    )
     latest = Study.objects.for_list().order_by("-created_at", "-pk")[:LATEST_COUNT]
     return render(
         request,
@@ -47,6 +53,7 @@ def home(request):
             "study_count": Study.objects.count(),
             "map_designs": designs,
             "map_rows": rows,
+            "map_every_tag": every_tag,
             "latest": latest,
             "levels": list(EvidenceLevel),
         },
@@ -137,6 +144,7 @@ def study_detail(request, slug):
     if study is None:
         return gone_or_404(request, slug)
     conditions = list(study.conditions.all())
+    tags = list(study.condition_tags.all())  # prefetched by for_export, with their basis
     related = (
         Study.objects.for_list()
         .for_any_condition([c.slug for c in conditions])
@@ -152,6 +160,7 @@ def study_detail(request, slug):
         {
             "study": study,
             "conditions": conditions,
+            "tags": tags,
             "related": related,
             "reference": format_reference(study),
             "links": study_links(study),

@@ -21,7 +21,7 @@ CHANGELIST = reverse("admin:studies_study_changelist")
 ADD = reverse("admin:studies_study_add")
 IMPORT = reverse("admin:studies_study_import")
 CONFIRM = reverse("admin:studies_study_import_confirm")
-INLINE_PREFIXES = ["studycondition_set", "outcomes", "effect_summaries", "claims", "mentions"]
+INLINE_PREFIXES = ["condition_tags", "outcomes", "effect_summaries", "claims", "mentions"]
 
 
 def make_curator(username="curator"):

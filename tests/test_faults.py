@@ -267,7 +267,7 @@ def catalog_before_import():
 INJECTED = [
     ('INSERT INTO "studies_study" ', 2),
     ('INSERT INTO "studies_historicalstudy" ', 2),
-    ('INTO "studies_historicalstudycondition"', 200),
+    ('INTO "studies_historicalstudy_conditions"', 200),
     ('INTO "studies_study_conditions"', 400),
 ]
 

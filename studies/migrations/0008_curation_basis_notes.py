@@ -52,12 +52,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='effectsummary',
             name='downgrades',
-            field=models.JSONField(blank=True, default=list, help_text='GRADE reasons for lowering the certainty.'),
+            field=models.JSONField(blank=True, db_default=[], default=list, help_text='GRADE reasons for lowering the certainty.'),
         ),
         migrations.AddField(
             model_name='historicaleffectsummary',
             name='downgrades',
-            field=models.JSONField(blank=True, default=list, help_text='GRADE reasons for lowering the certainty.'),
+            field=models.JSONField(blank=True, db_default=[], default=list, help_text='GRADE reasons for lowering the certainty.'),
         ),
         migrations.AddField(
             model_name='historicaloutcome',
@@ -72,22 +72,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalsource',
             name='evidence_note',
-            field=models.TextField(blank=True, help_text="The curator's note on it, e.g. where it conflicts with the list."),
+            field=models.TextField(blank=True, db_default='', default='', help_text="The curator's note on it, e.g. where it conflicts with the list."),
         ),
         migrations.AddField(
             model_name='historicalsource',
             name='evidence_quote',
-            field=models.TextField(blank=True, help_text='What the source says about the evidence as a whole, verbatim.'),
+            field=models.TextField(blank=True, db_default='', default='', help_text='What the source says about the evidence as a whole, verbatim.'),
         ),
         migrations.AddField(
             model_name='historicalstudy',
             name='design_basis',
-            field=models.CharField(choices=[('stated', 'Stated'), ('inferred', 'Inferred')], default='stated', help_text='Whether a document states the design or the curator infers it.', max_length=10),
+            field=models.CharField(choices=[('stated', 'Stated'), ('inferred', 'Inferred')], db_default='stated', default='stated', help_text='Whether a document states the design or the curator infers it.', max_length=10),
         ),
         migrations.AddField(
             model_name='historicalstudy',
             name='design_quote',
-            field=models.TextField(blank=True, help_text='For an inferred design: the verbatim text it is inferred from.'),
+            field=models.TextField(blank=True, db_default='', default='', help_text='For an inferred design: the verbatim text it is inferred from.'),
         ),
         migrations.AddField(
             model_name='outcome',
@@ -102,22 +102,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='source',
             name='evidence_note',
-            field=models.TextField(blank=True, help_text="The curator's note on it, e.g. where it conflicts with the list."),
+            field=models.TextField(blank=True, db_default='', default='', help_text="The curator's note on it, e.g. where it conflicts with the list."),
         ),
         migrations.AddField(
             model_name='source',
             name='evidence_quote',
-            field=models.TextField(blank=True, help_text='What the source says about the evidence as a whole, verbatim.'),
+            field=models.TextField(blank=True, db_default='', default='', help_text='What the source says about the evidence as a whole, verbatim.'),
         ),
         migrations.AddField(
             model_name='study',
             name='design_basis',
-            field=models.CharField(choices=[('stated', 'Stated'), ('inferred', 'Inferred')], default='stated', help_text='Whether a document states the design or the curator infers it.', max_length=10),
+            field=models.CharField(choices=[('stated', 'Stated'), ('inferred', 'Inferred')], db_default='stated', default='stated', help_text='Whether a document states the design or the curator infers it.', max_length=10),
         ),
         migrations.AddField(
             model_name='study',
             name='design_quote',
-            field=models.TextField(blank=True, help_text='For an inferred design: the verbatim text it is inferred from.'),
+            field=models.TextField(blank=True, db_default='', default='', help_text='For an inferred design: the verbatim text it is inferred from.'),
         ),
         migrations.RunPython(restore_raw_indexes, migrations.RunPython.noop),
         migrations.AlterField(
@@ -138,8 +138,8 @@ class Migration(migrations.Migration):
                     name='StudyCondition',
                     fields=[
                         ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                        ('condition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='studies.condition')),
-                        ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='studies.study')),
+                        ('condition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='studies.condition')),
+                        ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='condition_tags', to='studies.study')),
                     ],
                     options={
                         'verbose_name': 'condition tag',
@@ -157,38 +157,32 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='studycondition',
             name='basis',
-            field=models.CharField(choices=[('study', 'Named by the study'), ('citing', 'Named only by a citing document')], default='study', max_length=10),
+            field=models.CharField(choices=[('study', 'Named by the study'), ('citing', 'Named only by a citing document')], db_default='study', default='study', max_length=10),
         ),
         migrations.AddField(
             model_name='studycondition',
             name='note',
-            field=models.TextField(blank=True, help_text="The curator's note on the tag."),
-        ),
-        # The tags' history follows the through model's name (simple-history names it so).
-        migrations.RenameModel('HistoricalStudy_conditions', 'HistoricalStudyCondition'),
-        migrations.AlterModelOptions(
-            name='historicalstudycondition',
-            options={'verbose_name': 'HistoricalStudyCondition'},
+            field=models.TextField(blank=True, db_default='', default='', help_text="The curator's note on the tag."),
         ),
         migrations.AlterField(
-            model_name='historicalstudycondition',
+            model_name='historicalstudy_conditions',
             name='condition',
             field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.condition'),
         ),
         migrations.AlterField(
-            model_name='historicalstudycondition',
+            model_name='historicalstudy_conditions',
             name='study',
             field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.study'),
         ),
         migrations.AddField(
-            model_name='historicalstudycondition',
+            model_name='historicalstudy_conditions',
             name='basis',
-            field=models.CharField(choices=[('study', 'Named by the study'), ('citing', 'Named only by a citing document')], default='study', max_length=10),
+            field=models.CharField(choices=[('study', 'Named by the study'), ('citing', 'Named only by a citing document')], db_default='study', default='study', max_length=10),
         ),
         migrations.AddField(
-            model_name='historicalstudycondition',
+            model_name='historicalstudy_conditions',
             name='note',
-            field=models.TextField(blank=True, help_text="The curator's note on the tag."),
+            field=models.TextField(blank=True, db_default='', default='', help_text="The curator's note on the tag."),
         ),
         migrations.RunPython(curators_edit_condition_tags, migrations.RunPython.noop),
 ]
