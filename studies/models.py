@@ -296,7 +296,11 @@ class Outcome(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     name = models.CharField("what was measured", max_length=300)
     domain = models.CharField(
-        max_length=20, choices=OutcomeDomain, default=OutcomeDomain.OTHER, db_index=True
+        max_length=20,
+        choices=OutcomeDomain,
+        default=OutcomeDomain.OTHER,
+        db_default=OutcomeDomain.OTHER,  # rows written in bulk (generate_studies) too
+        db_index=True,
     )
     direction = models.CharField(max_length=20, choices=Direction, default=Direction.UNCLEAR)
     figures = models.TextField(blank=True, help_text="The figures verbatim as reported.")

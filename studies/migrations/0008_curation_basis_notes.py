@@ -121,6 +121,16 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(restore_raw_indexes, migrations.RunPython.noop),
         migrations.AlterField(
+            model_name='historicaloutcome',
+            name='domain',
+            field=models.CharField(choices=[('pain', 'Pain'), ('fatigue', 'Fatigue'), ('sleep', 'Sleep'), ('mood', 'Mood'), ('quality_of_life', 'Quality of life'), ('function', 'Function'), ('disease_activity', 'Disease activity'), ('symptoms', 'Symptoms'), ('biomarkers', 'Biomarkers'), ('adverse_events', 'Adverse events'), ('discontinuation', 'Discontinuation'), ('other', 'Other')], db_default='other', db_index=True, default='other', max_length=20),
+        ),
+        migrations.AlterField(
+            model_name='outcome',
+            name='domain',
+            field=models.CharField(choices=[('pain', 'Pain'), ('fatigue', 'Fatigue'), ('sleep', 'Sleep'), ('mood', 'Mood'), ('quality_of_life', 'Quality of life'), ('function', 'Function'), ('disease_activity', 'Disease activity'), ('symptoms', 'Symptoms'), ('biomarkers', 'Biomarkers'), ('adverse_events', 'Adverse events'), ('discontinuation', 'Discontinuation'), ('other', 'Other')], db_default='other', db_index=True, default='other', max_length=20),
+        ),
+        migrations.AlterField(
             model_name='condition',
             name='category',
             field=models.CharField(choices=[('pain', 'Pain'), ('autoimmune', 'Autoimmune and inflammatory'), ('immunological', 'Allergic and immunological'), ('neurological', 'Neurological'), ('gastrointestinal', 'Gastrointestinal'), ('dermatological', 'Dermatological'), ('psychiatric', 'Psychiatric'), ('post_viral', 'Post-viral and fatigue'), ('infectious', 'Infectious'), ('cancer', 'Cancer'), ('substance_use', 'Substance use'), ('other', 'Other')], db_index=True, max_length=30),
