@@ -64,7 +64,7 @@ def catalog_rows(columns_of=None):
             cursor.execute(
                 f"SELECT {', '.join(columns)} FROM {connection.ops.quote_name(table)} ORDER BY 1"
             )
-            rows[key] = (names, cursor.fetchall())
+            rows[key] = (names, sorted(cursor.fetchall(), key=repr))
     return rows
 
 
