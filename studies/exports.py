@@ -27,7 +27,7 @@ from django.db.models.functions import Cast
 from . import bibtex
 from .citations import Citation
 from .identifiers import doi_url
-from .models import Claim, EffectSummary, Mention, Outcome, Study
+from .models import Claim, EffectSummary, Mention, Outcome, Study, StudyCondition
 from .vocabulary import EvidenceLevel
 
 READ_CHUNK_SIZE = 1000  # studies read from the database at a time
@@ -53,6 +53,8 @@ CSV_COLUMNS = [
     "evidence_level",
     "status",
     "conditions",
+    "condition_basis",
+    "design_basis",
     "sample_size",
     "population",
     "dose",
@@ -79,6 +81,8 @@ STUDY_COLUMNS = [
     "duration",
     "comparator",
     "adverse_events",
+    "design_basis",
+    "design_quote",
 ]
 
 
@@ -86,6 +90,11 @@ STUDY_COLUMNS = [
 
 # Each related table: (model, its columns as exported, the order within a study).
 RELATED = {
+    "condition_tags": (
+        StudyCondition,
+        {"slug": "condition__slug", "name": "condition__name", "basis": "basis"},
+        ["condition__name"],
+    ),
     "conditions": (
         Study.conditions.through,
         {"name": "condition__name"},
@@ -117,6 +126,8 @@ RELATED = {
             "p_value": "p_value",
             "n_intervention": "n_intervention",
             "n_control": "n_control",
+            "pct_intervention": "pct_intervention",
+            "pct_control": "pct_control",
         },
         ["position", "pk"],
     ),
@@ -171,7 +182,16 @@ def study_rows(queryset, relations, columns=STUDY_COLUMNS, chunk_size=READ_CHUNK
 
 # Decimal columns are written as JSON numbers: read as floats, they skip the Decimal
 # Django would build (and the export would turn back into a float) for every value.
-DECIMALS = {"dose_min_mg", "dose_max_mg", "value", "ci_low", "ci_high", "p_value"}
+DECIMALS = {
+    "dose_min_mg",
+    "dose_max_mg",
+    "value",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "pct_intervention",
+    "pct_control",
+}
 
 
 def _read(column):
@@ -241,6 +261,11 @@ def study_to_dict(row):
         }
     )
     data["descriptive_title"] = row["descriptive_title"]
+    # Each condition with its basis: "study" (the study names it) or "citing" (only a
+    # citing document does). ``conditions`` above keeps its plain list of names.
+    data["condition_tags"] = row["condition_tags"]
+    data["design_basis"] = row["design_basis"]
+    data["design_quote"] = row["design_quote"] or None
     for relation in ("outcomes", "effect_summaries", "mentions", "claims"):
         data["sources" if relation == "mentions" else relation] = [
             _plain(item) for item in row[relation]
@@ -267,6 +292,7 @@ def study_to_row(row):
         "verdicts": "; ".join(
             f"{e['condition']}: {e['verdict']} ({e['certainty']})" for e in row["effect_summaries"]
         ),
+        "condition_basis": "; ".join(f"{t['name']}: {t['basis']}" for t in row["condition_tags"]),
         "domains": "; ".join(_domains(row)),
     }
     cells = [lists[column] if column in lists else row[column] for column in CSV_COLUMNS]
@@ -412,8 +438,12 @@ FORMATS = {
             "csv",
             "text/csv; charset=utf-8",
             write_csv,
-            tuple(c for c in CSV_COLUMNS if c not in ("conditions", "verdicts", "domains")),
-            ("conditions", "effect_summaries", "outcomes"),
+            tuple(
+                c
+                for c in CSV_COLUMNS
+                if c not in ("conditions", "condition_basis", "verdicts", "domains")
+            ),
+            ("conditions", "condition_tags", "effect_summaries", "outcomes"),
             head=_csv_text([CSV_COLUMNS]),
         ),
         ExportFormat(

@@ -14,10 +14,19 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
-from .models import Condition, Study
-from .vocabulary import DESIGN_LEVELS, Design, DoseBand, EvidenceLevel, Status
+from .filters import NO_CONDITION
+from .models import Condition, Study, StudyCondition
+from .vocabulary import (
+    DESIGN_LEVELS,
+    ConditionBasis,
+    Design,
+    DesignBasis,
+    DoseBand,
+    EvidenceLevel,
+    Status,
+)
 
 # The filters each study-table facet ignores, and the column it counts. The evidence level
 # follows from the design, so the level facet is counted by design too: a GROUP BY that
@@ -123,9 +132,18 @@ def condition_facet(filterset):
         links = links.filter(study__in=matching.values("pk"))
     counts = dict(links.values_list("condition_id").annotate(n=Count("*")))
     selected = set(filterset.value.get("condition", []))
+    none_slug, none_label = NO_CONDITION
     return [
-        Option(slug, name, counts.get(pk, 0), slug in selected)
-        for slug, name, pk in filterset.conditions
+        *(
+            Option(slug, name, counts.get(pk, 0), slug in selected)
+            for slug, name, pk in filterset.conditions
+        ),
+        Option(
+            none_slug,
+            none_label,
+            matching.without_conditions().count(),
+            none_slug in selected,
+        ),
     ]
 
 
@@ -179,24 +197,39 @@ def decade_facet(filterset, counts):
     ]
 
 
-def evidence_map():
+def evidence_map(every_tag=False):
     """The home page's conditions × designs matrix: study counts, in two queries.
 
-    Returns the designs that occur (strongest first) and one row per condition with
-    studies, each row a list of (design, count) cells in the designs' order.
+    Counts the tags a study's own text names (basis "study"); with ``every_tag``, also
+    those named only by a citing document. Returns the designs that occur (strongest
+    first) and one row per condition with studies, each row a list of (design, count,
+    inferred) cells in the designs' order, ``inferred`` the studies whose design is
+    inferred rather than stated.
     """
-    through = Study.conditions.through
-    counts = {
-        (condition_id, design): n
-        for condition_id, design, n in through.objects.order_by()
-        .values_list("condition_id", "study__design")
-        .annotate(n=Count("study_id"))
-    }
+    tags = StudyCondition.objects.order_by()
+    if not every_tag:
+        tags = tags.filter(basis=ConditionBasis.STUDY)
+    rows = tags.values_list("condition_id", "study__design").annotate(
+        n=Count("study_id"),
+        inferred=Count("study_id", filter=Q(study__design_basis=DesignBasis.INFERRED)),
+    )
+    counts = {(condition_id, design): n for condition_id, design, n, _ in rows}
+    inferred = {(condition_id, design): i for condition_id, design, _, i in rows}
     present = {design for _, design in counts}
     designs = [d for d in sorted(Design, key=lambda d: DESIGN_LEVELS[d]) if d.value in present]
     condition_ids = {condition_id for condition_id, _ in counts}
     rows = [
-        (condition, [(design, counts.get((condition.pk, design.value), 0)) for design in designs])
+        (
+            condition,
+            [
+                (
+                    design,
+                    counts.get((condition.pk, design.value), 0),
+                    inferred.get((condition.pk, design.value), 0),
+                )
+                for design in designs
+            ],
+        )
         for condition in Condition.objects.filter(pk__in=condition_ids).order_by("name")
     ]
     return designs, rows

@@ -42,6 +42,8 @@ PARAMETERS = [
     "sort",
 ]
 MULTIPLE = {"condition", "design", "domain", "dose_band"}
+# `condition=none`: the studies the documents tie to no condition.
+NO_CONDITION = ("none", "No condition named")
 NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
 
 
@@ -180,9 +182,11 @@ class StudyFilter(django_filters.FilterSet):
         )
         self.condition_names = {slug: name for slug, name, _ in conditions}
         self.condition_ids = {slug: pk for slug, _, pk in conditions}
-        self.filters["condition"].extra["choices"] = sorted(
-            self.condition_names.items(), key=lambda item: item[1]
-        )
+        self.filters["condition"].extra["choices"] = [
+            *sorted(self.condition_names.items(), key=lambda item: item[1]),
+            NO_CONDITION,
+        ]
+        self.condition_names[NO_CONDITION[0]] = NO_CONDITION[1]
 
     # Filter methods.
 
@@ -205,7 +209,11 @@ class StudyFilter(django_filters.FilterSet):
         return notes
 
     def filter_condition(self, queryset, name, value):
-        return queryset.for_any_condition_id([self.condition_ids[slug] for slug in value])
+        ids = [self.condition_ids[slug] for slug in value if slug != NO_CONDITION[0]]
+        if NO_CONDITION[0] not in value:
+            return queryset.for_any_condition_id(ids)
+        untagged = queryset.without_conditions()
+        return (queryset.for_any_condition_id(ids) | untagged) if ids else untagged
 
     def filter_year_min(self, queryset, name, value):
         return self._in_years(queryset, Q(year__gte=value))

@@ -25,8 +25,10 @@ from .vocabulary import (
     RATIO_MEASURES,
     Certainty,
     ClaimVerdict,
+    ConditionBasis,
     ConditionCategory,
     Design,
+    DesignBasis,
     Direction,
     DoseBand,
     EffectMeasure,
@@ -46,6 +48,12 @@ def text_field(verbose_name=None, *, limit=limits.LONG_TEXT_MAX, **options):
     return models.TextField(
         verbose_name, max_length=limit, validators=[MaxLengthValidator(limit)], **options
     )
+
+
+def _history_model_name(name):
+    # The condition tags' history keeps the name (and table) it had before the tags had a
+    # model of their own: HistoricalStudy_conditions.
+    return "HistoricalStudy_conditions" if name == "StudyCondition" else f"Historical{name}"
 
 
 class SluggedQuerySet(VersionedQuerySet):
@@ -111,6 +119,36 @@ class Condition(Versioned):
         return reverse("studies:condition_detail", args=[self.slug])
 
 
+class StudyCondition(models.Model):
+    """A study's condition tag, with what it rests on (docs/curation.md)."""
+
+    study = models.ForeignKey("Study", on_delete=models.CASCADE, related_name="condition_tags")
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="+")
+    # Database defaults too: rows written in bulk without these columns (generate_studies)
+    # get the same values as rows saved through the model.
+    basis = models.CharField(
+        max_length=10,
+        choices=ConditionBasis,
+        default=ConditionBasis.STUDY,
+        db_default=ConditionBasis.STUDY,
+    )
+    note = models.TextField(
+        blank=True, default="", db_default="", help_text="The curator's note on the tag."
+    )
+
+    class Meta:
+        db_table = "studies_study_conditions"
+        unique_together = [("study", "condition")]
+        verbose_name = "condition tag"
+
+    def __str__(self):
+        return f"{self.study_id} → {self.condition_id} ({self.basis})"
+
+    @property
+    def named_only_by_citing(self):
+        return self.basis == ConditionBasis.CITING
+
+
 class Study(Versioned):
     """A research publication or a registered trial."""
 
@@ -144,13 +182,28 @@ class Study(Versioned):
     url = models.URLField("URL", max_length=500, blank=True)
 
     design = models.CharField(max_length=30, choices=Design, default=Design.OTHER)
+    design_basis = models.CharField(
+        max_length=10,
+        choices=DesignBasis,
+        default=DesignBasis.STATED,
+        db_default=DesignBasis.STATED,
+        help_text="Whether a document states the design or the curator infers it.",
+    )
+    design_quote = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="For an inferred design: the verbatim text it is inferred from.",
+    )
     evidence_level = models.GeneratedField(
         expression=_evidence_level_expression(),
         output_field=models.PositiveSmallIntegerField(choices=EvidenceLevel),
         db_persist=True,
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.PUBLISHED)
-    conditions = models.ManyToManyField(Condition, related_name="studies", blank=True)
+    conditions = models.ManyToManyField(
+        Condition, related_name="studies", blank=True, through=StudyCondition
+    )
 
     sample_size = models.PositiveIntegerField(null=True, blank=True)
     population = text_field(blank=True)
@@ -181,7 +234,9 @@ class Study(Versioned):
 
     objects = StudyQuerySet.as_manager()
     history = HistoricalRecords(
-        excluded_fields=["evidence_level", "dose_band"], m2m_fields=[conditions]
+        excluded_fields=["evidence_level", "dose_band"],
+        m2m_fields=[conditions],
+        custom_model_name=_history_model_name,
     )
 
     class Meta:
@@ -301,6 +356,10 @@ class SearchDocument(models.Model):
         managed = False
         db_table = search.TABLE
 
+    @property
+    def design_inferred(self):
+        return self.design_basis == DesignBasis.INFERRED
+
 
 class StudyPart(models.Model):
     """A row edited as part of its study: writing it bumps the study's version, so that a
@@ -359,6 +418,12 @@ class Outcome(StudyPart):
     )
     n_intervention = models.PositiveIntegerField(null=True, blank=True)
     n_control = models.PositiveIntegerField(null=True, blank=True)
+    pct_intervention = models.DecimalField(
+        "% in the LDN arm", max_digits=7, decimal_places=3, null=True, blank=True
+    )
+    pct_control = models.DecimalField(
+        "% in the control arm", max_digits=7, decimal_places=3, null=True, blank=True
+    )
 
     objects = OutcomeQuerySet.as_manager()
     history = HistoricalRecords()
@@ -442,6 +507,12 @@ class EffectSummary(StudyPart):
     verdict = models.CharField(max_length=20, choices=Verdict)
     certainty = models.CharField(max_length=20, choices=Certainty)
     rationale = text_field("why", blank=True)
+    downgrades = models.JSONField(
+        default=list,
+        db_default=[],
+        blank=True,
+        help_text="GRADE reasons for lowering the certainty.",
+    )
 
     history = HistoricalRecords()
 
@@ -500,6 +571,18 @@ class Source(Versioned):
         help_text="The document's full text, where the catalog holds it.",
     )
     description = text_field(blank=True)
+    evidence_quote = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="What the source says about the evidence as a whole, verbatim.",
+    )
+    evidence_note = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The curator's note on it, e.g. where it conflicts with the list.",
+    )
 
     objects = SluggedQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["text"])

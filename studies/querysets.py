@@ -59,6 +59,11 @@ class StudyQuerySet(VersionedQuerySet):
         through = self.model.conditions.through
         return self.filter(pk__in=through.objects.filter(condition__in=pks).values("study_id"))
 
+    def without_conditions(self):
+        """Studies the documents tie to no condition."""
+        through = self.model.conditions.through
+        return self.filter(~models.Exists(through.objects.filter(study=models.OuterRef("pk"))))
+
     def with_results(self):
         """Studies with at least one reported outcome."""
         from .models import Outcome
@@ -103,12 +108,18 @@ class StudyQuerySet(VersionedQuerySet):
         """Everything a study page shows of its related rows (all that the JSON export
         writes), fetched in a fixed number of queries. The downloads read plain rows
         instead (studies/exports.py)."""
-        from .models import Claim, Mention, Outcome
+        from .models import Claim, Mention, Outcome, StudyCondition
 
         # Each prefetch orders rows within one study; the models' default orderings begin
         # with the study's own ordering, which would cost a join for nothing.
         return self.prefetch_related(
             "conditions",
+            models.Prefetch(
+                "condition_tags",
+                queryset=StudyCondition.objects.select_related("condition").order_by(
+                    "condition__name"
+                ),
+            ),
             models.Prefetch(
                 "outcomes",
                 queryset=Outcome.objects.select_related("condition", "source").order_by(

@@ -45,7 +45,13 @@ MAX_PAGE_DIGITS = 20  # a longer page number is not found; a shorter one past th
 @require_safe
 @public_page
 def home(request):
-    designs, rows = for_this_version("evidence-map", facets.evidence_map)
+    # The map counts the conditions studies name themselves; ?tags=all adds those named
+    # only by a citing document.
+    every_tag = request.GET.get("tags") == "all"
+    designs, rows = for_this_version(
+        "evidence-map-all" if every_tag else "evidence-map",
+        lambda: facets.evidence_map(every_tag=every_tag),
+    )
     latest = Study.objects.for_list().order_by("-created_at", "-pk")[:LATEST_COUNT]
     return render(
         request,
@@ -54,6 +60,7 @@ def home(request):
             "study_count": Study.objects.count(),
             "map_designs": designs,
             "map_rows": rows,
+            "map_every_tag": every_tag,
             "latest": latest,
             "levels": list(EvidenceLevel),
         },
@@ -182,6 +189,7 @@ def study_detail(request, slug):
     if study is None:
         return gone_or_404(request, slug)
     conditions = list(study.conditions.all())
+    tags = list(study.condition_tags.all())  # prefetched by for_export, with their basis
     related = (
         Study.objects.for_list()
         .for_any_condition([c.slug for c in conditions])
@@ -198,6 +206,7 @@ def study_detail(request, slug):
             "study": study,
             "canonical_url": absolute_url(study.get_absolute_url()),
             "conditions": conditions,
+            "tags": tags,
             "related": related,
             "citation": citation,
             "links": study_links(study),

@@ -59,6 +59,7 @@ class Status(models.TextChoices):
 class ConditionCategory(models.TextChoices):
     PAIN = "pain", "Pain"
     AUTOIMMUNE = "autoimmune", "Autoimmune and inflammatory"
+    IMMUNOLOGICAL = "immunological", "Allergic and immunological"
     NEUROLOGICAL = "neurological", "Neurological"
     GASTROINTESTINAL = "gastrointestinal", "Gastrointestinal"
     DERMATOLOGICAL = "dermatological", "Dermatological"
@@ -133,6 +134,31 @@ class DoseBand(models.TextChoices):
 
 # The upper limit (exclusive for the first two, inclusive for low) of each band, in mg.
 DOSE_BAND_LIMITS = {DoseBand.ULTRA_LOW: "0.1", DoseBand.VERY_LOW: "1", DoseBand.LOW: "5"}
+
+
+class ConditionBasis(models.TextChoices):
+    """Why a study is tagged with a condition."""
+
+    STUDY = "study", "Named by the study"
+    CITING = "citing", "Named only by a citing document"
+
+
+class DesignBasis(models.TextChoices):
+    """Whether a document states a study's design or the curator infers it from a quote."""
+
+    STATED = "stated", "Stated"
+    INFERRED = "inferred", "Inferred"
+
+
+class Downgrade(models.TextChoices):
+    """GRADE-style reasons to lower an effect summary's certainty one step (docs/curation.md)."""
+
+    SINGLE_STUDY = "single_study", "Single study"
+    SMALL_SAMPLE = "small_sample", "Small sample or wide confidence interval"
+    NO_CONTROL_GROUP = "no_control_group", "No control group"
+    SECONDARY_SOURCE = "secondary_source", "Figures known only from a secondary source"
+    INDIRECTNESS = "indirectness", "Indirectness"
+    RISK_OF_BIAS = "risk_of_bias", "Risk of bias"
 
 
 class Verdict(models.TextChoices):

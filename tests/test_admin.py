@@ -22,7 +22,7 @@ CHANGELIST = reverse("admin:studies_study_changelist")
 ADD = reverse("admin:studies_study_add")
 IMPORT = reverse("admin:studies_study_import")
 CONFIRM = reverse("admin:studies_study_import_confirm")
-INLINE_PREFIXES = ["outcomes", "effect_summaries", "claims", "mentions"]
+INLINE_PREFIXES = ["condition_tags", "outcomes", "effect_summaries", "claims", "mentions"]
 
 
 def make_curator(username="curator"):
@@ -33,6 +33,7 @@ def make_curator(username="curator"):
 
 def study_form_data(**fields):
     data = {"title": "A new study", "slug": "a-new-study", "design": "rct"}
+    data["design_basis"] = "stated"
     data["status"] = "published"
     data.update(fields)
     for prefix in INLINE_PREFIXES:
@@ -108,8 +109,8 @@ class AdminPagesTests(TestCase):
             reverse("admin:autocomplete"),
             {
                 "app_label": "studies",
-                "model_name": "study",
-                "field_name": "conditions",
+                "model_name": "studycondition",
+                "field_name": "condition",
                 "term": "fibro",
             },
         )

@@ -86,13 +86,16 @@ class ExportTests(TestCase):
         rows = list(csv.DictReader(io.StringIO(body(self.get("/studies.csv?sort=title")))))
         objects = json.loads(body(self.get("/studies.json?sort=title")))
         assert len(rows) == len(objects) == Study.objects.count()
-        lists = {"authors", "conditions", "verdicts", "domains"}
+        lists = {"authors", "conditions", "condition_basis", "verdicts", "domains"}
         for row, data in zip(rows, objects, strict=True):
             for column in set(CSV_COLUMNS) - lists:
                 value = data[column]
                 assert row[column] == spreadsheet_safe("" if value is None else str(value))
             assert row["authors"] == "; ".join(data["authors"] or [])
             assert row["conditions"] == "; ".join(data["conditions"] or [])
+            assert row["condition_basis"] == "; ".join(
+                f"{t['name']}: {t['basis']}" for t in data["condition_tags"]
+            )
             assert row["verdicts"] == "; ".join(
                 f"{e['condition']}: {e['verdict']} ({e['certainty']})"
                 for e in data["effect_summaries"]
@@ -104,7 +107,7 @@ class ExportTests(TestCase):
     def test_each_format_fetches_only_the_related_rows_it_writes(self):
         # One query per related table a format writes, for each further chunk of studies.
         chunks = math.ceil(self.total_fibro / 10)
-        for extension, per_chunk in (("csv", 3), ("bib", 1), ("ris", 2), ("json", 5)):
+        for extension, per_chunk in (("csv", 4), ("bib", 1), ("ris", 2), ("json", 6)):
             queries = []
             for chunk_size in (1000, 10):
                 with (

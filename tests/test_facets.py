@@ -58,7 +58,8 @@ class SummaryTests(TestCase):
         assert counts(summary, "design")["case_series"] == 1
         assert counts(summary, "status")["ongoing"] == 1
         assert counts(summary, "decade") == {"1980": 0, "1990": 0, "2000": 0, "2010": 1}
-        assert counts(summary, "condition") == {"crohns-disease": 0, "fibromyalgia": 1}
+        # "none": the matching studies tied to no condition (condition=none).
+        assert counts(summary, "condition") == {"crohns-disease": 0, "fibromyalgia": 1, "none": 0}
 
     def test_without_filters_one_query_counts_the_study_table_facets(self):
         with CaptureQueriesContext(connection) as queries:
@@ -68,7 +69,7 @@ class SummaryTests(TestCase):
         assert sum("GROUP BY" in q["sql"] for q in queries.captured_queries) == 3
         assert summary.total == 6
         assert counts(summary, "design")["rct"] == 3
-        assert counts(summary, "condition") == {"crohns-disease": 2, "fibromyalgia": 4}
+        assert counts(summary, "condition") == {"crohns-disease": 2, "fibromyalgia": 4, "none": 1}
         assert counts(summary, "decade")["1990"] == 0  # between the first and last decades
 
     def test_the_summary_is_cached_until_the_catalog_changes(self):

@@ -40,7 +40,6 @@ class EditHistoryTests(TestCase):
         url = reverse("admin:studies_study_change", args=[self.study.pk])
         version = Study.objects.get(pk=self.study.pk).version  # the form as opened now
         data = study_form_data(slug=self.study.slug, year="2014", version=version, **fields)
-        data["conditions"] = [self.condition.pk]
         response = self.client.post(url, data)
         assert response.status_code == 302, response.context["adminform"].form.errors
 

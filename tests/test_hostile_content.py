@@ -266,12 +266,16 @@ class ThroughTheCuratorToolsTests(TestCase):
                 "title": title,
                 "slug": f"hostile-{n}",
                 "design": "rct",
+                "design_basis": "stated",
                 "status": "published",
                 "year": str(2000 + n),
                 "authors": f"{FORMULAS[0]}\n{SCRIPT}\nO'Brien, {{J}}",
                 "journal": f"-{SCRIPT}",
                 "summary": f"{LATEX}\n{SCRIPT}\n{FORMULAS[1]}",
-                "conditions": [cls.condition.pk],
+                "condition_tags-TOTAL_FORMS": "1",
+                "condition_tags-INITIAL_FORMS": "0",
+                "condition_tags-0-condition": str(cls.condition.pk),
+                "condition_tags-0-basis": "study",
             }
             response = client.post(ADMIN_ADD["study"], data)
             cls.admin_results[title] = response.status_code

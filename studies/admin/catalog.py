@@ -13,7 +13,17 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..forms import CatalogAdminForm, StudyAdminForm
-from ..models import BottomLine, Claim, Condition, EffectSummary, Mention, Outcome, Source, Study
+from ..models import (
+    BottomLine,
+    Claim,
+    Condition,
+    EffectSummary,
+    Mention,
+    Outcome,
+    Source,
+    Study,
+    StudyCondition,
+)
 from ..versions import EditConflict
 from . import imports
 from .conflicts import VersionedAdmin, VersionedInlineForm, VersionedInlineFormSet
@@ -140,8 +150,15 @@ class OutcomeInline(admin.StackedInline):
         ("domain", "direction", "source"),
         "figures",
         ("effect_measure", "value", "ci_low", "ci_high", "p_value"),
-        ("n_intervention", "n_control"),
+        ("n_intervention", "n_control", "pct_intervention", "pct_control"),
     ]
+
+
+class StudyConditionInline(admin.TabularInline):
+    model = StudyCondition
+    extra = 0
+    autocomplete_fields = ["condition"]
+    fields = ["condition", "basis", "note"]
 
 
 class EffectSummaryInline(admin.TabularInline):
@@ -176,8 +193,13 @@ class MentionInline(admin.TabularInline):
 @admin.register(Study)
 class StudyAdmin(VersionedAdmin, HistoryAdmin):
     form = StudyAdminForm
-    inlines = [OutcomeInline, EffectSummaryInline, ClaimInline, MentionInline]
-    autocomplete_fields = ["conditions"]
+    inlines = [
+        StudyConditionInline,
+        OutcomeInline,
+        EffectSummaryInline,
+        ClaimInline,
+        MentionInline,
+    ]
     search_fields = ["title", "authors", "doi", "pmid", "pmcid", "registry_id", "slug"]
     list_display = [
         "title",
@@ -216,7 +238,7 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
             {
                 "fields": [
                     ("design", "evidence_level", "status"),
-                    "conditions",
+                    ("design_basis", "design_quote"),
                     ("sample_size", "dose", "dose_min_mg", "dose_max_mg", "dose_band"),
                     "summary",
                 ]
