@@ -163,6 +163,24 @@ class StudyFormTests(CuratorsTests):
         assert response.status_code == 200
         assert Study.objects.get(pk=self.study.pk).dose == "4.5 mg"
 
+    def test_reverting_to_an_entry_of_the_history_is_checked_against_the_record(self):
+        form = self.open(self.a, self.study)
+        self.save(self.a, self.study, form | {"summary": "Alice's summary."})
+        first = self.study.history.earliest()
+        url = reverse("admin:studies_study_simple_history", args=[self.study.pk, first.pk])
+        revert = form_data(self.b.get(url), "historicalstudy_form")
+        assert revert["summary"] == "First summary."
+        assert revert["version"] == str(Study.objects.get(pk=self.study.pk).version)
+        assert self.b.post(url, revert).status_code == 302
+        assert Study.objects.get(pk=self.study.pk).summary == "First summary."
+        # A revert page opened before another change is refused like any stale form.
+        stale = form_data(self.b.get(url), "historicalstudy_form")
+        self.save(self.a, self.study, self.open(self.a, self.study) | {"dose": "1 mg"})
+        response = self.b.post(url, stale)
+        assert response.status_code == 200
+        assert "Someone saved this study after you opened it" in response.content.decode()
+        assert Study.objects.get(pk=self.study.pk).dose == "1 mg"
+
 
 class ConditionAndSourceFormTests(CuratorsTests):
     def test_a_stale_condition_save_is_refused_and_reapplies(self):

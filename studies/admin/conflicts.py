@@ -141,26 +141,36 @@ class VersionedModelForm(VersionedFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["version"].initial = self.instance.version
+        # The stored version, not the instance's: reverting to an entry of the history
+        # edits an old copy (simple-history's form), and is checked against the record.
+        self.current_version = (
+            type(self.instance)
+            ._default_manager.filter(pk=self.instance.pk)
+            .values_list("version", flat=True)
+            .first()
+            if self.instance.pk is not None
+            else None
+        )
+        self.fields["version"].initial = self.current_version
 
     def clean(self):
         cleaned = super().clean()
         opened = cleaned.get("version")
-        if self.instance.pk is not None and opened != self.instance.version:
+        if self.current_version is not None and opened != self.current_version:
             self.record_conflict()
             data = self.data.copy()
-            data[self.add_prefix("version")] = str(self.instance.version)
+            data[self.add_prefix("version")] = str(self.current_version)
             self.data = data
             raise ValidationError(
                 "Someone saved this %(model)s after you opened it (you opened version "
                 "%(opened)s; it is now at version %(now)s), so nothing was saved. The "
                 "form now holds the current values with your changes applied on top: "
-                "check the changes listed above and save again to keep yours.",
+                "check the changes listed below and save again to keep yours.",
                 code="edit_conflict",
                 params={
                     "model": self.instance._meta.verbose_name,
                     "opened": opened,
-                    "now": self.instance.version,
+                    "now": self.current_version,
                 },
             )
         return cleaned
@@ -200,6 +210,7 @@ class VersionedAdmin(admin.ModelAdmin):
     """Change forms that refuse stale saves (mix in before the history admin)."""
 
     change_form_template = "admin/studies/versioned_change_form.html"
+    object_history_form_template = "admin/studies/versioned_history_form.html"
 
     def get_form(self, request, obj=None, **kwargs):
         if not issubclass(self.form, VersionedModelForm):
