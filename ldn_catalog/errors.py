@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import sys
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError
@@ -16,16 +17,6 @@ from django.template.loader import render_to_string
 from django.views.defaults import bad_request
 
 logger = logging.getLogger("ldn_catalog.errors")
-
-DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...]
-try:
-    import psycopg
-except ImportError:  # SQLite-only installs
-    PSYCOPG_ERRORS = PSYCOPG_INTERFACE_ERRORS = PSYCOPG_OPERATIONAL_ERRORS = ()
-else:
-    PSYCOPG_ERRORS = (psycopg.Error,)
-    PSYCOPG_INTERFACE_ERRORS = (psycopg.InterfaceError,)
-    PSYCOPG_OPERATIONAL_ERRORS = (psycopg.OperationalError,)
 
 
 # A database error is an outage only when the database cannot be used just now: the
@@ -59,16 +50,16 @@ def database_fault(exception):
     SQLite's error name. An error without one never reached the server's SQL: psycopg
     raises those when it cannot connect or the connection is lost.
     """
-    if not isinstance(exception, (DatabaseError, sqlite3.Error, *PSYCOPG_ERRORS)):
+    if not isinstance(exception, (DatabaseError, sqlite3.Error, psycopg.Error)):
         return None
     error = exception.__cause__ if isinstance(exception, DatabaseError) else exception
     error = error or exception
-    if isinstance(exception, InterfaceError) or isinstance(error, PSYCOPG_INTERFACE_ERRORS):
+    if isinstance(exception, InterfaceError) or isinstance(error, psycopg.InterfaceError):
         return UNAVAILABLE  # the connection is closed or unusable
-    if isinstance(error, PSYCOPG_ERRORS):
+    if isinstance(error, psycopg.Error):
         code = error.sqlstate
         if code is None:
-            return UNAVAILABLE if isinstance(error, PSYCOPG_OPERATIONAL_ERRORS) else None
+            return UNAVAILABLE if isinstance(error, psycopg.OperationalError) else None
         if code.startswith(UNAVAILABLE_SQLSTATES):
             return UNAVAILABLE
         return REFUSED if code.startswith(REFUSED_SQLSTATES) else None

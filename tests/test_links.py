@@ -26,7 +26,7 @@ class SiteUrlTests(TestCase):
         cls.study = make_study([cls.condition], title="Low-dose naltrexone in fibromyalgia")
 
     def get(self, url):
-        response = self.client.get(url, HTTP_HOST=HOSTILE)
+        response = self.client.get(url, headers={"host": HOSTILE})
         assert response.status_code == 200, url
         text = response.content.decode()
         assert "99999" not in text, url

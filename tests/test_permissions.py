@@ -147,7 +147,7 @@ class LoginThrottleBehindAProxyTests(TestCase):
             LOGIN,
             {"username": "curator", "password": password, "next": "/admin/"},
             REMOTE_ADDR=self.PROXY,
-            HTTP_X_FORWARDED_FOR=forwarded_for,
+            headers={"x-forwarded-for": forwarded_for},
         )
 
     def test_a_lockout_at_one_client_address_leaves_the_others_free(self):

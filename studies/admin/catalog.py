@@ -2,6 +2,7 @@
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, ForeignKey, IntegerField, OuterRef, Subquery, Value
@@ -59,7 +60,7 @@ def _pk_or_404(model, value):
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
-    form = CatalogAdminForm
+    form: type[forms.ModelForm] = CatalogAdminForm
 
     def changelist_view(self, request, extra_context=None):
         # A NUL in a filter or search would reach the database (PostgreSQL refuses it).
