@@ -1,18 +1,19 @@
-"""Recognising a study the catalog holds already: same identifier, or the same title and year."""
+"""Recognising a study the catalog holds already: the same identifier, or the same title
+(or a near-identical one) and year. The admin's form and the importer ask the same
+questions here, through ``TitleIndex``."""
 
-import difflib
 import re
+
+from rapidfuzz import fuzz, process
 
 from .models import Study
 
+# "DOI", "PMID", "PMCID", "trial registry id": the identifier fields' own names.
 IDENTIFIER_LABELS = {
-    "doi": "DOI",
-    "pmid": "PMID",
-    "pmcid": "PMCID",
-    "registry_id": "trial registry id",
+    name: str(Study._meta.get_field(name).verbose_name) for name in Study.IDENTIFIER_FIELDS
 }
-# Titles this similar (difflib's ratio, after normalising) are taken for the same title.
-SIMILAR_TITLE_RATIO = 0.92
+# Titles this similar (rapidfuzz's ratio, 0–100, after normalising) are the same title.
+SIMILAR_TITLE_SCORE = 92
 
 
 def normalised_title(title):
@@ -20,11 +21,43 @@ def normalised_title(title):
     return " ".join(re.sub(r"[\W_]+", " ", title.casefold()).split())
 
 
-def similar_titles(a, b):
-    a, b = normalised_title(a), normalised_title(b)
-    if a == b:
-        return True
-    return difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR_TITLE_RATIO
+class TitleIndex:
+    """Titles by year, each with what it stands for (a study, or an earlier entry of a
+    file): ``find`` returns what has the same or a near-identical title in the same year."""
+
+    def __init__(self):
+        self.exact = {}
+        self.by_year = {}
+
+    def add(self, title, year, item):
+        key = normalised_title(title)
+        if (key, year) in self.exact:
+            return
+        self.exact[key, year] = item
+        titles, items = self.by_year.setdefault(year, ([], []))
+        titles.append(key)
+        items.append(item)
+
+    def find(self, title, year):
+        """What has the same title in ``year``, else the most similar near-identical one."""
+        key = normalised_title(title)
+        if (key, year) in self.exact:
+            return self.exact[key, year]
+        titles, items = self.by_year.get(year, ((), ()))
+        match = process.extractOne(key, titles, scorer=fuzz.ratio, score_cutoff=SIMILAR_TITLE_SCORE)
+        return items[match[2]] if match else None
+
+    def matches(self, title, year):
+        """Everything with the same or a near-identical title in ``year``, most similar first."""
+        titles, items = self.by_year.get(year, ((), ()))
+        found = process.extract(
+            normalised_title(title),
+            titles,
+            scorer=fuzz.ratio,
+            score_cutoff=SIMILAR_TITLE_SCORE,
+            limit=None,
+        )
+        return [items[position] for _, _, position in found]
 
 
 def identifier_duplicates(study):
@@ -44,12 +77,7 @@ def title_duplicates(study):
     """Other studies of the same year whose title is the same or nearly so."""
     if not study.title:
         return []
-    candidates = Study.objects.exclude(pk=study.pk).filter(year=study.year).only("title", "slug")
-    # Cheap filters first: difflib is slow, and most titles differ in length a lot.
-    length = len(study.title)
-    return [
-        other
-        for other in candidates
-        if abs(len(other.title) - length) <= max(10, length // 5)
-        and similar_titles(other.title, study.title)
-    ]
+    index = TitleIndex()
+    for other in Study.objects.exclude(pk=study.pk).filter(year=study.year).only("title", "slug"):
+        index.add(other.title, other.year, other)
+    return index.matches(study.title, study.year)

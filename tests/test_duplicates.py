@@ -1,6 +1,11 @@
 from django.test import TestCase
 
-from studies.duplicates import identifier_duplicates, normalised_title, title_duplicates
+from studies.duplicates import (
+    TitleIndex,
+    identifier_duplicates,
+    normalised_title,
+    title_duplicates,
+)
 from studies.models import Study
 from tests.factories import make_study
 
@@ -34,3 +39,18 @@ class DuplicateTests(TestCase):
 
     def test_titles_are_compared_without_case_punctuation_or_spacing(self):
         assert normalised_title("LDN in  Fibromyalgia.") == "ldn in fibromyalgia"
+
+
+class TitleIndexTests(TestCase):
+    def test_the_same_title_first_then_the_most_similar_of_the_year(self):
+        index = TitleIndex()
+        index.add("Low-dose naltrexone for fibromyalgia", 2013, "a")
+        index.add("Low-dose naltrexone for fibromyalgia: a pilot", 2013, "b")
+        index.add("Low-dose naltrexone for fibromyalgia", 2014, "c")
+        assert index.find("low dose naltrexone for fibromyalgia.", 2013) == "a"
+        assert index.find("Low-dose naltrexone for fibromyalgia: a pilot.", 2013) == "b"
+        assert index.find("Low-dose naltrexone in fibromyalgia", 2014) == "c"
+        assert index.find("Naltrexone for Crohn's disease", 2013) is None
+        assert index.find("Low-dose naltrexone for fibromyalgia", 2015) is None
+        assert index.matches("Low dose naltrexone for fibromyalgia - a pilot", 2013) == ["b"]
+        assert index.matches("Low-dose naltrexone in fibromyalgia", 2014) == ["c"]
