@@ -253,7 +253,7 @@ class StudyFilter(django_filters.FilterSet):
         for name, value in self.form.cleaned_data.items():
             if name in without:
                 continue
-            if counting and name == "condition" and value:
+            if counting and name == "condition" and value and NO_CONDITION[0] not in value:
                 ids = [self.condition_ids[slug] for slug in value]
                 queryset = queryset.counted_for_any_condition_id(ids)
             else:

@@ -337,6 +337,10 @@ class Study(Versioned):
     def level(self):
         return EvidenceLevel(DESIGN_LEVELS[self.design])
 
+    @property
+    def design_inferred(self):
+        return self.design_basis == DesignBasis.INFERRED
+
 
 class SearchDocument(models.Model):
     """A study's search document: the ``studies_search`` table that database triggers
@@ -355,10 +359,6 @@ class SearchDocument(models.Model):
     class Meta:
         managed = False
         db_table = search.TABLE
-
-    @property
-    def design_inferred(self):
-        return self.design_basis == DesignBasis.INFERRED
 
 
 class StudyPart(models.Model):

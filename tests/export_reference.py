@@ -4,7 +4,9 @@ as the reference the new writers are compared with (tests/test_export_writers.py
 They read model instances from ``Study.objects.for_export()`` and write BibTeX through
 bibtexparser's Library and Entry objects. They carry the corrections other issues asked
 for since: outcome domains and dose bands (issue 12); BibTeX authors in braces and page
-ranges with ``--`` (issue 10), written by the catalog's own ``author_name``/``page_range``.
+ranges with ``--`` (issue 10), written by the catalog's own ``author_name``/``page_range``;
+condition tags with their basis, the design's basis and quote, per-arm percentages
+(issue 16).
 """
 
 import csv
@@ -69,6 +71,12 @@ def study_to_dict(study):
         }
     )
     data["descriptive_title"] = study.descriptive_title
+    data["condition_tags"] = [
+        {"slug": t.condition.slug, "name": t.condition.name, "basis": t.basis}
+        for t in study.condition_tags.all()
+    ]
+    data["design_basis"] = study.design_basis
+    data["design_quote"] = study.design_quote or None
     data["outcomes"] = [
         _plain(
             {
@@ -85,6 +93,8 @@ def study_to_dict(study):
                 "p_value": o.p_value,
                 "n_intervention": o.n_intervention,
                 "n_control": o.n_control,
+                "pct_intervention": o.pct_intervention,
+                "pct_control": o.pct_control,
             }
         )
         for o in study.outcomes.all()
@@ -141,6 +151,9 @@ def study_to_row(study):
     row["conditions"] = "; ".join(c.name for c in study.conditions.all())
     row["verdicts"] = "; ".join(
         f"{e.condition.name}: {e.verdict} ({e.certainty})" for e in study.effect_summaries.all()
+    )
+    row["condition_basis"] = "; ".join(
+        f"{t.condition.name}: {t.basis}" for t in study.condition_tags.all()
     )
     row["domains"] = "; ".join(_domains(study))
     return {key: spreadsheet_safe("" if value is None else value) for key, value in row.items()}
