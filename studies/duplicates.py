@@ -10,7 +10,9 @@ from .models import Study
 
 # "DOI", "PMID", "PMCID", "trial registry id": the identifier fields' own names.
 IDENTIFIER_LABELS = {
-    name: str(Study._meta.get_field(name).verbose_name) for name in Study.IDENTIFIER_FIELDS
+    field.name: str(field.verbose_name)
+    for field in Study._meta.concrete_fields
+    if field.name in Study.IDENTIFIER_FIELDS
 }
 # Titles this similar (rapidfuzz's ratio, 0–100, after normalising) are the same title.
 SIMILAR_TITLE_SCORE = 92
