@@ -5,7 +5,7 @@ from collections import Counter
 from urllib.parse import parse_qsl, urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import (
     Http404,
     HttpResponse,
@@ -28,11 +28,11 @@ from .feeds import StudyFeed
 from .filters import StudyFilter
 from .gone import gone_or_404
 from .links import absolute_url
-from .models import Condition, EffectSummary, Source, Study
+from .models import Condition, EffectSummary, Source, Study, StudyCondition
 from .querysets import SORT_CHOICES
 from .ratelimits import ratelimited
 from .suggestions import suggest
-from .vocabulary import ClaimVerdict, EvidenceLevel, OutcomeDomain, Status
+from .vocabulary import ClaimVerdict, ConditionBasis, EvidenceLevel, OutcomeDomain, Status
 
 PAGE_SIZE = 25
 EXPORT_CHUNK_SIZE = 1000  # studies a download reads from the database at a time
@@ -312,7 +312,13 @@ def _evidence_for(condition):
     catalog changes: the studies by evidence level, and the first rows of each section
     with how many there are in all (a condition with thousands of studies still gives a
     page of a few dozen lines). The section counts come with the levels, in one query."""
-    studies = Study.objects.for_any_condition_id([condition.pk])
+    # A study tagged with the condition only by a citing document says so on the page.
+    citing_only = StudyCondition.objects.filter(
+        study=OuterRef("pk"), condition=condition, basis=ConditionBasis.CITING
+    )
+    studies = Study.objects.for_any_condition_id([condition.pk]).annotate(
+        citing_only=Exists(citing_only)
+    )
     ongoing = Q(status__in=[Status.ONGOING, Status.PROTOCOL]) | Q(
         evidence_level=EvidenceLevel.NO_RESULTS
     )

@@ -95,3 +95,21 @@ def test_a_source_page_shows_what_it_says_about_the_evidence(client, db):
     )
     page = client.get(source.get_absolute_url()).content.decode()
     assert "a 50-50 toss of the coin" in page and "Curator's note: Its list differs." in page
+
+
+class ConditionPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.condition = make_condition(name="Autoimmune diseases")
+        cls.named = make_study(title="Named by itself", design="rct")
+        cls.cited = make_study(title="Named by a citing post", design="rct")
+        StudyCondition.objects.create(study=cls.named, condition=cls.condition)
+        StudyCondition.objects.create(study=cls.cited, condition=cls.condition, basis="citing")
+
+    def test_the_condition_page_says_which_studies_only_a_citing_document_ties_to_it(self):
+        page = self.client.get(self.condition.get_absolute_url()).content.decode()
+        rows = page.split('<li class="study-row">')[1:]
+        cited = next(row for row in rows if "Named by a citing post" in row)
+        named = next(row for row in rows if "Named by itself" in row)
+        assert "this condition named only by a citing document" in cited
+        assert "named only by a citing document" not in named
