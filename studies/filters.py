@@ -36,6 +36,10 @@ PARAMETERS = [
     "sort",
 ]
 MULTIPLE = {"condition", "design"}
+# Not a stored status: trials completed without results or a publication (see
+# StudyQuerySet.completed_unpublished).
+COMPLETED_UNPUBLISHED = "completed_unpublished"
+COMPLETED_UNPUBLISHED_LABEL = "Completed trials, no results posted or published"
 NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
 
 
@@ -111,7 +115,10 @@ class StudyFilter(django_filters.FilterSet):
         max_value=YEAR_MAX,
     )
     status = django_filters.ChoiceFilter(
-        label="Status", choices=Status.choices, error_messages=NOT_A_CHOICE
+        label="Status",
+        choices=[*Status.choices, (COMPLETED_UNPUBLISHED, COMPLETED_UNPUBLISHED_LABEL)],
+        method="filter_status",
+        error_messages=NOT_A_CHOICE,
     )
     level = django_filters.ChoiceFilter(
         label="Evidence level",
@@ -162,6 +169,11 @@ class StudyFilter(django_filters.FilterSet):
 
     def filter_design(self, queryset, name, value):
         return queryset.filter(design__in=value)
+
+    def filter_status(self, queryset, name, value):
+        if value == COMPLETED_UNPUBLISHED:
+            return queryset.completed_unpublished()
+        return queryset.filter(status=value)
 
     def filter_has_results(self, queryset, name, value):
         return queryset.with_results()
@@ -262,7 +274,9 @@ class StudyFilter(django_filters.FilterSet):
             parts.append(f"{low} onwards")
         elif high is not None:
             parts.append(f"up to {high}")
-        if data.get("status"):
+        if data.get("status") == COMPLETED_UNPUBLISHED:
+            parts.append(COMPLETED_UNPUBLISHED_LABEL.lower())
+        elif data.get("status"):
             parts.append(Status(data["status"]).label.lower())
         if data.get("level"):
             level = EvidenceLevel(int(data["level"]))

@@ -18,7 +18,7 @@ from django.db.models import DEFERRED
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import bibtex
+from . import bibtex, formats, records
 from .duplicates import IDENTIFIER_LABELS, normalised_title
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
 from .vocabulary import Design
@@ -54,6 +54,10 @@ class Row:
     matched_by: str = ""
     existing: Study | None = None
     earlier: "Row | None" = None
+    # For a duplicate of a catalog study: (field, catalog's value, file's value) where they
+    # differ, and the newer registry status fields the curator may accept (records.py).
+    differences: list = field(default_factory=list)
+    update: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +65,8 @@ class ImportReport:
     file_name: str
     rows: list
     created: list = field(default_factory=list)
+    format: str = "bibtex"
+    updated: list = field(default_factory=list)
 
     def _with(self, status):
         return [row for row in self.rows if row.status == status]
@@ -109,7 +115,9 @@ def _index_catalog():
 
 def _index_conditions():
     conditions = {}
-    for condition in Condition.objects.only("pk", "name", "slug"):
+    for condition in Condition.objects.only("pk", "name", "slug", "synonyms"):
+        for synonym in condition.synonyms if isinstance(condition.synonyms, list) else []:
+            conditions.setdefault(str(synonym).casefold(), condition.pk)
         conditions[condition.name.casefold()] = condition.pk
         conditions[condition.slug] = condition.pk
     return conditions
@@ -204,6 +212,7 @@ def _study_from_entry(row, conditions):
             row.condition_ids.append(pk)
         else:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
+    records.read_fields(row, study, conditions)
     return study
 
 
@@ -239,9 +248,10 @@ def _remember(row, index):
     index["title"].setdefault((normalised_title(row.study.title), row.study.year), row)
 
 
-def preview_bibtex(text, file_name="", progress=None):
-    """What importing ``text`` would do, entry by entry. Writes nothing."""
-    entries = bibtex.parse_entries(text)
+def preview_bibtex(text, file_name="", progress=None, format="bibtex"):
+    """What importing ``text`` (in ``format``: see formats.PARSERS) would do, entry by
+    entry. Writes nothing."""
+    entries = formats.parse_entries(text, format)
     index, slugs = _index_catalog()
     conditions = _index_conditions()
     rows = []
@@ -268,7 +278,9 @@ def preview_bibtex(text, file_name="", progress=None):
                 row.existing = match
     if progress and len(entries) >= PROGRESS_EVERY:
         progress(len(entries), len(entries))
-    return ImportReport(file_name=file_name, rows=rows)
+    report = ImportReport(file_name=file_name, rows=rows, format=format)
+    records.compare_duplicates(report)
+    return report
 
 
 def _prepared_column(field, values, connection):
@@ -378,17 +390,30 @@ def _copy_to_history(slugs, now, user, reason, using):
         cursor.execute(sql, [*params, *slugs])
 
 
-def import_bibtex(text, file_name="", user=None, dry_run=False, progress=None):
-    """Create the new studies of a BibTeX text in one transaction; return the report.
+def import_bibtex(
+    text,
+    file_name="",
+    user=None,
+    dry_run=False,
+    progress=None,
+    format="bibtex",
+    skip_errors=True,
+    updates=(),
+):
+    """Create the new studies of a text in one transaction; return the report.
 
     The preview is computed again inside the transaction, so what is created matches the
     catalog as it is at that moment, not as it was when a curator looked at a preview.
+    With ``skip_errors=False`` a file with any entry in error writes nothing. ``updates``
+    are the positions (in ``report.rows``) of the duplicates whose registry update the
+    curator accepted.
     """
     with transaction.atomic():
-        report = preview_bibtex(text, file_name, progress=progress)
-        if dry_run:
+        report = preview_bibtex(text, file_name, progress=progress, format=format)
+        if dry_run or (report.errors and not skip_errors):
             return report
-        reason = f"Imported from {file_name or 'pasted BibTeX'}"[:100]
+        reason = f"Imported from {file_name or 'pasted ' + formats.LABELS[format]}"[:100]
+        report.updated = records.apply_updates(report, updates, user, reason)
         report.created = _create_with_history([row.study for row in report.new], user, reason)
         for row in report.new:
             if row.condition_ids:

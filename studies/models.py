@@ -21,6 +21,7 @@ from .vocabulary import (
     Direction,
     EffectMeasure,
     EvidenceLevel,
+    RegistryStatus,
     SourceKind,
     Status,
     Verdict,
@@ -100,6 +101,34 @@ class Study(models.Model):
         db_persist=True,
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.PUBLISHED)
+    registry_status = models.CharField(
+        max_length=30,
+        choices=RegistryStatus,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The trial's overall status as its registry gives it.",
+    )
+    registry_checked = models.CharField(
+        "registry status checked",
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="When the registry last verified that status, as it gives the date "
+        "(YYYY-MM or YYYY-MM-DD).",
+    )
+    expected_completion = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The trial's completion date as the registry gives it (expected, or "
+        "actual once completed): YYYY-MM or YYYY-MM-DD.",
+    )
+    results_posted = models.BooleanField(
+        null=True, blank=True, help_text="Whether the registry holds the trial's results."
+    )
     conditions = models.ManyToManyField(Condition, related_name="studies", blank=True)
 
     sample_size = models.PositiveIntegerField(null=True, blank=True)
@@ -214,6 +243,35 @@ class Study(models.Model):
         while Study.objects.filter(slug=slug).exclude(pk=self.pk).exists():
             slug, n = f"{base}-{n}", n + 1
         return slug
+
+    # The fields a newer registry record of the same trial may change (the import's
+    # "update" of a trial the catalog holds already).
+    REGISTRY_FIELDS = (
+        "status",
+        "registry_status",
+        "registry_checked",
+        "expected_completion",
+        "results_posted",
+    )
+
+    def apply_registry_update(self, values, user=None, reason=""):
+        """Take a newer registry record's status fields; saved with a history record.
+
+        The one place an import changes a study the catalog holds: ``values`` maps some of
+        REGISTRY_FIELDS to their new values.
+        """
+        for name, value in values.items():
+            if name not in self.REGISTRY_FIELDS:
+                raise ValueError(f"{name} is not a registry field")
+            setattr(self, name, value)
+        self._history_user = user
+        self._change_reason = reason[:100]
+        self.save()
+
+    @property
+    def completion_expected(self):
+        """Whether the registry's completion date is still a plan (the trial goes on)."""
+        return self.registry_status not in ("COMPLETED", "TERMINATED", "WITHDRAWN")
 
     @property
     def level(self):
