@@ -415,9 +415,47 @@ def import_bibtex(
         reason = f"Imported from {file_name or 'pasted ' + formats.LABELS[format]}"[:100]
         report.updated = records.apply_updates(report, updates, user, reason)
         report.created = _create_with_history([row.study for row in report.new], user, reason)
-        for row in report.new:
-            if row.condition_ids:
-                row.study._history_user = user
-                row.study._change_reason = reason
-                row.study.conditions.set(row.condition_ids)
+        _link_conditions([row for row in report.new if row.condition_ids])
     return report
+
+
+def _link_conditions(rows):
+    """The new studies' conditions, and the same links in their "+" history records.
+
+    What ``study.conditions.set()`` writes, in bulk: one set() a study cost a query for
+    each link and a second history record (25 ms a study, most of a 10,000-record import
+    whose records name conditions).
+    """
+    using = router.db_for_write(Study)
+    through = Study.conditions.through
+    links = [
+        through(study_id=row.study.pk, condition_id=condition_id)
+        for row in rows
+        for condition_id in dict.fromkeys(row.condition_ids)
+    ]
+    through.objects.using(using).bulk_create(links, batch_size=INSERT_BATCH)
+    if not links:
+        return
+    history_model = Study.history.model
+    m2m_history = history_model.conditions.model
+    records = {}
+    for batch in batched([row.study.pk for row in rows], INSERT_BATCH, strict=False):
+        records.update(
+            history_model.objects.using(using)
+            .filter(id__in=batch, history_type="+")
+            .values_list("id", "history_id")
+        )
+    if any(link.pk is None for link in links):  # a database that returns no ids
+        links = through.objects.using(using).filter(study_id__in=list(records))
+    m2m_history.objects.using(using).bulk_create(
+        [
+            m2m_history(
+                id=link.pk,
+                study_id=link.study_id,
+                condition_id=link.condition_id,
+                history_id=records[link.study_id],
+            )
+            for link in links
+        ],
+        batch_size=INSERT_BATCH,
+    )
