@@ -140,6 +140,15 @@ class StudyAdmin(HistoryAdmin):
         ("Publication", {"fields": [("journal", "volume", "issue", "pages"), "url"]}),
         ("Identifiers", {"fields": [("doi", "pmid", "pmcid", "registry_id")]}),
         (
+            "Registry",
+            {
+                "fields": [
+                    ("registry_status", "registry_checked"),
+                    ("expected_completion", "results_posted"),
+                ]
+            },
+        ),
+        (
             "Study",
             {
                 "fields": [
