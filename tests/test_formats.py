@@ -177,3 +177,23 @@ def test_every_json_file_of_the_wrong_shape_is_one_report():
         for format in ("csljson", "ctgov", "json"):
             entries = formats.parse_entries(text, format)
             assert entries and all(not e.ok for e in entries), (text, format)
+
+
+@pytest.mark.parametrize(
+    ("name", "format"),
+    [("zotero.json", "csljson"), ("ctgov_studies.json", "ctgov"), ("ctgov_one.json", "ctgov")],
+)
+def test_a_json_file_cut_anywhere_is_one_report_naming_the_place(name, format):
+    text = _read(name)
+    for cut in (len(text) // 3, len(text) // 2, len(text) - 5):
+        [entry] = formats.parse_entries(text[:cut], format)
+        assert entry.key == "(the whole file)"
+        [error] = entry.errors
+        assert error.startswith("not valid JSON:") and "line" in error, error
+
+
+def test_the_catalogs_json_export_cut_short():
+    text = '[\n{"slug": "a", "title": "A", "evidence_level": 2},\n{"slug": "b", "tit'
+    [entry] = formats.parse_entries(text, formats.detect_format(text))
+    assert entry.errors[0].startswith("not valid JSON: Unterminated string")
+    assert entry.line == 3
