@@ -41,6 +41,7 @@ django.setup()
 import rispy  # noqa: E402
 from Bio import Medline  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 
 from studies.exports import CSV_COLUMNS  # noqa: E402
 from studies.formats import parse_entries  # noqa: E402
@@ -223,8 +224,17 @@ def timed(function, repeat=1, reset=None):
 
 
 def empty_catalog():
-    Study.objects.all().delete()
-    Study.history.all().delete()
+    """Every study, link and history row gone, by plain SQL (deleting 10,000 studies through
+    the ORM, which records each deletion in history, took longer than importing them)."""
+    tables = [
+        Study.history.model.conditions.model,
+        Study.conditions.through,
+        Study.history.model,
+        Study,
+    ]
+    with connection.cursor() as cursor:
+        for model in tables:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def main():

@@ -262,13 +262,13 @@ def catalog_before_import():
     return text, database_dump()
 
 
-# Each point where a write can fail: the second batch of studies, their history, the
-# history of the conditions, and the conditions of the 400th study.
+# Each point where a write can fail: the second batch of studies, of their history, of
+# their conditions and of the conditions' history.
 INJECTED = [
     ('INSERT INTO "studies_study" ', 2),
     ('INSERT INTO "studies_historicalstudy" ', 2),
-    ('INTO "studies_historicalstudy_conditions"', 200),
-    ('INTO "studies_study_conditions"', 400),
+    ('INTO "studies_study_conditions"', 2),
+    ('INTO "studies_historicalstudy_conditions"', 2),
 ]
 
 
