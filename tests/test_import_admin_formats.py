@@ -45,10 +45,12 @@ class ImportFormatsAdminTests(TestCase):
         assert "Import the valid entries and skip the 1 with errors" in content
         token = response.context["token"]
 
-        response = self.client.post(CONFIRM, {"token": token}, follow=True)
-        assert "Nothing was imported: 1 entries of no_er.ris have errors" in (
-            response.content.decode()
-        )
+        response = self.client.post(CONFIRM, {"token": token})
+        content = response.content.decode()
+        assert "Nothing was imported: 1 entries of no_er.ris have errors" in content
+        # The preview is shown again, with the box to tick.
+        assert response.context["token"] == token
+        assert 'name="skip_errors"' in content
         assert not Study.objects.exists()
 
         # The import is still pending: the curator may now choose to skip the errors.

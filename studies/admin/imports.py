@@ -107,12 +107,23 @@ def confirm_view(model_admin, request):
         )
         return redirect("admin:studies_study_import")
     if report.errors and not request.POST.get("skip_errors"):
+        # The preview again, still pending: the curator may tick the box and confirm.
         messages.error(
             request,
             f"Nothing was imported: {len(report.errors)} entries of {file_name} have errors. "
             "Fix them, or tick “Import the valid entries” to skip them.",
         )
-        return redirect("admin:studies_study_import")
+        return TemplateResponse(
+            request,
+            "admin/studies/study/import_preview.html",
+            _context(
+                model_admin,
+                request,
+                report=report,
+                token=request.POST["token"],
+                format_label=LABELS[format],
+            ),
+        )
     del request.session[PENDING]
     messages.success(
         request,
