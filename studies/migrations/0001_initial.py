@@ -8,6 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -16,1393 +17,425 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Condition",
+            name='Condition',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("slug", models.SlugField(max_length=100, unique=True)),
-                (
-                    "synonyms",
-                    models.JSONField(
-                        blank=True, default=list, help_text="Other names, one per item."
-                    ),
-                ),
-                (
-                    "category",
-                    models.CharField(
-                        choices=[
-                            ("pain", "Pain"),
-                            ("autoimmune", "Autoimmune and inflammatory"),
-                            ("neurological", "Neurological"),
-                            ("gastrointestinal", "Gastrointestinal"),
-                            ("dermatological", "Dermatological"),
-                            ("psychiatric", "Psychiatric"),
-                            ("post_viral", "Post-viral and fatigue"),
-                            ("infectious", "Infectious"),
-                            ("cancer", "Cancer"),
-                            ("substance_use", "Substance use"),
-                            ("other", "Other"),
-                        ],
-                        db_index=True,
-                        max_length=30,
-                    ),
-                ),
-                ("description", models.TextField(blank=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('slug', models.SlugField(max_length=100, unique=True)),
+                ('synonyms', models.JSONField(blank=True, default=list, help_text='Other names, one per item.')),
+                ('category', models.CharField(choices=[('pain', 'Pain'), ('autoimmune', 'Autoimmune and inflammatory'), ('neurological', 'Neurological'), ('gastrointestinal', 'Gastrointestinal'), ('dermatological', 'Dermatological'), ('psychiatric', 'Psychiatric'), ('post_viral', 'Post-viral and fatigue'), ('infectious', 'Infectious'), ('cancer', 'Cancer'), ('substance_use', 'Substance use'), ('other', 'Other')], db_index=True, max_length=30)),
+                ('description', models.TextField(blank=True)),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="Source",
+            name='Source',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, unique=True)),
-                ("title", models.CharField(max_length=500)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("blog", "Blog post"),
-                            ("encyclopedia", "Encyclopedia article"),
-                            ("news", "News item"),
-                            ("marketing", "Clinic marketing"),
-                            ("web_page", "Web page"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("author", models.CharField(blank=True, max_length=300)),
-                ("publisher", models.CharField(blank=True, max_length=300)),
-                ("url", models.URLField(blank=True, max_length=500, verbose_name="URL")),
-                (
-                    "date",
-                    models.CharField(
-                        blank=True, help_text="As the document gives it.", max_length=50
-                    ),
-                ),
-                (
-                    "file_name",
-                    models.CharField(
-                        blank=True,
-                        help_text="The document's text file in fixtures/sources/.",
-                        max_length=100,
-                    ),
-                ),
-                (
-                    "text",
-                    models.TextField(
-                        blank=True,
-                        help_text="The document's full text, where the catalog holds it.",
-                    ),
-                ),
-                ("description", models.TextField(blank=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, unique=True)),
+                ('title', models.CharField(max_length=500)),
+                ('kind', models.CharField(choices=[('blog', 'Blog post'), ('encyclopedia', 'Encyclopedia article'), ('news', 'News item'), ('marketing', 'Clinic marketing'), ('web_page', 'Web page'), ('other', 'Other')], max_length=20)),
+                ('author', models.CharField(blank=True, max_length=300)),
+                ('publisher', models.CharField(blank=True, max_length=300)),
+                ('url', models.URLField(blank=True, max_length=500, verbose_name='URL')),
+                ('date', models.CharField(blank=True, help_text='As the document gives it.', max_length=50)),
+                ('file_name', models.CharField(blank=True, help_text="The document's text file in fixtures/sources/.", max_length=100)),
+                ('text', models.TextField(blank=True, help_text="The document's full text, where the catalog holds it.")),
+                ('description', models.TextField(blank=True)),
             ],
             options={
-                "ordering": ["title"],
+                'ordering': ['title'],
             },
         ),
         migrations.CreateModel(
-            name="HistoricalCondition",
+            name='HistoricalCondition',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(db_index=True, max_length=200)),
-                ("slug", models.SlugField(max_length=100)),
-                (
-                    "synonyms",
-                    models.JSONField(
-                        blank=True, default=list, help_text="Other names, one per item."
-                    ),
-                ),
-                (
-                    "category",
-                    models.CharField(
-                        choices=[
-                            ("pain", "Pain"),
-                            ("autoimmune", "Autoimmune and inflammatory"),
-                            ("neurological", "Neurological"),
-                            ("gastrointestinal", "Gastrointestinal"),
-                            ("dermatological", "Dermatological"),
-                            ("psychiatric", "Psychiatric"),
-                            ("post_viral", "Post-viral and fatigue"),
-                            ("infectious", "Infectious"),
-                            ("cancer", "Cancer"),
-                            ("substance_use", "Substance use"),
-                            ("other", "Other"),
-                        ],
-                        db_index=True,
-                        max_length=30,
-                    ),
-                ),
-                ("description", models.TextField(blank=True)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('name', models.CharField(db_index=True, max_length=200)),
+                ('slug', models.SlugField(max_length=100)),
+                ('synonyms', models.JSONField(blank=True, default=list, help_text='Other names, one per item.')),
+                ('category', models.CharField(choices=[('pain', 'Pain'), ('autoimmune', 'Autoimmune and inflammatory'), ('neurological', 'Neurological'), ('gastrointestinal', 'Gastrointestinal'), ('dermatological', 'Dermatological'), ('psychiatric', 'Psychiatric'), ('post_viral', 'Post-viral and fatigue'), ('infectious', 'Infectious'), ('cancer', 'Cancer'), ('substance_use', 'Substance use'), ('other', 'Other')], db_index=True, max_length=30)),
+                ('description', models.TextField(blank=True)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical condition",
-                "verbose_name_plural": "historical conditions",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical condition',
+                'verbose_name_plural': 'historical conditions',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalSource",
+            name='HistoricalSource',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100)),
-                ("title", models.CharField(max_length=500)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("blog", "Blog post"),
-                            ("encyclopedia", "Encyclopedia article"),
-                            ("news", "News item"),
-                            ("marketing", "Clinic marketing"),
-                            ("web_page", "Web page"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("author", models.CharField(blank=True, max_length=300)),
-                ("publisher", models.CharField(blank=True, max_length=300)),
-                ("url", models.URLField(blank=True, max_length=500, verbose_name="URL")),
-                (
-                    "date",
-                    models.CharField(
-                        blank=True, help_text="As the document gives it.", max_length=50
-                    ),
-                ),
-                (
-                    "file_name",
-                    models.CharField(
-                        blank=True,
-                        help_text="The document's text file in fixtures/sources/.",
-                        max_length=100,
-                    ),
-                ),
-                ("description", models.TextField(blank=True)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100)),
+                ('title', models.CharField(max_length=500)),
+                ('kind', models.CharField(choices=[('blog', 'Blog post'), ('encyclopedia', 'Encyclopedia article'), ('news', 'News item'), ('marketing', 'Clinic marketing'), ('web_page', 'Web page'), ('other', 'Other')], max_length=20)),
+                ('author', models.CharField(blank=True, max_length=300)),
+                ('publisher', models.CharField(blank=True, max_length=300)),
+                ('url', models.URLField(blank=True, max_length=500, verbose_name='URL')),
+                ('date', models.CharField(blank=True, help_text='As the document gives it.', max_length=50)),
+                ('file_name', models.CharField(blank=True, help_text="The document's text file in fixtures/sources/.", max_length=100)),
+                ('description', models.TextField(blank=True)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "historical source",
-                "verbose_name_plural": "historical sources",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical source',
+                'verbose_name_plural': 'historical sources',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalStudy",
+            name='HistoricalStudy',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("title", models.TextField()),
-                (
-                    "descriptive_title",
-                    models.BooleanField(
-                        default=False,
-                        help_text="No source gives this study's title: the title is the curator's description.",
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=120)),
-                (
-                    "year",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(1900),
-                            django.core.validators.MaxValueValidator(2100),
-                        ],
-                    ),
-                ),
-                (
-                    "authors",
-                    models.JSONField(blank=True, default=list, help_text="Author names, in order."),
-                ),
-                ("journal", models.CharField(blank=True, max_length=300)),
-                ("volume", models.CharField(blank=True, max_length=50)),
-                ("issue", models.CharField(blank=True, max_length=50)),
-                ("pages", models.CharField(blank=True, max_length=50)),
-                (
-                    "doi",
-                    models.CharField(
-                        blank=True, db_index=True, max_length=255, null=True, verbose_name="DOI"
-                    ),
-                ),
-                (
-                    "pmid",
-                    models.CharField(
-                        blank=True, db_index=True, max_length=12, null=True, verbose_name="PMID"
-                    ),
-                ),
-                (
-                    "pmcid",
-                    models.CharField(
-                        blank=True, db_index=True, max_length=15, null=True, verbose_name="PMCID"
-                    ),
-                ),
-                (
-                    "registry_id",
-                    models.CharField(
-                        blank=True,
-                        db_index=True,
-                        max_length=50,
-                        null=True,
-                        verbose_name="trial registry id",
-                    ),
-                ),
-                ("url", models.URLField(blank=True, max_length=500, verbose_name="URL")),
-                (
-                    "design",
-                    models.CharField(
-                        choices=[
-                            ("systematic_review", "Systematic review"),
-                            ("meta_analysis", "Meta-analysis"),
-                            ("rct", "Randomised controlled trial"),
-                            ("crossover_rct", "Crossover randomised trial"),
-                            ("cohort", "Cohort study"),
-                            ("case_control", "Case-control study"),
-                            ("quasi_experimental", "Quasi-experimental study"),
-                            ("case_series", "Case series"),
-                            ("case_report", "Case report"),
-                            ("narrative_review", "Narrative review"),
-                            ("preclinical", "Preclinical or hypothesis paper"),
-                            ("other", "Other or not stated"),
-                            ("trial_protocol", "Trial protocol"),
-                            ("registered_trial", "Registered trial"),
-                        ],
-                        default="other",
-                        max_length=30,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("published", "Published"),
-                            ("ongoing", "Ongoing or recruiting"),
-                            ("protocol", "Protocol only"),
-                        ],
-                        default="published",
-                        max_length=20,
-                    ),
-                ),
-                ("sample_size", models.PositiveIntegerField(blank=True, null=True)),
-                ("population", models.TextField(blank=True)),
-                (
-                    "dose",
-                    models.CharField(
-                        blank=True, help_text="As the source states it.", max_length=300
-                    ),
-                ),
-                (
-                    "dose_min_mg",
-                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
-                ),
-                (
-                    "dose_max_mg",
-                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
-                ),
-                ("duration", models.CharField(blank=True, max_length=300)),
-                ("comparator", models.CharField(blank=True, max_length=300)),
-                ("adverse_events", models.TextField(blank=True)),
-                ("summary", models.TextField(blank=True, verbose_name="curator's summary")),
-                (
-                    "reviewed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="last reviewed"),
-                ),
-                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, editable=False)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "reviewed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="last reviewed by",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('title', models.TextField()),
+                ('descriptive_title', models.BooleanField(default=False, help_text="No source gives this study's title: the title is the curator's description.")),
+                ('slug', models.SlugField(max_length=120)),
+                ('year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1900), django.core.validators.MaxValueValidator(2100)])),
+                ('authors', models.JSONField(blank=True, default=list, help_text='Author names, in order.')),
+                ('journal', models.CharField(blank=True, max_length=300)),
+                ('volume', models.CharField(blank=True, max_length=50)),
+                ('issue', models.CharField(blank=True, max_length=50)),
+                ('pages', models.CharField(blank=True, max_length=50)),
+                ('doi', models.CharField(blank=True, db_index=True, max_length=255, null=True, verbose_name='DOI')),
+                ('pmid', models.CharField(blank=True, db_index=True, max_length=12, null=True, verbose_name='PMID')),
+                ('pmcid', models.CharField(blank=True, db_index=True, max_length=15, null=True, verbose_name='PMCID')),
+                ('registry_id', models.CharField(blank=True, db_index=True, max_length=50, null=True, verbose_name='trial registry id')),
+                ('url', models.URLField(blank=True, max_length=500, verbose_name='URL')),
+                ('design', models.CharField(choices=[('systematic_review', 'Systematic review'), ('meta_analysis', 'Meta-analysis'), ('rct', 'Randomised controlled trial'), ('crossover_rct', 'Crossover randomised trial'), ('cohort', 'Cohort study'), ('case_control', 'Case-control study'), ('quasi_experimental', 'Quasi-experimental study'), ('case_series', 'Case series'), ('case_report', 'Case report'), ('narrative_review', 'Narrative review'), ('preclinical', 'Preclinical or hypothesis paper'), ('other', 'Other or not stated'), ('trial_protocol', 'Trial protocol'), ('registered_trial', 'Registered trial')], default='other', max_length=30)),
+                ('status', models.CharField(choices=[('published', 'Published'), ('ongoing', 'Ongoing or recruiting'), ('protocol', 'Protocol only')], default='published', max_length=20)),
+                ('sample_size', models.PositiveIntegerField(blank=True, null=True)),
+                ('population', models.TextField(blank=True)),
+                ('dose', models.CharField(blank=True, help_text='As the source states it.', max_length=300)),
+                ('dose_min_mg', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
+                ('dose_max_mg', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
+                ('duration', models.CharField(blank=True, max_length=300)),
+                ('comparator', models.CharField(blank=True, max_length=300)),
+                ('adverse_events', models.TextField(blank=True)),
+                ('summary', models.TextField(blank=True, verbose_name="curator's summary")),
+                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='last reviewed')),
+                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, editable=False)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('reviewed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='last reviewed by')),
             ],
             options={
-                "verbose_name": "historical study",
-                "verbose_name_plural": "historical studies",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical study',
+                'verbose_name_plural': 'historical studies',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="Study",
+            name='Study',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("title", models.TextField()),
-                (
-                    "descriptive_title",
-                    models.BooleanField(
-                        default=False,
-                        help_text="No source gives this study's title: the title is the curator's description.",
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=120, unique=True)),
-                (
-                    "year",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(1900),
-                            django.core.validators.MaxValueValidator(2100),
-                        ],
-                    ),
-                ),
-                (
-                    "authors",
-                    models.JSONField(blank=True, default=list, help_text="Author names, in order."),
-                ),
-                ("journal", models.CharField(blank=True, max_length=300)),
-                ("volume", models.CharField(blank=True, max_length=50)),
-                ("issue", models.CharField(blank=True, max_length=50)),
-                ("pages", models.CharField(blank=True, max_length=50)),
-                (
-                    "doi",
-                    models.CharField(
-                        blank=True, max_length=255, null=True, unique=True, verbose_name="DOI"
-                    ),
-                ),
-                (
-                    "pmid",
-                    models.CharField(
-                        blank=True, max_length=12, null=True, unique=True, verbose_name="PMID"
-                    ),
-                ),
-                (
-                    "pmcid",
-                    models.CharField(
-                        blank=True, max_length=15, null=True, unique=True, verbose_name="PMCID"
-                    ),
-                ),
-                (
-                    "registry_id",
-                    models.CharField(
-                        blank=True,
-                        max_length=50,
-                        null=True,
-                        unique=True,
-                        verbose_name="trial registry id",
-                    ),
-                ),
-                ("url", models.URLField(blank=True, max_length=500, verbose_name="URL")),
-                (
-                    "design",
-                    models.CharField(
-                        choices=[
-                            ("systematic_review", "Systematic review"),
-                            ("meta_analysis", "Meta-analysis"),
-                            ("rct", "Randomised controlled trial"),
-                            ("crossover_rct", "Crossover randomised trial"),
-                            ("cohort", "Cohort study"),
-                            ("case_control", "Case-control study"),
-                            ("quasi_experimental", "Quasi-experimental study"),
-                            ("case_series", "Case series"),
-                            ("case_report", "Case report"),
-                            ("narrative_review", "Narrative review"),
-                            ("preclinical", "Preclinical or hypothesis paper"),
-                            ("other", "Other or not stated"),
-                            ("trial_protocol", "Trial protocol"),
-                            ("registered_trial", "Registered trial"),
-                        ],
-                        default="other",
-                        max_length=30,
-                    ),
-                ),
-                (
-                    "evidence_level",
-                    models.GeneratedField(
-                        db_persist=True,
-                        expression=models.Case(
-                            models.When(design__in=["systematic_review", "meta_analysis"], then=1),
-                            models.When(design__in=["rct", "crossover_rct"], then=2),
-                            models.When(
-                                design__in=["cohort", "case_control", "quasi_experimental"], then=3
-                            ),
-                            models.When(design__in=["case_series", "case_report"], then=4),
-                            models.When(design__in=["narrative_review", "preclinical"], then=5),
-                            models.When(design__in=["other"], then=6),
-                            models.When(design__in=["trial_protocol", "registered_trial"], then=7),
-                            default=6,
-                        ),
-                        output_field=models.PositiveSmallIntegerField(
-                            choices=[
-                                (1, "Systematic review or meta-analysis"),
-                                (2, "Randomised trial"),
-                                (3, "Observational or quasi-experimental"),
-                                (4, "Case series or case report"),
-                                (5, "Narrative review or preclinical"),
-                                (6, "Design not stated"),
-                                (7, "No results yet"),
-                            ]
-                        ),
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("published", "Published"),
-                            ("ongoing", "Ongoing or recruiting"),
-                            ("protocol", "Protocol only"),
-                        ],
-                        default="published",
-                        max_length=20,
-                    ),
-                ),
-                ("sample_size", models.PositiveIntegerField(blank=True, null=True)),
-                ("population", models.TextField(blank=True)),
-                (
-                    "dose",
-                    models.CharField(
-                        blank=True, help_text="As the source states it.", max_length=300
-                    ),
-                ),
-                (
-                    "dose_min_mg",
-                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
-                ),
-                (
-                    "dose_max_mg",
-                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
-                ),
-                ("duration", models.CharField(blank=True, max_length=300)),
-                ("comparator", models.CharField(blank=True, max_length=300)),
-                ("adverse_events", models.TextField(blank=True)),
-                ("summary", models.TextField(blank=True, verbose_name="curator's summary")),
-                (
-                    "reviewed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="last reviewed"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "conditions",
-                    models.ManyToManyField(
-                        blank=True, related_name="studies", to="studies.condition"
-                    ),
-                ),
-                (
-                    "reviewed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="last reviewed by",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.TextField()),
+                ('descriptive_title', models.BooleanField(default=False, help_text="No source gives this study's title: the title is the curator's description.")),
+                ('slug', models.SlugField(max_length=120, unique=True)),
+                ('year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1900), django.core.validators.MaxValueValidator(2100)])),
+                ('authors', models.JSONField(blank=True, default=list, help_text='Author names, in order.')),
+                ('journal', models.CharField(blank=True, max_length=300)),
+                ('volume', models.CharField(blank=True, max_length=50)),
+                ('issue', models.CharField(blank=True, max_length=50)),
+                ('pages', models.CharField(blank=True, max_length=50)),
+                ('doi', models.CharField(blank=True, max_length=255, null=True, unique=True, verbose_name='DOI')),
+                ('pmid', models.CharField(blank=True, max_length=12, null=True, unique=True, verbose_name='PMID')),
+                ('pmcid', models.CharField(blank=True, max_length=15, null=True, unique=True, verbose_name='PMCID')),
+                ('registry_id', models.CharField(blank=True, max_length=50, null=True, unique=True, verbose_name='trial registry id')),
+                ('url', models.URLField(blank=True, max_length=500, verbose_name='URL')),
+                ('design', models.CharField(choices=[('systematic_review', 'Systematic review'), ('meta_analysis', 'Meta-analysis'), ('rct', 'Randomised controlled trial'), ('crossover_rct', 'Crossover randomised trial'), ('cohort', 'Cohort study'), ('case_control', 'Case-control study'), ('quasi_experimental', 'Quasi-experimental study'), ('case_series', 'Case series'), ('case_report', 'Case report'), ('narrative_review', 'Narrative review'), ('preclinical', 'Preclinical or hypothesis paper'), ('other', 'Other or not stated'), ('trial_protocol', 'Trial protocol'), ('registered_trial', 'Registered trial')], default='other', max_length=30)),
+                ('evidence_level', models.GeneratedField(db_persist=True, expression=models.Case(models.When(design__in=['systematic_review', 'meta_analysis'], then=1), models.When(design__in=['rct', 'crossover_rct'], then=2), models.When(design__in=['cohort', 'case_control', 'quasi_experimental'], then=3), models.When(design__in=['case_series', 'case_report'], then=4), models.When(design__in=['narrative_review', 'preclinical'], then=5), models.When(design__in=['other'], then=6), models.When(design__in=['trial_protocol', 'registered_trial'], then=7), default=6), output_field=models.PositiveSmallIntegerField(choices=[(1, 'Systematic review or meta-analysis'), (2, 'Randomised trial'), (3, 'Observational or quasi-experimental'), (4, 'Case series or case report'), (5, 'Narrative review or preclinical'), (6, 'Design not stated'), (7, 'No results yet')]))),
+                ('status', models.CharField(choices=[('published', 'Published'), ('ongoing', 'Ongoing or recruiting'), ('protocol', 'Protocol only')], default='published', max_length=20)),
+                ('sample_size', models.PositiveIntegerField(blank=True, null=True)),
+                ('population', models.TextField(blank=True)),
+                ('dose', models.CharField(blank=True, help_text='As the source states it.', max_length=300)),
+                ('dose_min_mg', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
+                ('dose_max_mg', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
+                ('duration', models.CharField(blank=True, max_length=300)),
+                ('comparator', models.CharField(blank=True, max_length=300)),
+                ('adverse_events', models.TextField(blank=True)),
+                ('summary', models.TextField(blank=True, verbose_name="curator's summary")),
+                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='last reviewed')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('conditions', models.ManyToManyField(blank=True, related_name='studies', to='studies.condition')),
+                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='last reviewed by')),
             ],
             options={
-                "verbose_name_plural": "studies",
-                "ordering": ["-year", "title"],
+                'verbose_name_plural': 'studies',
+                'ordering': ['-year', 'title'],
             },
         ),
         migrations.CreateModel(
-            name="Outcome",
+            name='Outcome',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                ("name", models.CharField(max_length=300, verbose_name="what was measured")),
-                (
-                    "direction",
-                    models.CharField(
-                        choices=[
-                            ("improved", "Improved"),
-                            ("no_difference", "No difference"),
-                            ("worsened", "Worsened"),
-                            ("mixed", "Mixed"),
-                            ("unclear", "Unclear"),
-                        ],
-                        default="unclear",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "figures",
-                    models.TextField(blank=True, help_text="The figures verbatim as reported."),
-                ),
-                (
-                    "effect_measure",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("HR", "Hazard ratio"),
-                            ("RR", "Risk ratio"),
-                            ("OR", "Odds ratio"),
-                            ("MD", "Mean difference"),
-                            ("SMD", "Standardised mean difference"),
-                            ("pct_responders", "% responders"),
-                            ("pct_change", "% change from baseline"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "value",
-                    models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True),
-                ),
-                (
-                    "ci_low",
-                    models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True),
-                ),
-                (
-                    "ci_high",
-                    models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True),
-                ),
-                (
-                    "p_value",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=6,
-                        max_digits=7,
-                        null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(0),
-                            django.core.validators.MaxValueValidator(1),
-                        ],
-                    ),
-                ),
-                ("n_intervention", models.PositiveIntegerField(blank=True, null=True)),
-                ("n_control", models.PositiveIntegerField(blank=True, null=True)),
-                (
-                    "condition",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="outcomes",
-                        to="studies.condition",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The document whose text the figures are quoted from.",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="outcomes",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="outcomes",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('name', models.CharField(max_length=300, verbose_name='what was measured')),
+                ('direction', models.CharField(choices=[('improved', 'Improved'), ('no_difference', 'No difference'), ('worsened', 'Worsened'), ('mixed', 'Mixed'), ('unclear', 'Unclear')], default='unclear', max_length=20)),
+                ('figures', models.TextField(blank=True, help_text='The figures verbatim as reported.')),
+                ('effect_measure', models.CharField(blank=True, choices=[('HR', 'Hazard ratio'), ('RR', 'Risk ratio'), ('OR', 'Odds ratio'), ('MD', 'Mean difference'), ('SMD', 'Standardised mean difference'), ('pct_responders', '% responders'), ('pct_change', '% change from baseline'), ('other', 'Other')], max_length=20)),
+                ('value', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ('ci_low', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ('ci_high', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ('p_value', models.DecimalField(blank=True, decimal_places=6, max_digits=7, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)])),
+                ('n_intervention', models.PositiveIntegerField(blank=True, null=True)),
+                ('n_control', models.PositiveIntegerField(blank=True, null=True)),
+                ('condition', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='outcomes', to='studies.condition')),
+                ('source', models.ForeignKey(blank=True, help_text='The document whose text the figures are quoted from.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='outcomes', to='studies.source')),
+                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outcomes', to='studies.study')),
             ],
             options={
-                "ordering": ["study", "position", "pk"],
+                'ordering': ['study', 'position', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="Mention",
+            name='Mention',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("quote", models.TextField()),
-                (
-                    "locator",
-                    models.CharField(
-                        blank=True, max_length=200, verbose_name="where in the source"
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="mentions",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mentions",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('quote', models.TextField()),
+                ('locator', models.CharField(blank=True, max_length=200, verbose_name='where in the source')),
+                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mentions', to='studies.source')),
+                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='studies.study')),
             ],
             options={
-                "ordering": ["study", "source__title", "pk"],
+                'ordering': ['study', 'source__title', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="HistoricalStudy_conditions",
+            name='HistoricalStudy_conditions',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
-                (
-                    "condition",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_tablespace="",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.condition",
-                    ),
-                ),
-                (
-                    "history",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        to="studies.historicalstudy",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        db_tablespace="",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('condition', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.condition')),
+                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='studies.historicalstudy')),
+                ('study', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.study')),
             ],
             options={
-                "verbose_name": "HistoricalStudy_conditions",
+                'verbose_name': 'HistoricalStudy_conditions',
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalOutcome",
+            name='HistoricalOutcome',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                ("name", models.CharField(max_length=300, verbose_name="what was measured")),
-                (
-                    "direction",
-                    models.CharField(
-                        choices=[
-                            ("improved", "Improved"),
-                            ("no_difference", "No difference"),
-                            ("worsened", "Worsened"),
-                            ("mixed", "Mixed"),
-                            ("unclear", "Unclear"),
-                        ],
-                        default="unclear",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "figures",
-                    models.TextField(blank=True, help_text="The figures verbatim as reported."),
-                ),
-                (
-                    "effect_measure",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("HR", "Hazard ratio"),
-                            ("RR", "Risk ratio"),
-                            ("OR", "Odds ratio"),
-                            ("MD", "Mean difference"),
-                            ("SMD", "Standardised mean difference"),
-                            ("pct_responders", "% responders"),
-                            ("pct_change", "% change from baseline"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "value",
-                    models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True),
-                ),
-                (
-                    "ci_low",
-                    models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True),
-                ),
-                (
-                    "ci_high",
-                    models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True),
-                ),
-                (
-                    "p_value",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=6,
-                        max_digits=7,
-                        null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(0),
-                            django.core.validators.MaxValueValidator(1),
-                        ],
-                    ),
-                ),
-                ("n_intervention", models.PositiveIntegerField(blank=True, null=True)),
-                ("n_control", models.PositiveIntegerField(blank=True, null=True)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "condition",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.condition",
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        help_text="The document whose text the figures are quoted from.",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('name', models.CharField(max_length=300, verbose_name='what was measured')),
+                ('direction', models.CharField(choices=[('improved', 'Improved'), ('no_difference', 'No difference'), ('worsened', 'Worsened'), ('mixed', 'Mixed'), ('unclear', 'Unclear')], default='unclear', max_length=20)),
+                ('figures', models.TextField(blank=True, help_text='The figures verbatim as reported.')),
+                ('effect_measure', models.CharField(blank=True, choices=[('HR', 'Hazard ratio'), ('RR', 'Risk ratio'), ('OR', 'Odds ratio'), ('MD', 'Mean difference'), ('SMD', 'Standardised mean difference'), ('pct_responders', '% responders'), ('pct_change', '% change from baseline'), ('other', 'Other')], max_length=20)),
+                ('value', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ('ci_low', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ('ci_high', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ('p_value', models.DecimalField(blank=True, decimal_places=6, max_digits=7, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)])),
+                ('n_intervention', models.PositiveIntegerField(blank=True, null=True)),
+                ('n_control', models.PositiveIntegerField(blank=True, null=True)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('condition', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.condition')),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, help_text='The document whose text the figures are quoted from.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.source')),
+                ('study', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.study')),
             ],
             options={
-                "verbose_name": "historical outcome",
-                "verbose_name_plural": "historical outcomes",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical outcome',
+                'verbose_name_plural': 'historical outcomes',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalMention",
+            name='HistoricalMention',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("quote", models.TextField()),
-                (
-                    "locator",
-                    models.CharField(
-                        blank=True, max_length=200, verbose_name="where in the source"
-                    ),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('quote', models.TextField()),
+                ('locator', models.CharField(blank=True, max_length=200, verbose_name='where in the source')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.source')),
+                ('study', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.study')),
             ],
             options={
-                "verbose_name": "historical mention",
-                "verbose_name_plural": "historical mentions",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical mention',
+                'verbose_name_plural': 'historical mentions',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalEffectSummary",
+            name='HistoricalEffectSummary',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "verdict",
-                    models.CharField(
-                        choices=[
-                            ("benefit", "Benefit"),
-                            ("no_benefit", "No benefit"),
-                            ("mixed", "Mixed"),
-                            ("insufficient", "Insufficient evidence"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "certainty",
-                    models.CharField(
-                        choices=[
-                            ("high", "High"),
-                            ("moderate", "Moderate"),
-                            ("low", "Low"),
-                            ("very_low", "Very low"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("rationale", models.TextField(blank=True, verbose_name="why")),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "condition",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.condition",
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('verdict', models.CharField(choices=[('benefit', 'Benefit'), ('no_benefit', 'No benefit'), ('mixed', 'Mixed'), ('insufficient', 'Insufficient evidence')], max_length=20)),
+                ('certainty', models.CharField(choices=[('high', 'High'), ('moderate', 'Moderate'), ('low', 'Low'), ('very_low', 'Very low')], max_length=20)),
+                ('rationale', models.TextField(blank=True, verbose_name='why')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('condition', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.condition')),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('study', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.study')),
             ],
             options={
-                "verbose_name": "historical effect summary",
-                "verbose_name_plural": "historical effect summaries",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical effect summary',
+                'verbose_name_plural': 'historical effect summaries',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalClaim",
+            name='HistoricalClaim',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("quote", models.TextField()),
-                (
-                    "locator",
-                    models.CharField(
-                        blank=True, max_length=200, verbose_name="where in the source"
-                    ),
-                ),
-                (
-                    "verdict",
-                    models.CharField(
-                        choices=[
-                            ("supported", "Supported"),
-                            ("misattributed", "Misattributed"),
-                            ("not_supported", "Not supported"),
-                            ("unverifiable", "Unverifiable"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("note", models.TextField(blank=True)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "cited_source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('quote', models.TextField()),
+                ('locator', models.CharField(blank=True, max_length=200, verbose_name='where in the source')),
+                ('verdict', models.CharField(choices=[('supported', 'Supported'), ('misattributed', 'Misattributed'), ('not_supported', 'Not supported'), ('unverifiable', 'Unverifiable')], max_length=20)),
+                ('note', models.TextField(blank=True)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('cited_source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.source')),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.source')),
+                ('study', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='studies.study')),
             ],
             options={
-                "verbose_name": "historical claim",
-                "verbose_name_plural": "historical claims",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical claim',
+                'verbose_name_plural': 'historical claims',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="EffectSummary",
+            name='EffectSummary',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "verdict",
-                    models.CharField(
-                        choices=[
-                            ("benefit", "Benefit"),
-                            ("no_benefit", "No benefit"),
-                            ("mixed", "Mixed"),
-                            ("insufficient", "Insufficient evidence"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "certainty",
-                    models.CharField(
-                        choices=[
-                            ("high", "High"),
-                            ("moderate", "Moderate"),
-                            ("low", "Low"),
-                            ("very_low", "Very low"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("rationale", models.TextField(blank=True, verbose_name="why")),
-                (
-                    "condition",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="studies.condition",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="effect_summaries",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('verdict', models.CharField(choices=[('benefit', 'Benefit'), ('no_benefit', 'No benefit'), ('mixed', 'Mixed'), ('insufficient', 'Insufficient evidence')], max_length=20)),
+                ('certainty', models.CharField(choices=[('high', 'High'), ('moderate', 'Moderate'), ('low', 'Low'), ('very_low', 'Very low')], max_length=20)),
+                ('rationale', models.TextField(blank=True, verbose_name='why')),
+                ('condition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='studies.condition')),
+                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='effect_summaries', to='studies.study')),
             ],
             options={
-                "verbose_name_plural": "effect summaries",
-                "ordering": ["study", "condition__name"],
+                'verbose_name_plural': 'effect summaries',
+                'ordering': ['study', 'condition__name'],
             },
         ),
         migrations.CreateModel(
-            name="Claim",
+            name='Claim',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("quote", models.TextField()),
-                (
-                    "locator",
-                    models.CharField(
-                        blank=True, max_length=200, verbose_name="where in the source"
-                    ),
-                ),
-                (
-                    "verdict",
-                    models.CharField(
-                        choices=[
-                            ("supported", "Supported"),
-                            ("misattributed", "Misattributed"),
-                            ("not_supported", "Not supported"),
-                            ("unverifiable", "Unverifiable"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("note", models.TextField(blank=True)),
-                (
-                    "cited_source",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="cited_by_claims",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="claims",
-                        to="studies.source",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="claims",
-                        to="studies.study",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('quote', models.TextField()),
+                ('locator', models.CharField(blank=True, max_length=200, verbose_name='where in the source')),
+                ('verdict', models.CharField(choices=[('supported', 'Supported'), ('misattributed', 'Misattributed'), ('not_supported', 'Not supported'), ('unverifiable', 'Unverifiable')], max_length=20)),
+                ('note', models.TextField(blank=True)),
+                ('cited_source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cited_by_claims', to='studies.source')),
+                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='studies.source')),
+                ('study', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='claims', to='studies.study')),
             ],
             options={
-                "ordering": ["source__title", "pk"],
+                'ordering': ['source__title', 'pk'],
             },
         ),
         migrations.AddIndex(
-            model_name="study",
-            index=models.Index(fields=["year"], name="study_year_idx"),
+            model_name='study',
+            index=models.Index(fields=['year'], name='study_year_idx'),
         ),
         migrations.AddIndex(
-            model_name="study",
-            index=models.Index(fields=["design", "year"], name="study_design_year_idx"),
+            model_name='study',
+            index=models.Index(fields=['design', 'year'], name='study_design_year_idx'),
         ),
         migrations.AddIndex(
-            model_name="study",
-            index=models.Index(fields=["evidence_level", "year"], name="study_level_year_idx"),
+            model_name='study',
+            index=models.Index(fields=['evidence_level', 'year'], name='study_level_year_idx'),
         ),
         migrations.AddIndex(
-            model_name="study",
-            index=models.Index(fields=["status"], name="study_status_idx"),
+            model_name='study',
+            index=models.Index(fields=['status'], name='study_status_idx'),
         ),
         migrations.AddIndex(
-            model_name="study",
-            index=models.Index(fields=["sample_size"], name="study_sample_size_idx"),
+            model_name='study',
+            index=models.Index(fields=['sample_size'], name='study_sample_size_idx'),
         ),
         migrations.AddConstraint(
-            model_name="study",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("year__isnull", True),
-                    models.Q(("year__gte", 1900), ("year__lte", 2100)),
-                    _connector="OR",
-                ),
-                name="study_year_in_range",
-                violation_error_message="The year must be between 1900 and 2100.",
-            ),
+            model_name='study',
+            constraint=models.CheckConstraint(condition=models.Q(('year__isnull', True), models.Q(('year__gte', 1900), ('year__lte', 2100)), _connector='OR'), name='study_year_in_range', violation_error_message='The year must be between 1900 and 2100.'),
         ),
         migrations.AddConstraint(
-            model_name="study",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("doi__isnull", True),
-                    ("doi__regex", "^10\\.[0-9]{4,9}/[^A-Z\\s]+$"),
-                    _connector="OR",
-                ),
-                name="study_doi_normalised",
-            ),
+            model_name='study',
+            constraint=models.CheckConstraint(condition=models.Q(('doi__isnull', True), ('doi__regex', '^10\\.[0-9]{4,9}/[^A-Z\\s]+$'), _connector='OR'), name='study_doi_normalised'),
         ),
         migrations.AddConstraint(
-            model_name="study",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("pmid__isnull", True), ("pmid__regex", "^[1-9][0-9]*$"), _connector="OR"
-                ),
-                name="study_pmid_digits",
-            ),
+            model_name='study',
+            constraint=models.CheckConstraint(condition=models.Q(('pmid__isnull', True), ('pmid__regex', '^[1-9][0-9]*$'), _connector='OR'), name='study_pmid_digits'),
         ),
         migrations.AddConstraint(
-            model_name="study",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("pmcid__isnull", True), ("pmcid__regex", "^PMC[0-9]+$"), _connector="OR"
-                ),
-                name="study_pmcid_shape",
-            ),
+            model_name='study',
+            constraint=models.CheckConstraint(condition=models.Q(('pmcid__isnull', True), ('pmcid__regex', '^PMC[0-9]+$'), _connector='OR'), name='study_pmcid_shape'),
         ),
         migrations.AddConstraint(
-            model_name="study",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("dose_min_mg__isnull", True),
-                    ("dose_max_mg__isnull", True),
-                    ("dose_min_mg__lte", models.F("dose_max_mg")),
-                    _connector="OR",
-                ),
-                name="study_dose_range_ordered",
-                violation_error_message="The lowest dose must not exceed the highest dose.",
-            ),
+            model_name='study',
+            constraint=models.CheckConstraint(condition=models.Q(('dose_min_mg__isnull', True), ('dose_max_mg__isnull', True), ('dose_min_mg__lte', models.F('dose_max_mg')), _connector='OR'), name='study_dose_range_ordered', violation_error_message='The lowest dose must not exceed the highest dose.'),
         ),
         migrations.AddConstraint(
-            model_name="study",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("title", ""), _negated=True), name="study_title_present"
-            ),
+            model_name='study',
+            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='study_title_present'),
         ),
         migrations.AddConstraint(
-            model_name="outcome",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("p_value__isnull", True),
-                    models.Q(("p_value__gte", 0), ("p_value__lte", 1)),
-                    _connector="OR",
-                ),
-                name="outcome_p_value_range",
-            ),
+            model_name='outcome',
+            constraint=models.CheckConstraint(condition=models.Q(('p_value__isnull', True), models.Q(('p_value__gte', 0), ('p_value__lte', 1)), _connector='OR'), name='outcome_p_value_range'),
         ),
         migrations.AddConstraint(
-            model_name="outcome",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("ci_low__isnull", True),
-                    ("ci_high__isnull", True),
-                    ("ci_low__lte", models.F("ci_high")),
-                    _connector="OR",
-                ),
-                name="outcome_ci_ordered",
-            ),
+            model_name='outcome',
+            constraint=models.CheckConstraint(condition=models.Q(('ci_low__isnull', True), ('ci_high__isnull', True), ('ci_low__lte', models.F('ci_high')), _connector='OR'), name='outcome_ci_ordered'),
         ),
         migrations.AddConstraint(
-            model_name="mention",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("quote", ""), _negated=True), name="mention_quote_present"
-            ),
+            model_name='mention',
+            constraint=models.CheckConstraint(condition=models.Q(('quote', ''), _negated=True), name='mention_quote_present'),
         ),
         migrations.AddConstraint(
-            model_name="effectsummary",
-            constraint=models.UniqueConstraint(
-                fields=("study", "condition"), name="effect_summary_one_per_condition"
-            ),
+            model_name='effectsummary',
+            constraint=models.UniqueConstraint(fields=('study', 'condition'), name='effect_summary_one_per_condition'),
         ),
         migrations.AddConstraint(
-            model_name="claim",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("quote", ""), _negated=True), name="claim_quote_present"
-            ),
+            model_name='claim',
+            constraint=models.CheckConstraint(condition=models.Q(('quote', ''), _negated=True), name='claim_quote_present'),
         ),
         migrations.AddConstraint(
-            model_name="claim",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("study__isnull", False), ("cited_source__isnull", False), _connector="OR"
-                ),
-                name="claim_has_subject",
-                violation_error_message="A claim is about a study or cites a source.",
-            ),
+            model_name='claim',
+            constraint=models.CheckConstraint(condition=models.Q(('study__isnull', False), ('cited_source__isnull', False), _connector='OR'), name='claim_has_subject', violation_error_message='A claim is about a study or cites a source.'),
         ),
     ]

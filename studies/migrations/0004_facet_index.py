@@ -5,14 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("studies", "0003_perf_indexes"),
+        ('studies', '0003_perf_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="study",
-            index=models.Index(fields=["design", "status", "year"], name="study_facets_idx"),
+            model_name='study',
+            index=models.Index(fields=['design', 'status', 'year'], name='study_facets_idx'),
         ),
     ]
