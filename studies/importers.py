@@ -23,10 +23,11 @@ from django.db.models import DEFERRED
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import bibtex
+from . import bibtex, formats, records
 from .caching import bump_catalog_revision
 from .duplicates import IDENTIFIER_LABELS, normalised_title
 from .models import YEAR_MAX, YEAR_MIN, Condition, ImportJob, Study
+from .versions import EditConflict
 from .vocabulary import Design
 
 NEW, DUPLICATE, ERROR = "new", "duplicate", "error"
@@ -87,6 +88,10 @@ class Row:
     matched_by: str = ""
     existing: Study | None = None
     earlier: "Row | None" = None
+    # For a duplicate of a catalog study: (field, catalog's value, file's value) where they
+    # differ, and the newer registry status fields the curator may accept (records.py).
+    differences: list = field(default_factory=list)
+    update: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +102,8 @@ class ImportReport:
     # The newest study when the catalog was indexed, and the slugs taken then.
     latest_pk: int = 0
     slugs: set = field(default_factory=set)
+    format: str = "bibtex"
+    updated: list = field(default_factory=list)
 
     def _with(self, status):
         return [row for row in self.rows if row.status == status]
@@ -153,7 +160,9 @@ def _index_catalog(studies=None):
 
 def _index_conditions():
     conditions = {}
-    for condition in Condition.objects.only("pk", "name", "slug"):
+    for condition in Condition.objects.only("pk", "name", "slug", "synonyms"):
+        for synonym in condition.synonyms if isinstance(condition.synonyms, list) else []:
+            conditions.setdefault(str(synonym).casefold(), condition.pk)
         conditions[condition.name.casefold()] = condition.pk
         conditions[condition.slug] = condition.pk
     return conditions
@@ -252,6 +261,7 @@ def _study_from_entry(row, conditions):
             row.condition_ids.append(pk)
         else:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
+    records.read_fields(row, study, conditions)
     return study
 
 
@@ -297,8 +307,11 @@ def _remember(row, index):
     index["title"].setdefault((normalised_title(row.study.title), row.study.year), row)
 
 
-def preview_records(records, file_name="", total=None, progress=None, cancelled=None):
-    """What importing ``records`` (parsed entries, in file order) would do. Writes nothing.
+def preview_records(
+    entries, file_name="", total=None, progress=None, cancelled=None, format="bibtex"
+):
+    """What importing ``entries`` (parsed records, in file order, read from ``format``)
+    would do. Writes nothing.
 
     ``progress(done, total)`` is called every PROGRESS_EVERY entries; ``cancelled()``, if
     given, is asked as often, and ImportCancelled raised when it says so.
@@ -307,7 +320,7 @@ def preview_records(records, file_name="", total=None, progress=None, cancelled=
     conditions = _index_conditions()
     rows = []
     latest = Study.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    for number, entry in enumerate(records, start=1):
+    for number, entry in enumerate(entries, start=1):
         row = Row(entry)
         rows.append(row)
         if number % PROGRESS_EVERY == 0:
@@ -315,13 +328,18 @@ def preview_records(records, file_name="", total=None, progress=None, cancelled=
         row.reasons.extend(entry.errors)
         if entry.ok:
             row.study = _study_from_entry(row, conditions)
-        entry.fields = {}  # read: only the key and line are reported
         if row.reasons:
             row.status = ERROR
-            continue
-        _place(row, index, slugs)
+        else:
+            _place(row, index, slugs)
+        if row.existing is None:  # read: only the key and line are reported
+            entry.fields = {}  # (a catalog study's duplicate is compared field by field)
     _checkpoint(len(rows), len(rows), progress if len(rows) >= PROGRESS_EVERY else None, cancelled)
-    return ImportReport(file_name=file_name, rows=rows, latest_pk=latest, slugs=slugs)
+    report = ImportReport(
+        file_name=file_name, rows=rows, latest_pk=latest, slugs=slugs, format=format
+    )
+    records.compare_duplicates(report)
+    return report
 
 
 def _checkpoint(done, total, progress, cancelled):
@@ -361,14 +379,21 @@ def _recheck(report):
             row.study.slug = _unique_slug(row.study, report.slugs)
 
 
-def preview_bibtex(text, file_name="", progress=None, cancelled=None):
-    """What importing the BibTeX ``text`` would do, entry by entry. Writes nothing."""
+def read_entries(text, format="bibtex"):
+    """The parsed entries of ``text`` and how many there are. BibTeX is read lazily, with
+    bounded memory; the other formats' parsers give a list."""
+    if format == "bibtex":
+        return bibtex.iter_entries(text), bibtex.count_entries(text)
+    entries = formats.parse_entries(text, format)
+    return entries, len(entries)
+
+
+def preview_bibtex(text, file_name="", progress=None, cancelled=None, format="bibtex"):
+    """What importing ``text`` (in ``format``: see formats.PARSERS) would do, entry by
+    entry. Writes nothing."""
+    entries, total = read_entries(text, format)
     return preview_records(
-        bibtex.iter_entries(text),
-        file_name,
-        total=bibtex.count_entries(text),
-        progress=progress,
-        cancelled=cancelled,
+        entries, file_name, total=total, progress=progress, cancelled=cancelled, format=format
     )
 
 
@@ -512,26 +537,47 @@ def _copy_to_history(slugs, now, user, reason, using):
 
 
 def import_records(
-    records, file_name="", user=None, dry_run=False, total=None, progress=None, cancelled=None
+    entries,
+    file_name="",
+    user=None,
+    dry_run=False,
+    total=None,
+    progress=None,
+    cancelled=None,
+    format="bibtex",
+    skip_errors=True,
+    updates=(),
 ):
-    """Check ``records`` and create the new studies in one transaction; return the report.
+    """Check ``entries`` and create the new studies in one transaction; return the report.
 
     The records are checked before the transaction (a long read, with progress); inside it
     the studies added meanwhile are checked again, so that what is created matches the
     catalog as it is at that moment, not as it was when the check began. A cancellation
-    or an error at any point rolls everything back.
+    or an error at any point rolls everything back. See create_new for ``skip_errors``
+    and ``updates``.
     """
-    report = preview_records(records, file_name, total, progress, cancelled)
+    report = preview_records(entries, file_name, total, progress, cancelled, format=format)
     if not dry_run:
-        create_new(report, user, cancelled)
+        create_new(report, user, cancelled, skip_errors=skip_errors, updates=updates)
     return report
 
 
-def create_new(report, user=None, cancelled=None):
-    """Create the new studies of a checked report, in one transaction."""
-    reason = f"Imported from {report.file_name or 'pasted BibTeX'}"[:100]
+def create_new(report, user=None, cancelled=None, skip_errors=True, updates=()):
+    """Create the new studies of a checked report, in one transaction, and apply the
+    registry updates the curator accepted.
+
+    With ``skip_errors=False`` a report with any entry in error writes nothing.
+    ``updates`` are the positions (in ``report.rows``) of the duplicates whose registry
+    update the curator accepted, "all", or {position: the study's version at the preview}:
+    then a study changed since is refused (EditConflict) and nothing is written.
+    """
+    if report.errors and not skip_errors:
+        return report
+    reason = f"Imported from {report.file_name or 'pasted ' + formats.LABELS[report.format]}"
+    reason = reason[:100]
     with transaction.atomic():
         _recheck(report)
+        report.updated = records.apply_updates(report, updates, user, reason)
         report.created = _create_with_history(report.new, user, reason, cancelled)
         _checkpoint(0, 0, None, cancelled)
         if report.created:  # the bulk inserts send no signals: a new catalog revision
@@ -539,16 +585,30 @@ def create_new(report, user=None, cancelled=None):
     return report
 
 
-def import_bibtex(text, file_name="", user=None, dry_run=False, progress=None, cancelled=None):
-    """Import the entries of a BibTeX text (see import_records)."""
+def import_bibtex(
+    text,
+    file_name="",
+    user=None,
+    dry_run=False,
+    progress=None,
+    cancelled=None,
+    format="bibtex",
+    skip_errors=True,
+    updates=(),
+):
+    """Import the entries of a text in ``format``, BibTeX by default (see import_records)."""
+    entries, total = read_entries(text, format)
     return import_records(
-        bibtex.iter_entries(text),
+        entries,
         file_name,
         user=user,
         dry_run=dry_run,
-        total=bibtex.count_entries(text),
+        total=total,
         progress=progress,
         cancelled=cancelled,
+        format=format,
+        skip_errors=skip_errors,
+        updates=updates,
     )
 
 
@@ -569,18 +629,37 @@ def report_json(report):
         if row.existing is not None:
             item["existing"] = row.existing.pk
             item["existing_title"] = str(row.existing)[:200]
+        if row.differences:
+            item["differences"] = [
+                [name, _json_value(old), _json_value(new)] for name, old, new in row.differences
+            ]
+        if row.update:
+            item["update"] = {name: _json_value(value) for name, value in row.update.items()}
+            item["position"] = len(rows)  # what the curator ticks to accept it
+            item["existing_version"] = row.existing.version
         if row.earlier is not None:
             item["earlier_key"] = row.earlier.entry.key
             item["earlier_line"] = row.earlier.entry.line
         rows.append(item)
     return {
+        "format": report.format,
+        "format_label": formats.LABELS[report.format],
         "entries": len(report.rows),
         "new": len(report.new),
         "duplicates": len(report.duplicates),
         "errors": len(report.errors),
         "created": len(report.created),
+        "updates": sum(1 for row in report.rows if row.update),
+        "updated": len(report.updated),
         "rows": rows,
     }
+
+
+def _json_value(value):
+    """A study's value as JSON keeps it (a Decimal dose as its text)."""
+    if value is None or isinstance(value, str | int | float | bool | list):
+        return value
+    return str(value)
 
 
 def rows_to_show(rows, limit=ROWS_SHOWN):
@@ -610,24 +689,30 @@ def run_job(job_id):
     if not started:
         return
     job = ImportJob.objects.get(pk=job_id)
-    text = job.text
-    job.total = bibtex.count_entries(text)
-    job.record_progress(0, job.total)
     outcome = {}
     try:
+        entries, job.total = read_entries(job.text, job.format)
+        job.record_progress(0, job.total)
         report = preview_records(
-            bibtex.iter_entries(text),
+            entries,
             job.file_name,
             total=job.total,
             progress=job.record_progress,
             cancelled=job.is_cancel_requested,
+            format=job.format,
         )
-        del text
+        del entries
         if not job.confirmed:
             outcome.update(status=Status.PREVIEWED, report=report_json(report), done=job.total)
             return
         ImportJob.objects.filter(pk=job_id).update(status=Status.WRITING, done=job.total)
-        create_new(report, job.user, job.is_cancel_requested)
+        create_new(
+            report,
+            job.user,
+            job.is_cancel_requested,
+            skip_errors=job.skip_errors,
+            updates={int(n): version for n, version in job.accepted_updates.items()},
+        )
     except ImportCancelled:
         outcome.update(status=Status.CANCELLED)
     except Exception as error:
@@ -646,6 +731,12 @@ def run_job(job_id):
 
 def failure_message(error):
     """What a curator is told when the database refused an import."""
+    if isinstance(error, EditConflict):
+        return (
+            "A trial whose registry update you accepted was changed by another curator "
+            "since the preview; nothing was imported. Upload the file again to see a new "
+            "preview."
+        )
     if isinstance(error, IntegrityError):
         return (
             "Another curator added one of these studies meanwhile, or the database refused an "

@@ -212,6 +212,15 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
     fieldsets = [
         (None, {"fields": ["title", "descriptive_title", "slug", "year", "authors"]}),
         (
+            "Registry",
+            {
+                "fields": [
+                    ("registry_status", "registry_checked"),
+                    ("expected_completion", "results_posted"),
+                ]
+            },
+        ),
+        (
             "Study",
             {
                 "fields": [
