@@ -18,6 +18,9 @@ from django.views.defaults import bad_request
 logger = logging.getLogger("ldn_catalog.errors")
 
 DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...]
+PSYCOPG_ERRORS: tuple[type[Exception], ...]
+PSYCOPG_INTERFACE_ERRORS: tuple[type[Exception], ...]
+PSYCOPG_OPERATIONAL_ERRORS: tuple[type[Exception], ...]
 try:
     import psycopg
 except ImportError:  # SQLite-only installs

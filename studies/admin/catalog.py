@@ -354,6 +354,8 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
 
 @admin.register(Condition)
 class ConditionAdmin(VersionedAdmin, HistoryAdmin):
+    form = CatalogAdminForm  # HistoryAdmin's, named here for the type checker
+
     class Media:
         js = ["studies/admin-names.js"]
 
@@ -384,6 +386,8 @@ class BottomLineAdmin(HistoryAdmin):
 
 @admin.register(Source)
 class SourceAdmin(VersionedAdmin, HistoryAdmin):
+    form = CatalogAdminForm  # HistoryAdmin's, named here for the type checker
+
     class Media:
         js = ["studies/admin-names.js"]
 
