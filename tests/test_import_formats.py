@@ -14,7 +14,7 @@ from django.test import TestCase
 from studies import exports
 from studies.formats import detect_format
 from studies.importers import DUPLICATE, decode_upload, import_bibtex, preview_bibtex
-from studies.models import Condition, Study
+from studies.models import Condition, ImportJob, Study
 from tests.factories import make_condition, make_study
 
 CORPUS = Path(__file__).parent / "import_corpus"
@@ -334,6 +334,30 @@ class ImportStudiesCommandTests(TestCase):
         output = self._call("ctgov_one.json", "--accept-updates")
         assert "updated: “NCT90000101” (line 1)" in output
         assert Study.objects.get(registry_id="NCT90000101").results_posted is True
+
+    def test_background_queues_a_job_in_the_files_format(self):
+        output = self._call("no_er.ris", "--background")
+        job = ImportJob.objects.get()
+        assert output.startswith(f"Queued import job {job.pk} for no_er.ris (RIS")
+        # The tests' backend runs the task at once; without --skip-errors nothing is written.
+        assert (job.format, job.status, job.report["errors"], job.report["created"]) == (
+            "ris",
+            "done",
+            1,
+            0,
+        )
+        assert not Study.objects.exists()
+        self._call("no_er.ris", "--background", "--skip-errors")
+        job = ImportJob.objects.latest("pk")
+        assert (job.status, job.report["created"]) == ("done", 2)
+        assert Study.objects.count() == 2
+
+    def test_background_cannot_accept_updates_or_dry_run(self):
+        with pytest.raises(CommandError, match="needs the preview"):
+            self._call("ctgov_one.json", "--background", "--accept-updates")
+        with pytest.raises(CommandError, match="cannot run in the background"):
+            self._call("ctgov_one.json", "--background", "--dry-run")
+        assert not ImportJob.objects.exists()
 
     def test_empty_and_undecodable_files_fail_with_a_reason(self):
         with pytest.raises(CommandError, match="empty or in no format"):
