@@ -218,10 +218,12 @@ def _history_mismatches(dumped, by_model):
             key = (fields["history_date"], history_id)
             if fields["id"] not in newest or key > newest[fields["id"]][0]:
                 newest[fields["id"]] = (key, fields)
+        # Not the version: it is edit bookkeeping, bumped without a history record
+        # (studies/versions.py, bump_version), so a record's may lag its study's.
         compared = [
             f.name
             for f in history.model._meta.concrete_fields
-            if not f.name.startswith("history_") and f.name != "id"
+            if not f.name.startswith("history_") and f.name not in ("id", "version")
         ]
         for pk, fields in by_model[label].items():
             if pk not in newest:
