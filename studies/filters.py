@@ -44,6 +44,10 @@ PARAMETERS = [
 MULTIPLE = {"condition", "design", "domain", "dose_band"}
 # `condition=none`: the studies the documents tie to no condition.
 NO_CONDITION = ("none", "No condition named")
+# Not a stored status: trials completed without results or a publication (see
+# StudyQuerySet.completed_unpublished).
+COMPLETED_UNPUBLISHED = "completed_unpublished"
+COMPLETED_UNPUBLISHED_LABEL = "Completed trials, no results posted or published"
 NOT_A_CHOICE = {"invalid_choice": "Not one of the choices."}
 
 
@@ -141,7 +145,10 @@ class StudyFilter(django_filters.FilterSet):
     # With a year range, studies that give no year are left out unless this is set.
     undated = FlagFilter(label="Include studies without a year", method="keep")
     status = django_filters.ChoiceFilter(
-        label="Status", choices=Status.choices, error_messages=NOT_A_CHOICE
+        label="Status",
+        choices=[*Status.choices, (COMPLETED_UNPUBLISHED, COMPLETED_UNPUBLISHED_LABEL)],
+        method="filter_status",
+        error_messages=NOT_A_CHOICE,
     )
     level = django_filters.ChoiceFilter(
         label="Evidence level",
@@ -237,6 +244,11 @@ class StudyFilter(django_filters.FilterSet):
 
     def filter_dose_band(self, queryset, name, value):
         return queryset.filter(dose_band__in=value)
+
+    def filter_status(self, queryset, name, value):
+        if value == COMPLETED_UNPUBLISHED:
+            return queryset.completed_unpublished()
+        return queryset.filter(status=value)
 
     def filter_has_results(self, queryset, name, value):
         return queryset.with_results()
@@ -341,7 +353,9 @@ class StudyFilter(django_filters.FilterSet):
             chips.append((f"Years: {years}", without("year_min", "year_max", "undated")))
             if data.get("undated"):
                 chips.append(("Studies without a year", without("undated")))
-        if data.get("status"):
+        if data.get("status") == COMPLETED_UNPUBLISHED:
+            chips.append((COMPLETED_UNPUBLISHED_LABEL, without("status")))
+        elif data.get("status"):
             chips.append((Status(data["status"]).label, without("status")))
         if data.get("level"):
             chips.append((f"Evidence level {data['level']}", without("level")))
@@ -410,7 +424,9 @@ class StudyFilter(django_filters.FilterSet):
         if self.has_year_range():
             years = self.describe_years()
             parts.append(f"{years} or without a year" if data.get("undated") else years)
-        if data.get("status"):
+        if data.get("status") == COMPLETED_UNPUBLISHED:
+            parts.append(COMPLETED_UNPUBLISHED_LABEL.lower())
+        elif data.get("status"):
             parts.append(Status(data["status"]).label.lower())
         if data.get("level"):
             level = EvidenceLevel(int(data["level"]))

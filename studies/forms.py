@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .duplicates import IDENTIFIER_LABELS, identifier_duplicates, title_duplicates
+from .formats import LABELS, detect_format
 from .importers import UnreadableFile, decode_upload
 from .models import Study
 
@@ -135,12 +136,20 @@ class StudyAdminForm(CatalogAdminForm):
 
 
 class BibtexImportForm(forms.Form):
-    file = forms.FileField(label="BibTeX file", required=False)
+    """The import page's form: any format the importer reads, by upload or paste."""
+
+    file = forms.FileField(label="File", required=False)
     text = forms.CharField(
-        label="or paste BibTeX",
+        label="or paste the text",
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "spellcheck": "false"}),
+    )
+
+    format = forms.ChoiceField(
+        label="Format",
+        choices=[("", "Recognise it from the content"), *LABELS.items()],
+        required=False,
     )
 
     def __init__(self, *args, **kwargs):
@@ -182,7 +191,20 @@ class BibtexImportForm(forms.Form):
             cleaned["file_name"] = upload.name
         elif text.strip():
             cleaned["bibtex"] = text
-            cleaned["file_name"] = "pasted BibTeX"
+            cleaned["file_name"] = "pasted text"
         else:
-            raise ValidationError("Choose a .bib file or paste BibTeX text.")
+            raise ValidationError("Choose a file or paste text.")
+        if not cleaned.get("format"):
+            cleaned["format"] = detect_format(cleaned["bibtex"], cleaned["file_name"])
+            if cleaned["format"] is None:
+                raise ValidationError(
+                    "The file is empty, or in no format the catalog reads: "
+                    + ", ".join(LABELS.values())
+                    + "."
+                )
+        if not upload:
+            name = LABELS[cleaned["format"]].split(" (")[0]
+            cleaned["file_name"] = (
+                f"pasted {name[:1].lower() if name.startswith('The') else name[:1]}{name[1:]}"
+            )
         return cleaned

@@ -22,7 +22,7 @@ from django.db.models import DEFERRED
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import bibtex
+from . import bibtex, formats, records
 from .caching import bump_catalog_revision
 from .duplicates import IDENTIFIER_LABELS, normalised_title
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
@@ -82,6 +82,10 @@ class Row:
     matched_by: str = ""
     existing: Study | None = None
     earlier: "Row | None" = None
+    # For a duplicate of a catalog study: (field, catalog's value, file's value) where they
+    # differ, and the newer registry status fields the curator may accept (records.py).
+    differences: list = field(default_factory=list)
+    update: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -92,6 +96,8 @@ class ImportReport:
     # The newest study when the catalog was indexed, and the slugs taken then.
     latest_pk: int = 0
     slugs: set = field(default_factory=set)
+    format: str = "bibtex"
+    updated: list = field(default_factory=list)
 
     def _with(self, status):
         return [row for row in self.rows if row.status == status]
@@ -148,7 +154,9 @@ def _index_catalog(studies=None):
 
 def _index_conditions():
     conditions = {}
-    for condition in Condition.objects.only("pk", "name", "slug"):
+    for condition in Condition.objects.only("pk", "name", "slug", "synonyms"):
+        for synonym in condition.synonyms if isinstance(condition.synonyms, list) else []:
+            conditions.setdefault(str(synonym).casefold(), condition.pk)
         conditions[condition.name.casefold()] = condition.pk
         conditions[condition.slug] = condition.pk
     return conditions
@@ -247,6 +255,7 @@ def _study_from_entry(row, conditions):
             row.condition_ids.append(pk)
         else:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
+    records.read_fields(row, study, conditions)
     return study
 
 
@@ -292,8 +301,11 @@ def _remember(row, index):
     index["title"].setdefault((normalised_title(row.study.title), row.study.year), row)
 
 
-def preview_records(records, file_name="", total=None, progress=None, cancelled=None):
-    """What importing ``records`` (parsed entries, in file order) would do. Writes nothing.
+def preview_records(
+    entries, file_name="", total=None, progress=None, cancelled=None, format="bibtex"
+):
+    """What importing ``entries`` (parsed records, in file order, read from ``format``)
+    would do. Writes nothing.
 
     ``progress(done, total)`` is called every PROGRESS_EVERY entries; ``cancelled()``, if
     given, is asked as often, and ImportCancelled raised when it says so.
@@ -302,7 +314,7 @@ def preview_records(records, file_name="", total=None, progress=None, cancelled=
     conditions = _index_conditions()
     rows = []
     latest = Study.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    for number, entry in enumerate(records, start=1):
+    for number, entry in enumerate(entries, start=1):
         row = Row(entry)
         rows.append(row)
         if number % PROGRESS_EVERY == 0:
@@ -310,13 +322,18 @@ def preview_records(records, file_name="", total=None, progress=None, cancelled=
         row.reasons.extend(entry.errors)
         if entry.ok:
             row.study = _study_from_entry(row, conditions)
-        entry.fields = {}  # read: only the key and line are reported
         if row.reasons:
             row.status = ERROR
-            continue
-        _place(row, index, slugs)
+        else:
+            _place(row, index, slugs)
+        if row.existing is None:  # read: only the key and line are reported
+            entry.fields = {}  # (a catalog study's duplicate is compared field by field)
     _checkpoint(len(rows), len(rows), progress if len(rows) >= PROGRESS_EVERY else None, cancelled)
-    return ImportReport(file_name=file_name, rows=rows, latest_pk=latest, slugs=slugs)
+    report = ImportReport(
+        file_name=file_name, rows=rows, latest_pk=latest, slugs=slugs, format=format
+    )
+    records.compare_duplicates(report)
+    return report
 
 
 def _checkpoint(done, total, progress, cancelled):
@@ -356,14 +373,21 @@ def _recheck(report):
             row.study.slug = _unique_slug(row.study, report.slugs)
 
 
-def preview_bibtex(text, file_name="", progress=None, cancelled=None):
-    """What importing the BibTeX ``text`` would do, entry by entry. Writes nothing."""
+def read_entries(text, format="bibtex"):
+    """The parsed entries of ``text`` and how many there are. BibTeX is read lazily, with
+    bounded memory; the other formats' parsers give a list."""
+    if format == "bibtex":
+        return bibtex.iter_entries(text), bibtex.count_entries(text)
+    entries = formats.parse_entries(text, format)
+    return entries, len(entries)
+
+
+def preview_bibtex(text, file_name="", progress=None, cancelled=None, format="bibtex"):
+    """What importing ``text`` (in ``format``: see formats.PARSERS) would do, entry by
+    entry. Writes nothing."""
+    entries, total = read_entries(text, format)
     return preview_records(
-        bibtex.iter_entries(text),
-        file_name,
-        total=bibtex.count_entries(text),
-        progress=progress,
-        cancelled=cancelled,
+        entries, file_name, total=total, progress=progress, cancelled=cancelled, format=format
     )
 
 
@@ -507,26 +531,47 @@ def _copy_to_history(slugs, now, user, reason, using):
 
 
 def import_records(
-    records, file_name="", user=None, dry_run=False, total=None, progress=None, cancelled=None
+    entries,
+    file_name="",
+    user=None,
+    dry_run=False,
+    total=None,
+    progress=None,
+    cancelled=None,
+    format="bibtex",
+    skip_errors=True,
+    updates=(),
 ):
-    """Check ``records`` and create the new studies in one transaction; return the report.
+    """Check ``entries`` and create the new studies in one transaction; return the report.
 
     The records are checked before the transaction (a long read, with progress); inside it
     the studies added meanwhile are checked again, so that what is created matches the
     catalog as it is at that moment, not as it was when the check began. A cancellation
-    or an error at any point rolls everything back.
+    or an error at any point rolls everything back. See create_new for ``skip_errors``
+    and ``updates``.
     """
-    report = preview_records(records, file_name, total, progress, cancelled)
+    report = preview_records(entries, file_name, total, progress, cancelled, format=format)
     if not dry_run:
-        create_new(report, user, cancelled)
+        create_new(report, user, cancelled, skip_errors=skip_errors, updates=updates)
     return report
 
 
-def create_new(report, user=None, cancelled=None):
-    """Create the new studies of a checked report, in one transaction."""
-    reason = f"Imported from {report.file_name or 'pasted BibTeX'}"[:100]
+def create_new(report, user=None, cancelled=None, skip_errors=True, updates=()):
+    """Create the new studies of a checked report, in one transaction, and apply the
+    registry updates the curator accepted.
+
+    With ``skip_errors=False`` a report with any entry in error writes nothing.
+    ``updates`` are the positions (in ``report.rows``) of the duplicates whose registry
+    update the curator accepted, "all", or {position: the study's version at the preview}:
+    then a study changed since is refused (EditConflict) and nothing is written.
+    """
+    if report.errors and not skip_errors:
+        return report
+    reason = f"Imported from {report.file_name or 'pasted ' + formats.LABELS[report.format]}"
+    reason = reason[:100]
     with transaction.atomic():
         _recheck(report)
+        report.updated = records.apply_updates(report, updates, user, reason)
         report.created = _create_with_history(report.new, user, reason, cancelled)
         _checkpoint(0, 0, None, cancelled)
         if report.created:  # the bulk inserts send no signals: a new catalog revision
@@ -534,14 +579,28 @@ def create_new(report, user=None, cancelled=None):
     return report
 
 
-def import_bibtex(text, file_name="", user=None, dry_run=False, progress=None, cancelled=None):
-    """Import the entries of a BibTeX text (see import_records)."""
+def import_bibtex(
+    text,
+    file_name="",
+    user=None,
+    dry_run=False,
+    progress=None,
+    cancelled=None,
+    format="bibtex",
+    skip_errors=True,
+    updates=(),
+):
+    """Import the entries of a text in ``format``, BibTeX by default (see import_records)."""
+    entries, total = read_entries(text, format)
     return import_records(
-        bibtex.iter_entries(text),
+        entries,
         file_name,
         user=user,
         dry_run=dry_run,
-        total=bibtex.count_entries(text),
+        total=total,
         progress=progress,
         cancelled=cancelled,
+        format=format,
+        skip_errors=skip_errors,
+        updates=updates,
     )

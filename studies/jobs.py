@@ -10,9 +10,10 @@ import logging
 from django.db import IntegrityError
 from django.utils import timezone
 
-from . import bibtex
-from .importers import NEW, ImportCancelled, create_new, preview_records
+from . import formats
+from .importers import NEW, ImportCancelled, create_new, preview_records, read_entries
 from .models import ImportJob
+from .versions import EditConflict
 
 # How many entries a report page lists (the errors and duplicates first).
 ROWS_SHOWN = 1000
@@ -37,18 +38,37 @@ def report_json(report):
         if row.existing is not None:
             item["existing"] = row.existing.pk
             item["existing_title"] = str(row.existing)[:200]
+        if row.differences:
+            item["differences"] = [
+                [name, _json_value(old), _json_value(new)] for name, old, new in row.differences
+            ]
+        if row.update:
+            item["update"] = {name: _json_value(value) for name, value in row.update.items()}
+            item["position"] = len(rows)  # what the curator ticks to accept it
+            item["existing_version"] = row.existing.version
         if row.earlier is not None:
             item["earlier_key"] = row.earlier.entry.key
             item["earlier_line"] = row.earlier.entry.line
         rows.append(item)
     return {
+        "format": report.format,
+        "format_label": formats.LABELS[report.format],
         "entries": len(report.rows),
         "new": len(report.new),
         "duplicates": len(report.duplicates),
         "errors": len(report.errors),
         "created": len(report.created),
+        "updates": sum(1 for row in report.rows if row.update),
+        "updated": len(report.updated),
         "rows": rows,
     }
+
+
+def _json_value(value):
+    """A study's value as JSON keeps it (a Decimal dose as its text)."""
+    if value is None or isinstance(value, str | int | float | bool | list):
+        return value
+    return str(value)
 
 
 def rows_to_show(rows, limit=ROWS_SHOWN):
@@ -78,24 +98,30 @@ def run_job(job_id):
     if not started:
         return
     job = ImportJob.objects.get(pk=job_id)
-    text = job.text
-    job.total = bibtex.count_entries(text)
-    job.record_progress(0, job.total)
     outcome = {}
     try:
+        entries, job.total = read_entries(job.text, job.format)
+        job.record_progress(0, job.total)
         report = preview_records(
-            bibtex.iter_entries(text),
+            entries,
             job.file_name,
             total=job.total,
             progress=job.record_progress,
             cancelled=job.is_cancel_requested,
+            format=job.format,
         )
-        del text
+        del entries
         if not job.confirmed:
             outcome.update(status=Status.PREVIEWED, report=report_json(report), done=job.total)
             return
         ImportJob.objects.filter(pk=job_id).update(status=Status.WRITING, done=job.total)
-        create_new(report, job.user, job.is_cancel_requested)
+        create_new(
+            report,
+            job.user,
+            job.is_cancel_requested,
+            skip_errors=job.skip_errors,
+            updates={int(n): version for n, version in job.accepted_updates.items()},
+        )
     except ImportCancelled:
         outcome.update(status=Status.CANCELLED)
     except Exception as error:
@@ -114,6 +140,12 @@ def run_job(job_id):
 
 def failure_message(error):
     """What a curator is told when the database refused an import."""
+    if isinstance(error, EditConflict):
+        return (
+            "A trial whose registry update you accepted was changed by another curator "
+            "since the preview; nothing was imported. Upload the file again to see a new "
+            "preview."
+        )
     if isinstance(error, IntegrityError):
         return (
             "Another curator added one of these studies meanwhile, or the database refused an "

@@ -34,6 +34,7 @@ from .vocabulary import (
     EffectMeasure,
     EvidenceLevel,
     OutcomeDomain,
+    RegistryStatus,
     SourceKind,
     Status,
     Verdict,
@@ -201,6 +202,34 @@ class Study(Versioned):
         db_persist=True,
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.PUBLISHED)
+    registry_status = models.CharField(
+        max_length=30,
+        choices=RegistryStatus,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The trial's overall status as its registry gives it.",
+    )
+    registry_checked = models.CharField(
+        "registry status checked",
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="When the registry last verified that status, as it gives the date "
+        "(YYYY-MM or YYYY-MM-DD).",
+    )
+    expected_completion = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The trial's completion date as the registry gives it (expected, or "
+        "actual once completed): YYYY-MM or YYYY-MM-DD.",
+    )
+    results_posted = models.BooleanField(
+        null=True, blank=True, help_text="Whether the registry holds the trial's results."
+    )
     conditions = models.ManyToManyField(
         Condition, related_name="studies", blank=True, through=StudyCondition
     )
@@ -332,6 +361,36 @@ class Study(Versioned):
         while Study.objects.filter(slug=slug).exclude(pk=self.pk).exists():
             slug, n = f"{base}-{n}", n + 1
         return slug
+
+    # The fields a newer registry record of the same trial may change (the import's
+    # "update" of a trial the catalog holds already).
+    REGISTRY_FIELDS = (
+        "status",
+        "registry_status",
+        "registry_checked",
+        "expected_completion",
+        "results_posted",
+    )
+
+    def apply_registry_update(self, values, user=None, reason="", expected_version=None):
+        """Take a newer registry record's status fields; saved with a history record.
+
+        The one place an import changes a study the catalog holds: ``values`` maps some of
+        REGISTRY_FIELDS to their new values. With ``expected_version`` (the version the
+        curator's preview showed) a study changed since is refused with ``EditConflict``.
+        """
+        for name, value in values.items():
+            if name not in self.REGISTRY_FIELDS:
+                raise ValueError(f"{name} is not a registry field")
+            setattr(self, name, value)
+        self._history_user = user
+        self._change_reason = reason[:100]
+        self.save(expected_version=expected_version)
+
+    @property
+    def completion_expected(self):
+        """Whether the registry's completion date is still a plan (the trial goes on)."""
+        return self.registry_status not in ("COMPLETED", "TERMINATED", "WITHDRAWN")
 
     @property
     def level(self):
@@ -710,13 +769,19 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
     # False: the worker checks and keeps a preview; True: it imports.
     confirmed = models.BooleanField(default=False)
+    format = models.CharField(max_length=20, default="bibtex")
+    # Set when the curator confirms: import the valid entries of a file with errors (the
+    # admin asks first; import_bibtex --background does, as import_bibtex does), and the
+    # accepted registry updates ({position in the report: the study's version then}).
+    skip_errors = models.BooleanField(default=True)
+    accepted_updates = models.JSONField(default=dict, blank=True)
     # zlib-compressed UTF-8 text of the file; emptied once the import has finished.
     data = models.BinaryField(default=b"")
     done = models.PositiveIntegerField("entries checked", default=0)
     total = models.PositiveIntegerField("entries", default=0)
     cancel_requested = models.BooleanField(default=False)
     task_id = models.CharField(max_length=64, blank=True)
-    # Counts and the per-entry report (importers.report_json) of the preview, then of the
+    # Counts and the per-entry report (jobs.report_json) of the preview, then of the
     # import; why it failed.
     report = models.JSONField(null=True, blank=True)
     message = models.TextField(blank=True)
@@ -755,19 +820,34 @@ class ImportJob(models.Model):
         self.data = zlib.compress(value.encode(), 6)
 
     @classmethod
-    def submit(cls, text, file_name, user=None, confirmed=False):
-        """A new job for ``text``, queued for a worker: to preview, or (``confirmed``, as
-        ``import_bibtex --background`` does) to import at once."""
-        job = cls(user=user, file_name=file_name[:255], confirmed=confirmed)
+    def submit(cls, text, file_name, user=None, confirmed=False, format="bibtex", **options):
+        """A new job for ``text`` (in ``format``: see formats.PARSERS), queued for a worker:
+        to preview, or (``confirmed``, as ``import_bibtex --background`` does) to import
+        at once; ``options`` are skip_errors and accepted_updates."""
+        job = cls(
+            user=user, file_name=file_name[:255], confirmed=confirmed, format=format, **options
+        )
         job.text = text
         job.save()
         job._enqueue()
         return job
 
-    def confirm(self):
-        """Queue a previewed job again, this time to import."""
+    def confirm(self, skip_errors=False, updates=()):
+        """Queue a previewed job again, this time to import; with ``skip_errors`` the valid
+        entries of a file with errors, and the registry updates of the rows at ``updates``
+        (positions in the preview) the curator accepted."""
+        offered = {
+            position: row["existing_version"]
+            for position, row in enumerate((self.report or {}).get("rows", []))
+            if row.get("update")
+        }
+        accepted = {str(n): offered[n] for n in updates if n in offered}
         confirmed = ImportJob.objects.filter(pk=self.pk, status=self.Status.PREVIEWED).update(
-            status=self.Status.QUEUED, confirmed=True, done=0
+            status=self.Status.QUEUED,
+            confirmed=True,
+            done=0,
+            skip_errors=skip_errors,
+            accepted_updates=accepted,
         )
         if confirmed:
             self._enqueue()

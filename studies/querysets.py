@@ -30,6 +30,23 @@ class StudyQuerySet(VersionedQuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
+    def completed_unpublished(self):
+        """Trials their registry calls completed, with no results posted there and no
+        publication in the catalog.
+
+        The catalog keeps a trial and its publications as one study (the registry id is
+        unique, and an imported paper naming the trial is a duplicate of it), so "a
+        publication in the catalog" means that study carries a DOI, PMID or PMCID, or a
+        curator has marked it published.
+        """
+        return self.filter(registry_status="COMPLETED").exclude(
+            Q(results_posted=True)
+            | Q(doi__isnull=False)
+            | Q(pmid__isnull=False)
+            | Q(pmcid__isnull=False)
+            | Q(status="published")
+        )
+
     def for_any_condition(self, slugs):
         """Studies of at least one of the conditions, each study once."""
         through = self.model.conditions.through

@@ -54,6 +54,38 @@ class Status(models.TextChoices):
     PUBLISHED = "published", "Published"
     ONGOING = "ongoing", "Ongoing or recruiting"
     PROTOCOL = "protocol", "Protocol only"
+    COMPLETED = "completed", "Completed, not published"
+    STOPPED = "stopped", "Stopped early"
+
+
+class RegistryStatus(models.TextChoices):
+    """A trial's overall status as ClinicalTrials.gov (API v2) gives it."""
+
+    NOT_YET_RECRUITING = "NOT_YET_RECRUITING", "Not yet recruiting"
+    RECRUITING = "RECRUITING", "Recruiting"
+    ENROLLING_BY_INVITATION = "ENROLLING_BY_INVITATION", "Enrolling by invitation"
+    ACTIVE_NOT_RECRUITING = "ACTIVE_NOT_RECRUITING", "Active, not recruiting"
+    SUSPENDED = "SUSPENDED", "Suspended"
+    TERMINATED = "TERMINATED", "Terminated"
+    COMPLETED = "COMPLETED", "Completed"
+    WITHDRAWN = "WITHDRAWN", "Withdrawn"
+    UNKNOWN = "UNKNOWN", "Unknown status"
+
+
+# The catalog's status of a trial the registry gives each status. A registry's "unknown"
+# is a trial whose sponsor stopped confirming it was still going: the catalog keeps it
+# as ongoing, and the page shows the registry's own word beside it.
+REGISTRY_STATUSES = {
+    RegistryStatus.NOT_YET_RECRUITING: Status.ONGOING,
+    RegistryStatus.RECRUITING: Status.ONGOING,
+    RegistryStatus.ENROLLING_BY_INVITATION: Status.ONGOING,
+    RegistryStatus.ACTIVE_NOT_RECRUITING: Status.ONGOING,
+    RegistryStatus.SUSPENDED: Status.ONGOING,
+    RegistryStatus.UNKNOWN: Status.ONGOING,
+    RegistryStatus.TERMINATED: Status.STOPPED,
+    RegistryStatus.WITHDRAWN: Status.STOPPED,
+    RegistryStatus.COMPLETED: Status.COMPLETED,
+}
 
 
 class ConditionCategory(models.TextChoices):

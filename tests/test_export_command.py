@@ -83,7 +83,9 @@ class ExportCommandTests(TestCase):
         record = next(r for r in records if r["title"] != "Bare study")
         assert record["doi"] == "10.1000/abc" and record["year"] == "2013"
         assert record["authors"] == ["Younger J", "Mackey S"]
+        # The conditions, then the domains of the study's outcomes (the outcome's: other).
         assert record["keywords"] == ["Fibromyalgia"]
+        assert record["custom1"] == "Outcome domains: other"
 
     def test_every_format_of_the_registry_is_offered(self):
         for name in FORMATS:

@@ -28,7 +28,7 @@ class BibtexImportFormTests(SimpleTestCase):
         assert "not both" in str(both.errors)
         neither = self.form()
         assert not neither.is_valid()
-        assert "Choose a .bib file" in str(neither.errors)
+        assert "Choose a file or paste text" in str(neither.errors)
 
     @override_settings(BIBTEX_UPLOAD_MAX_BYTES=10)
     def test_a_file_over_the_limit_is_refused_with_its_size(self):

@@ -285,7 +285,7 @@ class ThroughTheCuratorToolsTests(TestCase):
         assert response.status_code == 302  # to the import job's page, with the preview
         response = client.get(response.url)
         cls.import_preview = response.content.decode()
-        response = client.post(CONFIRM, {"token": response.context["token"]})
+        response = client.post(CONFIRM, {"token": response.context["token"], "skip_errors": "1"})
         assert response.status_code == 302
         cls.studies = list(Study.objects.order_by("pk"))
 

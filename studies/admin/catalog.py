@@ -235,6 +235,15 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
     fieldsets = [
         (None, {"fields": ["title", "descriptive_title", "slug", "year", "authors"]}),
         (
+            "Registry",
+            {
+                "fields": [
+                    ("registry_status", "registry_checked"),
+                    ("expected_completion", "results_posted"),
+                ]
+            },
+        ),
+        (
             "Study",
             {
                 "fields": [
@@ -368,6 +377,8 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
 
 @admin.register(Condition)
 class ConditionAdmin(VersionedAdmin, HistoryAdmin):
+    form = CatalogAdminForm  # HistoryAdmin's, named here for the type checker
+
     class Media:
         js = ["studies/admin-names.js"]
 
@@ -398,6 +409,8 @@ class BottomLineAdmin(HistoryAdmin):
 
 @admin.register(Source)
 class SourceAdmin(VersionedAdmin, HistoryAdmin):
+    form = CatalogAdminForm  # HistoryAdmin's, named here for the type checker
+
     class Media:
         js = ["studies/admin-names.js"]
 

@@ -1,12 +1,15 @@
-"""The admin's BibTeX import: upload or paste, preview each entry, confirm, follow the job.
+"""The admin's import (BibTeX, RIS, MEDLINE, CSL JSON, ClinicalTrials.gov JSON, the
+catalog's CSV and JSON): upload or paste, preview each entry, confirm, follow the job.
 
 Both the preview and the import run in a worker (``manage.py db_worker``), so that a file
 of any size the form accepts is read with bounded memory and no request waits for it. The
 upload becomes an ImportJob; the worker checks every entry and keeps the preview, writing
 nothing; the job's page follows its progress (it reloads itself) and then shows the
-preview with a confirm button. Confirming queues the job again: the worker checks the
-entries against the catalog as it is then and creates the new ones in one transaction.
-A cancel button stops the job at any point, writing nothing.
+preview with a confirm button, the registry updates the curator may accept, and (when
+entries have errors) the choice to import the valid ones: otherwise a file with errors
+writes nothing. Confirming queues the job again: the worker checks the entries against
+the catalog as it is then and creates the new ones in one transaction. A cancel button
+stops the job at any point, writing nothing.
 """
 
 from django.contrib import messages
@@ -26,7 +29,7 @@ def _context(model_admin, request, **extra):
     return {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
-        "title": "Import studies from BibTeX",
+        "title": "Import studies",
         **extra,
     }
 
@@ -43,7 +46,10 @@ def import_view(model_admin, request):
     form = BibtexImportForm(request.POST if bound else None, request.FILES if bound else None)
     if bound and form.is_valid():
         text, file_name = form.cleaned_data["bibtex"], form.cleaned_data["file_name"]
-        return redirect(ImportJob.submit(text, file_name, user=request.user))
+        job = ImportJob.submit(
+            text, file_name, user=request.user, format=form.cleaned_data["format"]
+        )
+        return redirect(job)
     return TemplateResponse(
         request, "admin/studies/study/import_form.html", _context(model_admin, request, form=form)
     )
@@ -59,7 +65,21 @@ def confirm_view(model_admin, request):
         user=request.user,
         status=ImportJob.Status.PREVIEWED,
     ).first()
-    if job is None or not job.confirm():
+    if job is None:
+        messages.error(request, "That import is no longer pending. Upload the file again.")
+        return redirect("admin:studies_study_import")
+    skip_errors = bool(request.POST.get("skip_errors"))
+    errors = (job.report or {}).get("errors", 0)
+    if errors and not skip_errors:
+        # The preview again, still pending: the curator may tick the box and confirm.
+        messages.error(
+            request,
+            f"Nothing was imported: {errors} entries of {job.file_name} have errors. "
+            "Fix them, or tick “Import the valid entries” to skip them.",
+        )
+        return redirect(job)
+    updates = [int(n) for n in request.POST.getlist("update") if n.isdigit()]
+    if not job.confirm(skip_errors=skip_errors, updates=updates):
         messages.error(request, "That import is no longer pending. Upload the file again.")
         return redirect("admin:studies_study_import")
     return redirect(job)
@@ -83,7 +103,9 @@ def job_view(model_admin, request, pk):
             rows=rows,
             hidden=hidden,
             # Only the curator who uploaded the file confirms it.
-            token=job.token if job.user_id == request.user.pk and report.get("new") else "",
+            token=job.token
+            if job.user_id == request.user.pk and (report.get("new") or report.get("updates"))
+            else "",
             refresh=REFRESH_SECONDS if job.waiting else None,
         ),
     )

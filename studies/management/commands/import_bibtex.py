@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {file}: {error}") from error
 
         if background:
-            job = ImportJob.submit(text, file.name, confirmed=True)
+            job = ImportJob.submit(text, file.name, confirmed=True, skip_errors=True)
             self.stdout.write(
                 f"Queued import job {job.pk} for {file.name}; a worker (manage.py db_worker) "
                 f"runs it. Follow it at {job.get_absolute_url()}"

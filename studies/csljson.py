@@ -1,0 +1,81 @@
+"""Reading CSL JSON (Zotero's and citation.js's interchange format): a list of items."""
+
+import re
+
+from .bibtex import BINARY, ParsedEntry
+from .jsontext import JSON_SHAPES, describe, file_error, load_records, text_of
+
+PMID_IN_NOTE = re.compile(r"^PMID:\s*(\d+)\s*$", re.MULTILINE)
+PMCID_IN_NOTE = re.compile(r"^PMCID:\s*(PMC\d+)\s*$", re.MULTILINE)
+
+
+def _name(person):
+    if not isinstance(person, dict):
+        return str(person)
+    if person.get("literal"):
+        return str(person["literal"])
+    family, given = person.get("family", ""), person.get("given", "")
+    return f"{family}, {given}" if family and given else str(family or given)
+
+
+def _year(issued):
+    if isinstance(issued, dict):
+        parts = issued.get("date-parts")
+        if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+            return text_of(parts[0][0])
+        return text_of(issued.get("raw") or issued.get("literal") or "")[:4]
+    return text_of(issued)
+
+
+def _fields(item):
+    note = text_of(item.get("note"))
+    pmid = item.get("PMID") or (m.group(1) if (m := PMID_IN_NOTE.search(note)) else "")
+    pmcid = item.get("PMCID") or (m.group(1) if (m := PMCID_IN_NOTE.search(note)) else "")
+    authors = item.get("author") or []
+    fields = {
+        "title": text_of(item.get("title")),
+        "author": " and ".join(_name(p) for p in authors) if isinstance(authors, list) else "",
+        "journal": text_of(item.get("container-title")),
+        "year": _year(item.get("issued")),
+        "volume": text_of(item.get("volume")),
+        "number": text_of(item.get("issue")),
+        "pages": text_of(item.get("page")),
+        "doi": text_of(item.get("DOI")),
+        "pmid": text_of(pmid),
+        "pmcid": text_of(pmcid),
+        "url": text_of(item.get("URL")),
+        "note": note,
+        "keywords": text_of(item.get("keyword")),
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def parse_entries(text):
+    """Every item of a CSL JSON text as a ParsedEntry, in file order."""
+    try:
+        records = load_records(text)
+    except ValueError as error:
+        return file_error(*error.args)
+    if len(records) == 1 and isinstance(records[0][1], dict) and "title" not in records[0][1]:
+        return file_error(
+            f"not a JSON file the catalog reads ({JSON_SHAPES}): this file holds "
+            f"{describe(records[0][1])}"
+        )
+    entries = []
+    for number, (line, item) in enumerate(records, start=1):
+        if not isinstance(item, dict):
+            entries.append(
+                ParsedEntry(
+                    f"item {number}", line, errors=[f"not a CSL JSON item: {describe(item)}"]
+                )
+            )
+            continue
+        parsed = ParsedEntry(text_of(item.get("id")) or f"item {number}", line)
+        parsed.entry_type = text_of(item.get("type"))
+        for name, value in _fields(item).items():
+            if BINARY.search(value):
+                parsed.errors.append(f"the “{name}” field holds binary data or control characters")
+            else:
+                parsed.fields[name] = value
+        entries.append(parsed)
+    return entries

@@ -1,0 +1,109 @@
+"""Reading ClinicalTrials.gov's study JSON (API v2): one study, or a ``studies`` list as the
+site's download gives it.
+
+Each study becomes a registered trial: its NCT id as the registry id (in the
+``Trial registration:`` note the importer reads), the brief title, the overall status with
+the catalog's status it maps to (vocabulary.REGISTRY_STATUSES), the date the registry last
+verified that status, the start year, the (expected or actual) completion date, the
+enrollment, conditions, interventions with their doses where stated, and whether results
+are posted.
+"""
+
+import re
+
+from .bibtex import BINARY, ParsedEntry
+from .jsontext import describe, file_error, load_records, text_of
+from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus
+
+DOSE = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s*(?:mg|milligrams?|mcg|µg)\b(?:\s*(?:/|per)\s*day|\s+daily)?",
+    re.IGNORECASE,
+)
+YEAR = re.compile(r"^(\d{4})")
+
+
+def _get(data, *path):
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _doses(interventions):
+    """“Low-dose naltrexone: 4.5 mg daily” for each intervention whose dose is stated."""
+    stated = []
+    for intervention in interventions if isinstance(interventions, list) else []:
+        name = text_of(_get(intervention, "name"))
+        text = f"{name} {text_of(_get(intervention, 'description'))}"
+        doses = list(dict.fromkeys(m.group(0) for m in DOSE.finditer(text)))
+        if doses:
+            stated.append(f"{name}: {', '.join(doses)}")
+    return "; ".join(stated)
+
+
+def _fields(study, parsed):
+    protocol = study.get("protocolSection") or {}
+    nct_id = text_of(_get(protocol, "identificationModule", "nctId"))
+    status = text_of(_get(protocol, "statusModule", "overallStatus"))
+    start = text_of(_get(protocol, "statusModule", "startDateStruct", "date"))
+    first_posted = text_of(_get(protocol, "statusModule", "studyFirstSubmitDate"))
+    year = YEAR.match(start) or YEAR.match(first_posted)
+    conditions = _get(protocol, "conditionsModule", "conditions") or []
+    fields = {
+        "title": text_of(_get(protocol, "identificationModule", "briefTitle")),
+        "note": f"Trial registration: {nct_id}" if nct_id else "",
+        "url": f"https://clinicaltrials.gov/study/{nct_id}"
+        if re.fullmatch(r"NCT\d{8}", nct_id)
+        else "",
+        "year": year.group(1) if year else "",
+        "design": Design.REGISTERED_TRIAL.value,
+        "sample_size": text_of(_get(protocol, "designModule", "enrollmentInfo", "count")),
+        "keywords": "; ".join(map(text_of, conditions)) if isinstance(conditions, list) else "",
+        "dose": _doses(_get(protocol, "armsInterventionsModule", "interventions")),
+        "registry_status": status,
+        "registry_checked": text_of(_get(protocol, "statusModule", "statusVerifiedDate")),
+        "expected_completion": text_of(
+            _get(protocol, "statusModule", "completionDateStruct", "date")
+        ),
+        "results_posted": text_of(bool(study.get("hasResults"))),
+    }
+    if not nct_id:
+        parsed.errors.append("no NCT id (protocolSection.identificationModule.nctId)")
+    if status in RegistryStatus.values:
+        fields["status"] = REGISTRY_STATUSES[RegistryStatus(status)].value
+    else:
+        parsed.errors.append(
+            f"the overall status “{status[:40]}” is not one the catalog knows"
+            if status
+            else "no overall status (protocolSection.statusModule.overallStatus)"
+        )
+    return {name: value for name, value in fields.items() if value}
+
+
+def parse_entries(text):
+    """Every study of a ClinicalTrials.gov JSON text as a ParsedEntry, in file order."""
+    try:
+        records = load_records(text, list_key="studies")
+    except ValueError as error:
+        return file_error(*error.args)
+    entries = []
+    for number, (line, study) in enumerate(records, start=1):
+        if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
+            message = (
+                "not a ClinicalTrials.gov study: a study has a “protocolSection” object; "
+                f"this is {describe(study)}"
+            )
+            if len(records) == 1:
+                return file_error(message)
+            entries.append(ParsedEntry(f"study {number}", line, errors=[message]))
+            continue
+        nct_id = text_of(_get(study, "protocolSection", "identificationModule", "nctId"))
+        parsed = ParsedEntry(nct_id or f"study {number}", line, "registered trial")
+        for name, value in _fields(study, parsed).items():
+            if BINARY.search(value):
+                parsed.errors.append(f"the “{name}” field holds binary data or control characters")
+            else:
+                parsed.fields[name] = value
+        entries.append(parsed)
+    return entries

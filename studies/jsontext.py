@@ -1,0 +1,102 @@
+"""Reading a JSON file of records: each record with its line, or one report for the file.
+
+A JSON file is read whole or not at all, so its damage (cut short, not JSON, the wrong
+shape) is reported as one entry naming the file's problem and where it is, which goes
+through the import's report like any damaged entry.
+"""
+
+import json
+
+from .bibtex import ParsedEntry
+
+WHITESPACE = " \t\r\n"
+
+
+class WrongShape(Exception):
+    pass
+
+
+def file_error(message, line=1):
+    return [ParsedEntry("(the whole file)", line, errors=[message])]
+
+
+def _skip(text, index):
+    while index < len(text) and text[index] in WHITESPACE:
+        index += 1
+    return index
+
+
+def _array_items(text, index):
+    """(line, item) of each item of the array that starts at ``index``, in order."""
+    decoder = json.JSONDecoder()
+    line, counted_to = 1, 0
+    index = _skip(text, index + 1)
+    if index < len(text) and text[index] == "]":
+        return []
+    items = []
+    while True:
+        line += text.count("\n", counted_to, index)
+        counted_to = index
+        item, index = decoder.raw_decode(text, index)
+        items.append((line, item))
+        index = _skip(text, index)
+        if index >= len(text):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+        if text[index] == "]":
+            if _skip(text, index + 1) < len(text):
+                raise json.JSONDecodeError("Extra data", text, _skip(text, index + 1))
+            return items
+        if text[index] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+        index = _skip(text, index + 1)
+
+
+def load_records(text, list_key=None):
+    """``[(line, record)]`` of a JSON text holding an array of records (or, with
+    ``list_key``, an object holding one under that key, or a single record object).
+
+    Raises ValueError with a message for the curator when the text is not JSON.
+    """
+    text = text.lstrip("\ufeff")
+    start = _skip(text, 0)
+    try:
+        if start < len(text) and text[start] == "[":
+            return _array_items(text, start)
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        cut = " (the file may be cut short)" if error.pos >= len(text.rstrip()) else ""
+        raise ValueError(
+            f"not valid JSON: {error.msg.removesuffix(' at')} at line {error.lineno}, "
+            f"column {error.colno}{cut}",
+            error.lineno,
+        ) from error
+    if list_key and isinstance(data, dict) and isinstance(data.get(list_key), list):
+        return [(1, item) for item in data[list_key]]
+    return [(1, data)]
+
+
+# What the JSON formats look like, for a file of none of them.
+JSON_SHAPES = (
+    "a CSL JSON file is a list of items, each with a “type” and a “title”; a "
+    "ClinicalTrials.gov file is a study with a “protocolSection”, or a “studies” list of "
+    "them; the catalog's JSON export is a list of studies"
+)
+
+
+def describe(value):
+    """What a JSON value is, in a few words: for the wrong-shape messages."""
+    if isinstance(value, dict):
+        keys = ", ".join(f"“{key}”" for key in list(value)[:5])
+        return f"an object with the keys {keys}" if keys else "an empty object"
+    if isinstance(value, list):
+        return "a list"
+    return f"the {type(value).__name__} {json.dumps(value)[:40]}"
+
+
+def text_of(value):
+    """A field's value as the text a ParsedEntry holds; numbers as written."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -1,0 +1,141 @@
+"""Reading PubMed's MEDLINE format ("Save → PubMed format", .nbib) with Biopython.
+
+Records are cut apart here (a blank line ends one) so that each keeps its line number;
+``Bio.Medline`` reads the tags of each. Besides the bibliographic fields, a record gives:
+
+- ``design``: from its publication types (``PT``), with ``design_basis`` saying whether the
+  type names the design outright (``stated``: "Randomized Controlled Trial") or only
+  suggests it (``inferred``: "Review" may be narrative or systematic), as the curation
+  rules ask ("a design no document states is `other`");
+- ``mesh``: its MeSH headings, from which the importer suggests conditions;
+- ``note``: "Trial registration: NCT…" from a ClinicalTrials.gov secondary id (``SI``).
+"""
+
+import re
+
+from Bio import Medline
+
+from .bibtex import BINARY, ParsedEntry
+
+TAG_LINE = re.compile(r"[A-Z][A-Z0-9 ]{3}- ")
+FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
+DOI = re.compile(r"^(\S+)\s*\[doi\]$")
+REGISTRY = re.compile(r"^ClinicalTrials\.gov/(NCT\d{8})$", re.IGNORECASE)
+
+# Publication types that say what a study is, strongest first: (type, design, basis).
+DESIGNS_BY_TYPE = [
+    ("Meta-Analysis", "meta_analysis", "stated"),
+    ("Systematic Review", "systematic_review", "stated"),
+    ("Randomized Controlled Trial", "rct", "stated"),
+    ("Clinical Trial Protocol", "trial_protocol", "stated"),
+    ("Controlled Clinical Trial", "quasi_experimental", "inferred"),
+    ("Observational Study", "cohort", "inferred"),
+    ("Case Reports", "case_report", "stated"),
+    ("Review", "narrative_review", "inferred"),
+]
+NOT_A_STUDY = {"Published Erratum", "Retraction of Publication", "Expression of Concern"}
+RETRACTED = {"Retracted Publication"}
+
+
+def _design(types):
+    for publication_type, design, basis in DESIGNS_BY_TYPE:
+        if publication_type in types:
+            return design, basis, publication_type
+    return "", "", ""
+
+
+def mesh_terms(headings):
+    """“Fibromyalgia/*drug therapy” and “*Pain” become “Fibromyalgia” and “Pain”."""
+    return [heading.split("/")[0].lstrip("*").strip() for heading in headings]
+
+
+def _fields(record, parsed):
+    fields = {"title": record.get("TI", "").rstrip()}
+    authors = record.get("AU") or record.get("FAU") or []
+    if authors:
+        fields["author"] = " and ".join(authors)
+    year = FIRST_YEAR.match(record.get("DP", ""))
+    dois = [
+        m.group(1) for v in (*record.get("AID", []), record.get("LID", "")) if (m := DOI.match(v))
+    ]
+    registrations = [m.group(1) for v in record.get("SI", []) if (m := REGISTRY.match(v))]
+    for name, value in (
+        ("journal", record.get("JT") or record.get("TA", "")),
+        ("year", year.group(1) if year else record.get("DP", "")),
+        ("volume", record.get("VI", "")),
+        ("number", record.get("IP", "")),
+        ("pages", record.get("PG", "")),
+        ("doi", dois[0] if dois else ""),
+        ("pmid", record.get("PMID", "")),
+        ("pmcid", record.get("PMC", "")),
+        ("note", f"Trial registration: {registrations[0]}" if registrations else ""),
+        ("mesh", "; ".join(mesh_terms(record.get("MH", [])))),
+    ):
+        if value:
+            fields[name] = value
+
+    types = record.get("PT", [])
+    design, basis, publication_type = _design(types)
+    if design:
+        fields.update(design=design, design_basis=basis, design_evidence=publication_type)
+    for publication_type in types:
+        if publication_type in NOT_A_STUDY:
+            what = record.get("EFR") or record.get("ROF") or []
+            of = f" ({'; '.join(what)[:200]})" if what else ""
+            parsed.errors.append(f"a “{publication_type}” notice, not a study{of}")
+        if publication_type in RETRACTED:
+            notices = "; ".join(record.get("RIN", []))[:200]
+            fields["retracted"] = notices or "retracted"
+    return fields
+
+
+def _entry(lines, line):
+    parsed = ParsedEntry("", line)
+    if not lines[0].startswith("PMID- "):
+        parsed.errors.append("the record does not start with a “PMID- ” line")
+    try:
+        record = Medline.read(lines)
+    except (KeyError, IndexError, StopIteration):
+        parsed.errors.append("not MEDLINE: a continuation line before any tag")
+        return parsed
+    parsed.key = f"PMID {record['PMID']}" if record.get("PMID") else f"line {line}"
+    parsed.entry_type = "; ".join(record.get("PT", [])).lower()[:100]
+    for name, value in _fields(record, parsed).items():
+        if BINARY.search(value):
+            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
+        else:
+            parsed.fields[name] = value
+    stray = [n for n, text in enumerate(lines, start=line) if not _is_tag_or_continuation(text)]
+    if stray:
+        parsed.errors.append(f"line {stray[0]} is neither a tag nor a continuation line")
+    return parsed
+
+
+def _is_tag_or_continuation(text):
+    return text.startswith("      ") or bool(TAG_LINE.match(text)) or text[4:6] == "- "
+
+
+def parse_entries(text):
+    """Every record of a MEDLINE text as a ParsedEntry, in file order."""
+    entries, records, record, start = [], [], [], 0
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if line.strip():
+            if not record:
+                start = number
+            record.append(line)
+        elif record:
+            entries.append(_entry(record, start))
+            records.append(record)
+            record = []
+    if record:
+        entries.append(_entry(record, start))
+        records.append(record)
+        # PubMed ends every record with its source line (SO): a last record without one,
+        # in a file whose other records have it, was cut short.
+        has_source = [any(line.startswith("SO  - ") for line in r) for r in records]
+        if not has_source[-1] and any(has_source):
+            entries[-1].errors.append(
+                "the record has no “SO  -” line, which ends every PubMed record: "
+                "the file is cut short"
+            )
+    return entries

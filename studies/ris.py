@@ -1,0 +1,137 @@
+"""Reading RIS (Zotero, EndNote, Mendeley, PubMed's "citation manager" export) with rispy.
+
+The text is cut into records here, so that each record keeps its line number and a record
+the file damaged (no ``ER  -`` line, no ``TY  -`` line) is reported rather than silently
+dropped, as rispy alone would; rispy reads the tags of each record.
+"""
+
+import re
+
+from rispy import RisParser
+
+from .bibtex import BINARY, ParsedEntry
+
+TAG = re.compile(r"([A-Z][A-Z0-9])  -(?: |$)")
+# Where each tool puts the journal's name, most specific first.
+JOURNAL_KEYS = ("journal_name", "alternate_title3", "secondary_title", "alternate_title2")
+FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
+PMID = re.compile(r"^(?:PMID:?\s*)?(\d{1,9})$", re.IGNORECASE)
+PMCID = re.compile(r"\b(PMC\d{1,9})\b")
+
+
+def _year(record):
+    for key in ("year", "publication_year", "date"):
+        value = record.get(key, "")
+        if value:
+            match = FIRST_YEAR.match(value)
+            return match.group(1) if match else value
+    return ""
+
+
+def _fields(record):
+    """BibTeX-named fields of one rispy record."""
+    fields = {"title": record.get("title") or record.get("primary_title") or ""}
+    authors = [*record.get("authors", []), *record.get("first_authors", [])]
+    if authors:
+        fields["author"] = " and ".join(a.strip() for a in authors if a.strip())
+    for key in JOURNAL_KEYS:
+        if record.get(key):
+            fields["journal"] = record[key]
+            break
+    pages = record.get("start_page", "")
+    if pages and record.get("end_page") and record["end_page"] != pages:
+        pages = f"{pages}-{record['end_page']}"
+    notes = list(record.get("notes", []))
+    for name, value in (
+        ("year", _year(record)),
+        ("volume", record.get("volume", "")),
+        ("number", record.get("number", "")),
+        ("pages", pages),
+        ("doi", record.get("doi", "")),
+        ("url", (record.get("urls") or [""])[0]),
+        ("keywords", "; ".join(record.get("keywords", []))),
+    ):
+        if value:
+            fields[name] = value
+    pmid = PMID.match(record.get("accession_number", "").strip())
+    if pmid:
+        fields["pmid"] = pmid.group(1)
+    for value in (*notes, record.get("custom2", ""), record.get("note", "")):
+        pmcid = PMCID.search(value or "")
+        if pmcid:
+            fields["pmcid"] = pmcid.group(1)
+            break
+    if notes:
+        fields["note"] = "; ".join(notes)
+    # A link to the DOI says no more than the DOI (the catalog's own export writes one).
+    doi_link = "doi.org/" + fields.get("doi", "").lower()
+    if fields.get("doi") and fields.get("url", "").lower().endswith(doi_link):
+        del fields["url"]
+    return fields
+
+
+def _entry(parser, number, line, lines, errors):
+    # rispy keeps only records it sees end, so a record cut short is closed for it.
+    [record] = parser.parse_lines(iter([*lines, "ER  - "])) or [{}]
+    key = (record.get("id") or "").strip() or f"record {number}"
+    parsed = ParsedEntry(key, line, (record.get("type_of_reference") or "").lower())
+    parsed.errors.extend(errors)
+    for name, value in _fields(record).items():
+        if BINARY.search(value):
+            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
+        else:
+            parsed.fields[name] = value
+    return parsed
+
+
+def parse_entries(text):
+    """Every record of a RIS text as a ParsedEntry, in file order."""
+    parser = RisParser(enforce_list_tags=True)
+    entries, record, start, stray = [], None, 0, None
+    lines = text.lstrip("\ufeff").splitlines()
+    for number, line in enumerate(lines, start=1):
+        match = TAG.match(line)
+        tag = match.group(1) if match else None
+        if tag == "TY":
+            if record is not None:
+                entries.append(
+                    _entry(
+                        parser,
+                        len(entries) + 1,
+                        start,
+                        record,
+                        [
+                            f"no “ER  -” line ends this record: the record on line {number} starts"
+                            " inside it"
+                        ],
+                    )
+                )
+            record, start = [line], number
+        elif record is not None:
+            if tag == "ER":
+                entries.append(_entry(parser, len(entries) + 1, start, record, []))
+                record = None
+            else:
+                record.append(line)
+        elif line.strip() and stray is None:
+            stray = number
+            entries.append(
+                ParsedEntry(
+                    f"record {len(entries) + 1}",
+                    number,
+                    errors=[f"text outside a record (line {number}): no “TY  -” line starts it"],
+                )
+            )
+        if tag == "ER" or (tag == "TY"):
+            stray = None
+    if record is not None:
+        entries.append(
+            _entry(
+                parser,
+                len(entries) + 1,
+                start,
+                record,
+                ["no “ER  -” line ends this record: the file may be cut short"],
+            )
+        )
+    return entries

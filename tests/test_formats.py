@@ -1,0 +1,199 @@
+"""Each format's corpus (tests/import_corpus/) through the importer's preview: the report
+per entry, and what each damaged file says."""
+
+from pathlib import Path
+
+import pytest
+
+from studies import formats
+from studies.importers import ERROR, NEW, UnreadableFile, decode_upload, preview_bibtex
+
+CORPUS = Path(__file__).parent / "import_corpus"
+
+
+def _read(name):
+    return decode_upload((CORPUS / name).read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("pubmed.nbib", "medline"),
+        ("truncated.nbib", "medline"),
+        ("zotero.ris", "ris"),
+        ("no_er.ris", "ris"),
+        ("zotero.json", "csljson"),
+        ("ctgov_studies.json", "ctgov"),
+        ("ctgov_one.json", "ctgov"),
+        ("truncated.csv", "csv"),
+        ("empty.ris", None),
+    ],
+)
+def test_format_is_recognised_from_the_content(name, expected):
+    # The file is given the wrong name: the content decides.
+    assert formats.detect_format(_read(name), "export.txt") == expected
+
+
+def test_detection_of_bibtex_and_of_text_in_no_format():
+    assert formats.detect_format("\ufeff\n% Zotero\n@article{a, title={A}}", "") == "bibtex"
+    assert formats.detect_format("Dear curator, here are the studies.", "notes.txt") is None
+    # Only when the content says nothing does the extension decide.
+    assert formats.detect_format("Dear curator", "notes.ris") == "ris"
+
+
+# For each file: every entry as (key, line, status, start of the first reason).
+EXPECTED_REPORTS = {
+    "pubmed.nbib": [
+        ("PMID 90000001", 1, NEW, ""),
+        ("PMID 90000002", 38, NEW, ""),
+        ("PMID 90000003", 58, NEW, ""),
+        ("PMID 90000004", 73, NEW, ""),
+        ("PMID 90000005", 88, ERROR, "a “Published Erratum” notice, not a study (Pain Res"),
+        ("PMID 90000006", 103, NEW, ""),
+        ("PMID 90000008", 119, ERROR, "no title"),
+    ],
+    "truncated.nbib": [
+        ("PMID 90000011", 1, NEW, ""),
+        ("PMID 90000012", 12, ERROR, "the record has no “SO  -” line"),
+    ],
+    "zotero.ris": [
+        ("mueller2023", 1, NEW, ""),
+        ("record 2", 21, NEW, ""),
+        ("record 3", 28, NEW, ""),
+        ("record 4", 38, NEW, ""),
+        ("record 5", 44, ERROR, "no title"),
+        ("record 6", 50, ERROR, "the year “MMXXII” is not a year"),
+    ],
+    "no_er.ris": [
+        ("record 1", 1, NEW, ""),
+        ("record 2", 6, ERROR, "no “ER  -” line ends this record: the record on line 10"),
+        ("record 3", 10, NEW, ""),
+    ],
+    "truncated.ris": [
+        ("record 1", 1, NEW, ""),
+        ("record 2", 6, ERROR, "no “ER  -” line ends this record: the file may be cut short"),
+    ],
+    "zotero.json": [
+        ("http://zotero.org/users/1/items/ABCD1234", 2, NEW, ""),
+        ("handbook2021", 20, NEW, ""),
+        ("consortium2022", 28, NEW, ""),
+        ("untitled", 36, ERROR, "no title"),
+        ("webpage", 42, NEW, ""),
+        ("item 6", 49, ERROR, "not a CSL JSON item: the str"),
+    ],
+    "csl_truncated.json": [
+        ("(the whole file)", 3, ERROR, "not valid JSON: Invalid control character at line 3"),
+    ],
+    "csl_wrong_shape.json": [
+        ("(the whole file)", 1, ERROR, "not a JSON file the catalog reads (a CSL JSON file"),
+    ],
+    "ctgov_wrong_shape.json": [
+        ("(the whole file)", 1, ERROR, "not a JSON file the catalog reads"),
+    ],
+    "ctgov_studies.json": [
+        ("NCT90000101", 1, NEW, ""),
+        ("NCT90000102", 1, NEW, ""),
+        ("NCT90000103", 1, NEW, ""),
+        ("NCT90000104", 1, NEW, ""),
+        ("NCT90000105", 1, ERROR, "the overall status “AVAILABLE” is not one the catalog knows"),
+        ("study 6", 1, ERROR, "not a ClinicalTrials.gov study: a study has a “protocolSection”"),
+    ],
+    "truncated.csv": [
+        ("first", 2, NEW, ""),
+        ("row 2", 3, ERROR, "not CSV: unexpected end of data"),
+    ],
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(EXPECTED_REPORTS))
+def test_corpus_gives_the_expected_report_per_entry(name):
+    text = _read(name)
+    report = preview_bibtex(text, name, format=formats.detect_format(text, name))
+    summary = [
+        (row.entry.key, row.entry.line, row.status, row.reasons[0] if row.reasons else "")
+        for row in report.rows
+    ]
+    assert [row[:3] for row in summary] == [row[:3] for row in EXPECTED_REPORTS[name]]
+    for (*_, reason), (*_, expected) in zip(summary, EXPECTED_REPORTS[name], strict=True):
+        assert reason.startswith(expected), (reason, expected)
+
+
+def test_a_file_in_another_encoding_is_refused_whole():
+    with pytest.raises(UnreadableFile, match="not UTF-8 text"):
+        _read("latin1.ris")
+
+
+def test_medline_fields():
+    [rct, *_] = formats.parse_entries(_read("pubmed.nbib"), "medline")
+    assert rct.fields["title"] == (
+        "Low-dose naltrexone for fibromyalgia: a randomised, double-blind, "
+        "placebo-controlled trial."
+    )
+    assert rct.fields["author"] == "Müller J and Østergaard S and Nguyễn TH"
+    assert rct.fields["doi"] == "10.1000/ldn.2023.001"  # from AID … [doi]
+    assert rct.fields["pmcid"] == "PMC9000001"
+    assert rct.fields["note"] == "Trial registration: NCT90000001"  # from SI
+    assert rct.fields["mesh"] == "Adult; Female; Fibromyalgia; Humans; Naltrexone"
+    assert (rct.fields["design"], rct.fields["design_basis"]) == ("rct", "stated")
+
+
+def test_medline_publication_types_map_to_designs():
+    entries = formats.parse_entries(_read("pubmed.nbib"), "medline")
+    designs = {e.key: (e.fields.get("design"), e.fields.get("design_basis")) for e in entries}
+    assert designs["PMID 90000002"] == ("meta_analysis", "stated")
+    assert designs["PMID 90000003"] == ("case_report", "stated")
+    assert designs["PMID 90000004"] == ("narrative_review", "inferred")
+    assert designs["PMID 90000006"] == ("cohort", "inferred")
+
+
+def test_ris_fields():
+    [trial, *_] = formats.parse_entries(_read("zotero.ris"), "ris")
+    assert trial.fields["author"] == "Müller, Jörg and Østergaard, Søren and Nguyễn, Thị Hạnh"
+    assert trial.fields["year"] == "2023"  # from “2023/03/01/”
+    assert trial.fields["pages"] == "201-210"
+    assert trial.fields["pmid"] == "90000001"  # from “AN  - PMID:90000001”
+    assert trial.fields["pmcid"] == "PMC9000001"  # from a note
+
+
+def test_ctgov_fields():
+    [completed, recruiting, *_] = formats.parse_entries(_read("ctgov_studies.json"), "ctgov")
+    assert completed.fields["note"] == "Trial registration: NCT90000101"
+    assert completed.fields["dose"] == "Low-dose naltrexone: 4.5 mg daily"
+    assert completed.fields["sample_size"] == "99"
+    assert (completed.fields["registry_status"], completed.fields["status"]) == (
+        "COMPLETED",
+        "completed",
+    )
+    assert completed.fields["registry_checked"] == "2024-05"
+    assert completed.fields["expected_completion"] == "2022-06-30"
+    assert completed.fields["results_posted"] == "no"
+    assert recruiting.fields["status"] == "ongoing"
+    assert recruiting.fields["keywords"] == "Post-COVID-19 Condition; Fatigue"
+
+
+def test_every_json_file_of_the_wrong_shape_is_one_report():
+    for text in ("[1, 2]", "{}", '"text"', "[[]]", "null"):
+        for format in ("csljson", "ctgov", "json"):
+            entries = formats.parse_entries(text, format)
+            assert entries and all(not e.ok for e in entries), (text, format)
+
+
+@pytest.mark.parametrize(
+    ("name", "format"),
+    [("zotero.json", "csljson"), ("ctgov_studies.json", "ctgov"), ("ctgov_one.json", "ctgov")],
+)
+def test_a_json_file_cut_anywhere_is_one_report_naming_the_place(name, format):
+    text = _read(name)
+    for cut in (len(text) // 3, len(text) // 2, len(text) - 5):
+        [entry] = formats.parse_entries(text[:cut], format)
+        assert entry.key == "(the whole file)"
+        [error] = entry.errors
+        assert error.startswith("not valid JSON:") and "line" in error, error
+
+
+def test_the_catalogs_json_export_cut_short():
+    text = '[\n{"slug": "a", "title": "A", "evidence_level": 2},\n{"slug": "b", "tit'
+    [entry] = formats.parse_entries(text, formats.detect_format(text))
+    assert entry.errors[0].startswith("not valid JSON: Unterminated string")
+    assert entry.line == 3

@@ -1,0 +1,161 @@
+"""The admin's import page with every format: upload or paste, the import job's preview,
+confirm; a file with errors writes nothing unless the curator ticks “Import the valid
+entries”; a trial's newer registry status is an update the curator may accept, refused if
+the trial changed since the preview. (The tests' task backend runs each job at once.)"""
+
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
+from django.urls import reverse
+
+from studies.models import ImportJob, Study
+from tests.factories import make_condition
+from tests.test_admin import make_curator
+
+IMPORT = reverse("admin:studies_study_import")
+CONFIRM = reverse("admin:studies_study_import_confirm")
+CORPUS = Path(__file__).parent / "import_corpus"
+
+
+class ImportFormatsAdminTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.curator = make_curator()
+        make_condition(name="Fibromyalgia", slug="fibromyalgia")
+
+    def setUp(self):
+        self.client.force_login(self.curator)
+
+    def _upload(self, name, content=None, **data):
+        content = (CORPUS / name).read_bytes() if content is None else content
+        return self.client.post(IMPORT, {"file": SimpleUploadedFile(name, content), **data})
+
+    def _preview(self, name=None, content=None, **data):
+        """Upload (or paste, with ``text=``) and follow to the job's preview."""
+        if name is None:
+            response = self.client.post(IMPORT, data)
+        else:
+            response = self._upload(name, content, **data)
+        assert response.status_code == 302, response.content.decode()[-2000:]
+        job = ImportJob.objects.latest("pk")
+        assert response.url == job.get_absolute_url()
+        assert job.status == "previewed", job.message
+        return self.client.get(response.url), job
+
+    def test_every_corpus_file_previews_without_a_server_error(self):
+        for path in sorted(CORPUS.iterdir()):
+            response = self._upload(path.name)
+            if response.status_code == 302:  # a job: its page shows the preview
+                response = self.client.get(response.url)
+            assert response.status_code == 200, path.name
+        assert not Study.objects.exists()
+
+    def test_a_file_with_errors_writes_nothing_unless_the_curator_chooses(self):
+        response, job = self._preview("no_er.ris")
+        content = response.content.decode()
+        assert "(RIS (Zotero, EndNote, Mendeley, PubMed citation manager))" in content
+        assert "no “ER  -” line ends this record: the record on line 10 starts inside it" in content
+        assert "Import the valid entries and skip the 1 with errors" in content
+        token = response.context["token"]
+
+        response = self.client.post(CONFIRM, {"token": token}, follow=True)
+        content = response.content.decode()
+        assert "Nothing was imported: 1 entries of no_er.ris have errors" in content
+        # The preview is shown again, still pending, with the box to tick.
+        job.refresh_from_db()
+        assert (job.status, job.confirmed) == ("previewed", False)
+        assert response.context["token"] == token
+        assert 'name="skip_errors"' in content
+        assert not Study.objects.exists()
+
+        # The curator may now choose to skip the errors.
+        response = self.client.post(CONFIRM, {"token": token, "skip_errors": "1"})
+        assert response.status_code == 302
+        job.refresh_from_db()
+        assert (job.status, job.skip_errors, job.report["created"]) == ("done", True, 2)
+        assert Study.objects.count() == 2
+        record = Study.objects.get(title="First study of low-dose naltrexone").history.get()
+        assert record.history_change_reason == "Imported from no_er.ris"
+
+    def test_a_worker_told_not_to_skip_errors_writes_nothing(self):
+        response, job = self._preview("no_er.ris")
+        assert job.confirm(skip_errors=False)
+        job.refresh_from_db()
+        assert (job.status, job.report["errors"], job.report["created"]) == ("done", 1, 0)
+        assert not Study.objects.exists()
+
+    def test_pasted_medline_with_a_chosen_format(self):
+        text = (CORPUS / "truncated.nbib").read_text().split("\n\n")[0]
+        response, job = self._preview(text=text, format="medline")
+        report = response.context["report"]
+        assert (job.file_name, job.format, report["format"]) == (
+            "pasted PubMed MEDLINE",
+            "medline",
+            "medline",
+        )
+        assert [row["status"] for row in report["rows"]] == ["new"]
+        self.client.post(CONFIRM, {"token": response.context["token"]})
+        assert Study.objects.get().pmid == "90000011"
+
+    def _trial_offered_an_update(self):
+        response, _ = self._preview("ctgov_studies.json")
+        self.client.post(CONFIRM, {"token": response.context["token"], "skip_errors": "1"})
+        trial = Study.objects.get(registry_id="NCT90000101")
+        assert trial.results_posted is False
+
+        response, job = self._preview("ctgov_one.json")
+        content = response.content.decode()
+        assert 'name="update" value="0"' in content
+        assert "results_posted: False → <strong>True</strong>" in content
+        assert response.context["token"]  # nothing new, but an update to offer
+        return trial, response, job
+
+    def test_a_registry_update_is_accepted_with_its_checkbox(self):
+        trial, response, job = self._trial_offered_an_update()
+        self.client.post(CONFIRM, {"token": response.context["token"], "update": "0"})
+        job.refresh_from_db()
+        assert job.accepted_updates == {"0": trial.version}
+        assert (job.status, job.report["updated"]) == ("done", 1)
+        trial.refresh_from_db()
+        assert (trial.results_posted, trial.registry_checked) == (True, "2025-02")
+        assert trial.history.latest().history_user == self.curator
+
+    def test_an_update_not_ticked_is_not_applied(self):
+        trial, response, job = self._trial_offered_an_update()
+        self.client.post(CONFIRM, {"token": response.context["token"]})
+        job.refresh_from_db()
+        assert (job.status, job.report["updated"]) == ("done", 0)
+        trial.refresh_from_db()
+        assert trial.results_posted is False
+
+    def test_an_update_of_a_trial_changed_since_the_preview_is_refused(self):
+        trial, response, job = self._trial_offered_an_update()
+        trial.refresh_from_db()
+        trial.summary = "Edited by another curator meanwhile."
+        trial.save()
+        self.client.post(CONFIRM, {"token": response.context["token"], "update": "0"})
+        job.refresh_from_db()
+        assert job.status == "failed"
+        assert "changed by another curator since the preview" in job.message
+        trial.refresh_from_db()
+        assert (trial.results_posted, trial.summary) == (
+            False,
+            "Edited by another curator meanwhile.",
+        )
+
+    def test_empty_undecodable_and_unknown_files_are_form_errors(self):
+        response = self._upload("empty.ris")
+        assert response.context["form"].errors["file"] == ["The submitted file is empty."]
+        response = self._upload("latin1.ris")
+        [error] = response.context["form"].errors["file"]
+        assert "not UTF-8 text" in error
+        response = self._upload("notes.txt", b"Dear curator, three studies follow.")
+        [error] = response.context["form"].non_field_errors()
+        assert error.startswith("The file is empty, or in no format the catalog reads: BibTeX")
+
+    def test_json_of_the_wrong_shape_is_reported_not_imported(self):
+        response, job = self._preview("ctgov_wrong_shape.json")
+        assert response.status_code == 200
+        assert response.context["token"] == ""
+        assert "not a JSON file the catalog reads" in response.content.decode()

@@ -1,0 +1,371 @@
+"""Every format through the one import path: round trips of the catalog's exports, files of
+the catalog's studies made by other tools, registered trials and their updates, MeSH and
+publication types, and what a file with errors writes."""
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import TestCase
+
+from studies import exports
+from studies.formats import detect_format
+from studies.importers import DUPLICATE, decode_upload, import_bibtex, preview_bibtex
+from studies.models import Condition, ImportJob, Study
+from tests.factories import make_condition, make_study
+
+CORPUS = Path(__file__).parent / "import_corpus"
+
+
+def _read(name):
+    return decode_upload((CORPUS / name).read_bytes())
+
+
+def _export(format):
+    """The catalog's export in ``format``, as the site writes it."""
+    return "".join(exports.FORMATS[format].stream(Study.objects.order_by("slug")))
+
+
+def _import(name, **options):
+    text = _read(name)
+    return import_bibtex(text, name, format=detect_format(text, name), **options)
+
+
+class RoundTripTests(TestCase):
+    """Each format the site exports re-imports as duplicates only, field for field."""
+
+    @classmethod
+    def setUpTestData(cls):
+        pain = make_condition(name="Chronic pain", slug="chronic-pain")
+        fm = make_condition(name="Fibromyalgia", slug="fibromyalgia", synonyms=["FM"])
+        make_study(
+            conditions=[fm, pain],
+            title="Low-dose naltrexone in Ålesund: Müller's “pilot” — 50% & more",
+            year=2014,
+            authors=["Younger J", "Småbrekke L", "Nguyễn TH"],
+            journal="Clinical Rheumatology",
+            volume="33",
+            issue="4",
+            pages="451–459",
+            doi="10.1007/s10067-014-2517-2",
+            pmid="24526250",
+            pmcid="PMC3962576",
+            design="crossover_rct",
+            sample_size=31,
+            population="Women with fibromyalgia.",
+            dose="4.5 mg nightly",
+            dose_min_mg=Decimal("4.5"),
+            dose_max_mg=Decimal("4.5"),
+            duration="12 weeks",
+            comparator="Placebo",
+            adverse_events="Vivid dreams.",
+            summary="=1+1 is not a formula here.",
+        )
+        make_study(
+            title="Naltrexone at low dose for chronic pain (NCT04270877)",
+            registry_id="NCT04270877",
+            design="registered_trial",
+            status="ongoing",
+            url="https://clinicaltrials.gov/study/NCT04270877",
+        )
+        make_study(title="-5 reasons; a title that starts like a formula", design="other")
+
+    def _reimport(self, text, format):
+        count = Study.objects.count()
+        report = import_bibtex(text, "export", format=format)
+        assert Study.objects.count() == count
+        assert report.created == []
+        assert len(report.rows) == count
+        assert [row.status for row in report.rows] == [DUPLICATE] * count
+        for row in report.rows:
+            assert row.existing is not None, row.matched_by
+            assert row.differences == [], (format, row.entry.key, row.differences)
+        return report
+
+    def test_bibtex(self):
+        self._reimport(_export("bibtex"), "bibtex")
+
+    def test_ris(self):
+        text = _export("ris")
+        assert detect_format(text) == "ris"
+        self._reimport(text, "ris")
+
+    def test_csv(self):
+        text = _export("csv")
+        assert detect_format(text) == "csv"
+        report = self._reimport(text, "csv")
+        compared = {name for row in report.rows for name in row.entry.fields}
+        assert {"design", "status", "sample_size", "dose", "summary", "keywords"} <= compared
+
+    def test_json(self):
+        text = _export("json")
+        assert detect_format(text) == "json"
+        report = self._reimport(text, "json")
+        [first] = [row for row in report.rows if row.existing.pmid == "24526250"]
+        # Every field the study holds was read back and compared.
+        assert {"dose_min_mg", "dose_max_mg", "population", "adverse_events", "author"} <= set(
+            first.entry.fields
+        )
+
+    def test_a_changed_field_is_shown(self):
+        text = _export("json")
+        text = text.replace("4.5 mg nightly", "4.5 mg each night")
+        report = import_bibtex(text, "export", format="json")
+        [changed] = [row for row in report.rows if row.differences]
+        assert changed.differences == [("dose", "4.5 mg nightly", "4.5 mg each night")]
+        assert changed.update == {}  # only a registry record may update a study
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["catalog_by_pubmed.nbib", "catalog_by_zotero.ris"])
+def test_the_catalogs_studies_from_another_tool_are_duplicates(name):
+    call_command("loaddata", "catalog", verbosity=0)
+    count = Study.objects.count()
+    report = _import(name)
+    assert report.rows and all(row.status == DUPLICATE for row in report.rows)
+    assert all(row.existing is not None for row in report.rows)
+    assert Study.objects.count() == count
+
+
+class MedlineTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.fm = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+        cls.crps = make_condition(
+            name="Complex regional pain syndrome", slug="crps", synonyms=["CRPS"]
+        )
+        cls.pain = make_condition(name="Chronic pain", slug="chronic-pain")
+
+    def test_mesh_headings_suggest_conditions_by_name_and_synonym(self):
+        report = _import("pubmed.nbib", skip_errors=True)
+        rct = Study.objects.get(pmid="90000001")
+        assert list(rct.conditions.all()) == [self.fm]
+        assert rct.doi == "10.1000/ldn.2023.001" and rct.pmcid == "PMC9000001"
+        assert rct.registry_id == "NCT90000001"
+        assert rct.authors == ["Müller J", "Østergaard S", "Nguyễn TH"]
+        assert (rct.design, rct.year, rct.pages) == ("rct", 2023, "201-210")
+        case = Study.objects.get(pmid="90000003")
+        assert list(case.conditions.all()) == [self.crps]  # by the synonym “CRPS”
+        row = next(r for r in report.rows if r.entry.key == "PMID 90000003")
+        assert "condition suggested by the MeSH heading “CRPS”" in row.warnings
+
+    def test_an_inferred_design_is_told_to_the_curator(self):
+        report = preview_bibtex(_read("pubmed.nbib"), "pubmed.nbib", format="medline")
+        warnings = {row.entry.key: row.warnings for row in report.rows}
+        assert (
+            "design “Narrative review” inferred from the publication type “Review”: "
+            "check it against the paper"
+        ) in warnings["PMID 90000004"]
+        assert not any("inferred" in w for w in warnings["PMID 90000001"])
+        assert "retracted: Immun Exemplar. 2021;3:9. PMID: 90000007" in warnings["PMID 90000006"]
+
+
+class ErrorsWriteNothingTests(TestCase):
+    def test_a_file_with_errors_writes_nothing_unless_asked(self):
+        for name in ("no_er.ris", "truncated.nbib", "zotero.json", "ctgov_studies.json"):
+            report = _import(name, skip_errors=False)
+            assert report.errors and report.created == []
+            assert not Study.objects.exists(), name
+        report = _import("no_er.ris", skip_errors=True)
+        assert [s.title for s in report.created] == [
+            "First study of low-dose naltrexone",
+            "Third study of low-dose naltrexone",
+        ]
+
+
+class RegisteredTrialTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.fm = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+        cls.crohns = make_condition(
+            name="Crohn’s disease", slug="crohns-disease", synonyms=["Crohn disease"]
+        )
+        cls.curator = User.objects.create_user("curator")
+
+    def test_trials_are_created_with_their_registry_status(self):
+        report = _import("ctgov_studies.json", skip_errors=True)
+        assert len(report.created) == 4
+        trial = Study.objects.get(registry_id="NCT90000101")
+        assert (trial.title, trial.design, trial.status) == (
+            "Low-Dose Naltrexone for Fibromyalgia in Women",
+            "registered_trial",
+            "completed",
+        )
+        assert (trial.registry_status, trial.registry_checked, trial.expected_completion) == (
+            "COMPLETED",
+            "2024-05",
+            "2022-06-30",
+        )
+        assert (trial.results_posted, trial.sample_size, trial.year) == (False, 99, 2019)
+        assert trial.dose == "Low-dose naltrexone: 4.5 mg daily"
+        assert list(trial.conditions.all()) == [self.fm]
+        stopped = Study.objects.get(registry_id="NCT90000103")
+        assert (stopped.status, stopped.results_posted) == ("stopped", True)
+        assert list(stopped.conditions.all()) == [self.crohns]
+        assert Study.objects.get(registry_id="NCT90000102").status == "ongoing"
+
+    def test_a_changed_status_is_an_update_the_curator_may_accept(self):
+        _import("ctgov_studies.json", skip_errors=True)
+        report = preview_bibtex(_read("ctgov_one.json"), "ctgov_one.json", format="ctgov")
+        [row] = report.rows
+        assert row.status == DUPLICATE
+        assert row.matched_by == "trial registry id NCT90000101"
+        assert row.update == {"registry_checked": "2025-02", "results_posted": True}
+
+        # Not accepted: nothing changes.
+        import_bibtex(_read("ctgov_one.json"), "ctgov_one.json", format="ctgov")
+        trial = Study.objects.get(registry_id="NCT90000101")
+        assert trial.results_posted is False
+
+        report = import_bibtex(
+            _read("ctgov_one.json"),
+            "ctgov_one.json",
+            format="ctgov",
+            user=self.curator,
+            updates=[0],
+        )
+        assert report.updated == [trial]
+        trial.refresh_from_db()
+        assert (trial.results_posted, trial.registry_checked) == (True, "2025-02")
+        record = trial.history.latest()
+        assert (record.history_type, record.history_user) == ("~", self.curator)
+        assert record.history_change_reason == "Imported from ctgov_one.json"
+
+    def test_a_published_trial_keeps_its_status(self):
+        make_study(
+            title="Published trial",
+            registry_id="NCT90000101",
+            status="published",
+            registry_status="RECRUITING",
+        )
+        report = preview_bibtex(_read("ctgov_one.json"), "ctgov_one.json", format="ctgov")
+        assert "status" not in report.rows[0].update
+        assert report.rows[0].update["registry_status"] == "COMPLETED"
+
+    def test_only_registry_fields_can_be_updated(self):
+        trial = make_study(title="A trial", registry_id="NCT90000101")
+        with pytest.raises(ValueError):
+            trial.apply_registry_update({"title": "Another"})
+
+
+class CompletedUnpublishedTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        trial = {
+            "design": "registered_trial",
+            "status": "completed",
+            "registry_status": "COMPLETED",
+        }
+        cls.unpublished = make_study(
+            title="Completed, nothing since", registry_id="NCT00000001", **trial
+        )
+        make_study(title="Completed, no results known", registry_id="NCT00000002", **trial)
+        make_study(
+            title="Results on the registry",
+            registry_id="NCT00000003",
+            results_posted=True,
+            **trial,
+        )
+        make_study(title="Paper in the catalog", registry_id="NCT00000004", pmid="1", **trial)
+        make_study(
+            title="Still recruiting",
+            registry_id="NCT00000005",
+            design="registered_trial",
+            status="ongoing",
+            registry_status="RECRUITING",
+            results_posted=False,
+        )
+        Study.objects.filter(registry_id="NCT00000001").update(results_posted=False)
+
+    def test_the_queryset(self):
+        titles = set(Study.objects.completed_unpublished().values_list("title", flat=True))
+        assert titles == {"Completed, nothing since", "Completed, no results known"}
+
+    def test_the_list(self):
+        response = self.client.get("/studies/?status=completed_unpublished")
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert "Completed, nothing since" in content
+        assert "Results on the registry" not in content
+        assert "Paper in the catalog" not in content
+        assert "Still recruiting" not in content
+
+    def test_the_study_page_shows_the_registry_status(self):
+        Study.objects.filter(pk=self.unpublished.pk).update(
+            registry_checked="2024-05", expected_completion="2022-06"
+        )
+        content = self.client.get(self.unpublished.get_absolute_url()).content.decode()
+        assert "Completed (status verified 2024-05)" in content
+        assert "2022-06</dd>" in content  # completed: not “expected” any more
+        assert 'class="results-posted">No</dd>' in content
+
+
+class ImportStudiesCommandTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        make_condition(name="Fibromyalgia", slug="fibromyalgia")
+
+    def _call(self, name, *args):
+        out = io.StringIO()
+        call_command("import_studies", str(CORPUS / name), *args, stdout=out, stderr=io.StringIO())
+        return out.getvalue()
+
+    def test_format_from_the_content_and_dry_run(self):
+        output = self._call("ctgov_one.json", "--dry-run")
+        assert "ClinicalTrials.gov study JSON (API v2), 1 entries: 1 would be created" in output
+        assert not Study.objects.exists()
+
+    def test_a_file_with_errors_writes_nothing_without_skip_errors(self):
+        with pytest.raises(CommandError, match="Nothing was imported"):
+            self._call("no_er.ris")
+        assert not Study.objects.exists()
+        output = self._call("no_er.ris", "--skip-errors")
+        assert "error: “record 2” (line 6): no “ER  -” line ends this record" in output
+        assert Study.objects.count() == 2
+
+    def test_updates_are_taken_when_asked(self):
+        self._call("ctgov_studies.json", "--skip-errors")
+        output = self._call("ctgov_one.json")
+        assert "update offered: “NCT90000101” (line 1)" in output
+        assert Study.objects.get(registry_id="NCT90000101").results_posted is False
+        output = self._call("ctgov_one.json", "--accept-updates")
+        assert "updated: “NCT90000101” (line 1)" in output
+        assert Study.objects.get(registry_id="NCT90000101").results_posted is True
+
+    def test_background_queues_a_job_in_the_files_format(self):
+        output = self._call("no_er.ris", "--background")
+        job = ImportJob.objects.get()
+        assert output.startswith(f"Queued import job {job.pk} for no_er.ris (RIS")
+        # The tests' backend runs the task at once; without --skip-errors nothing is written.
+        assert (job.format, job.status, job.report["errors"], job.report["created"]) == (
+            "ris",
+            "done",
+            1,
+            0,
+        )
+        assert not Study.objects.exists()
+        self._call("no_er.ris", "--background", "--skip-errors")
+        job = ImportJob.objects.latest("pk")
+        assert (job.status, job.report["created"]) == ("done", 2)
+        assert Study.objects.count() == 2
+
+    def test_background_cannot_accept_updates_or_dry_run(self):
+        with pytest.raises(CommandError, match="needs the preview"):
+            self._call("ctgov_one.json", "--background", "--accept-updates")
+        with pytest.raises(CommandError, match="cannot run in the background"):
+            self._call("ctgov_one.json", "--background", "--dry-run")
+        assert not ImportJob.objects.exists()
+
+    def test_empty_and_undecodable_files_fail_with_a_reason(self):
+        with pytest.raises(CommandError, match="empty or in no format"):
+            self._call("empty.ris")
+        with pytest.raises(CommandError, match="not UTF-8 text"):
+            self._call("latin1.ris")
+
+    def test_explicit_format(self):
+        output = self._call("zotero.ris", "--format", "ris", "--dry-run")
+        assert output.endswith("6 entries: 4 would be created, 0 duplicates, 2 errors\n")
+        assert Condition.objects.count() == 1
