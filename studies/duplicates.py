@@ -16,6 +16,7 @@ IDENTIFIER_LABELS = {
 }
 # Titles this similar (rapidfuzz's ratio, 0–100, after normalising) are the same title.
 SIMILAR_TITLE_SCORE = 92
+NUMBERS = re.compile(r"\d+")
 
 
 def normalised_title(title):
@@ -45,21 +46,21 @@ class TitleIndex:
         key = normalised_title(title)
         if (key, year) in self.exact:
             return self.exact[key, year]
-        titles, items = self.by_year.get(year, ((), ()))
-        match = process.extractOne(key, titles, scorer=fuzz.ratio, score_cutoff=SIMILAR_TITLE_SCORE)
-        return items[match[2]] if match else None
+        found = self.matches(title, year)
+        return found[0] if found else None
 
     def matches(self, title, year):
-        """Everything with the same or a near-identical title in ``year``, most similar first."""
+        """Everything with the same or a near-identical title in ``year``, most similar
+        first. Titles whose numbers differ ("Part 1", "Part 2") are different titles."""
+        key = normalised_title(title)
+        numbers = NUMBERS.findall(key)
         titles, items = self.by_year.get(year, ((), ()))
         found = process.extract(
-            normalised_title(title),
-            titles,
-            scorer=fuzz.ratio,
-            score_cutoff=SIMILAR_TITLE_SCORE,
-            limit=None,
+            key, titles, scorer=fuzz.ratio, score_cutoff=SIMILAR_TITLE_SCORE, limit=None
         )
-        return [items[position] for _, _, position in found]
+        return [
+            items[position] for other, _, position in found if NUMBERS.findall(other) == numbers
+        ]
 
 
 def identifier_duplicates(study):

@@ -24,7 +24,7 @@ from django.utils.text import slugify
 
 from . import bibtex, formats, records
 from .caching import bump_catalog_revision
-from .duplicates import IDENTIFIER_LABELS, normalised_title
+from .duplicates import IDENTIFIER_LABELS, TitleIndex
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
 from .vocabulary import Design
 
@@ -138,7 +138,7 @@ def decode_upload(data):
 def _index_catalog(studies=None):
     """Lookup tables over the catalog's studies: identifiers, title + year, slugs."""
     index = {name: {} for name in IDENTIFIER_LABELS}
-    index["title"] = {}
+    index["title"] = TitleIndex()
     slugs = set()
     columns = ["pk", "slug", "title", "year", *IDENTIFIER_LABELS]
     studies = Study.objects.all() if studies is None else studies
@@ -147,7 +147,7 @@ def _index_catalog(studies=None):
             value = getattr(study, name)
             if value:
                 index[name][value] = study
-        index["title"].setdefault((normalised_title(study.title), study.year), study)
+        index["title"].add(study.title, study.year, study)
         slugs.add(study.slug)
     return index, slugs
 
@@ -287,9 +287,9 @@ def _find_duplicate(row, index):
         value = getattr(study, name)
         if value and value in index[name]:
             return f"{label} {value}", index[name][value]
-    key = (normalised_title(study.title), study.year)
-    if key in index["title"]:
-        return "title and year", index["title"][key]
+    match = index["title"].find(study.title, study.year)
+    if match is not None:
+        return "title and year", match
     return "", None
 
 
@@ -298,7 +298,7 @@ def _remember(row, index):
         value = getattr(row.study, name)
         if value:
             index[name].setdefault(value, row)
-    index["title"].setdefault((normalised_title(row.study.title), row.study.year), row)
+    index["title"].add(row.study.title, row.study.year, row)
 
 
 def preview_records(

@@ -54,3 +54,9 @@ class TitleIndexTests(TestCase):
         assert index.find("Low-dose naltrexone for fibromyalgia", 2015) is None
         assert index.matches("Low dose naltrexone for fibromyalgia - a pilot", 2013) == ["b"]
         assert index.matches("Low-dose naltrexone in fibromyalgia", 2014) == ["c"]
+
+    def test_titles_that_differ_in_their_numbers_are_different(self):
+        index = TitleIndex()
+        index.add("Low-dose naltrexone trial, part 1", 2013, "one")
+        assert index.find("Low-dose naltrexone trial, part 2", 2013) is None
+        assert index.find("Low dose naltrexone trial - part 1.", 2013) == "one"
