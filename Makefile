@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/ldn_catalog
 PORT ?= 8000
 # `make run` keeps the cache in files here, so that `warm_catalog` computes the catalog's
 # counts for the server ahead of the first page (docs/deployment.md).
-CACHE_DIR ?= .cache/django
+CACHE_DIR ?= $(CURDIR)/.cache/django
 export SECRET_KEY ?= insecure-key-for-local-runs-and-tests-only
 
 .PHONY: install run test test-postgres lint typecheck format migrations-check catalog catalog-check reload \
