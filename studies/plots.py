@@ -135,6 +135,7 @@ def forest(group):
 # The harvest plot.
 CELL_WIDTH = 58
 HARVEST_LABEL = 190
+SLANT_ROOM = 90  # the last domain's name, written at a slant, runs past its column
 ARROW_SIZES = ((30, 7), (100, 10), (None, 13))  # (sample size below, half-length of arrow)
 
 
@@ -185,7 +186,7 @@ def harvest(synthesis):
         ]
         rows.append({"y": cy, "label": row.label, "row": row, "cells": cells})
     return {
-        "width": HARVEST_LABEL + CELL_WIDTH * max(len(domains), 1) + 10,
+        "width": HARVEST_LABEL + CELL_WIDTH * max(len(domains), 1) + SLANT_ROOM,
         "height": top + len(shown) * height_row + 10,
         "columns": columns,
         "rows": rows,
