@@ -9,7 +9,7 @@ imported.
 import csv
 
 from .bibtex import BINARY, ParsedEntry
-from .exports import CSV_COLUMNS, FORMULA_PREFIXES
+from .exports import CSV_COLUMNS, FORMULA_PREFIXES, TRIAL_COLUMNS
 from .jsontext import describe, file_error, load_records, text_of
 
 # Study fields beyond BibTeX's, read as they are named in the exports.
@@ -25,6 +25,7 @@ CATALOG_FIELDS = (
     "comparator",
     "adverse_events",
     "summary",
+    *TRIAL_COLUMNS,
 )
 
 

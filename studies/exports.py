@@ -27,6 +27,7 @@ from django.db.models.functions import Cast
 from . import bibtex
 from .citations import Citation
 from .identifiers import doi_url
+from .jsontext import text_of
 from .models import Claim, EffectSummary, Mention, Outcome, Study, StudyCondition
 from .vocabulary import EvidenceLevel
 
@@ -48,6 +49,10 @@ CSV_COLUMNS = [
     "pmid",
     "pmcid",
     "registry_id",
+    "registry_status",
+    "registry_checked",
+    "expected_completion",
+    "results_posted",
     "url",
     "design",
     "evidence_level",
@@ -66,6 +71,9 @@ CSV_COLUMNS = [
     "domains",
     "summary",
 ]
+# A registered trial's record at its registry (issue 13): status, when it was checked,
+# the completion date, whether results are posted there.
+TRIAL_COLUMNS = ("registry_status", "registry_checked", "expected_completion", "results_posted")
 # The study's own columns every export reads.
 STUDY_COLUMNS = [
     *Citation.FIELDS,
@@ -83,6 +91,7 @@ STUDY_COLUMNS = [
     "adverse_events",
     "design_basis",
     "design_quote",
+    *TRIAL_COLUMNS,
 ]
 
 
@@ -266,6 +275,8 @@ def study_to_dict(row):
     data["condition_tags"] = row["condition_tags"]
     data["design_basis"] = row["design_basis"]
     data["design_quote"] = row["design_quote"] or None
+    for column in TRIAL_COLUMNS:
+        data[column] = row[column] if row[column] != "" else None
     for relation in ("outcomes", "effect_summaries", "mentions", "claims"):
         data["sources" if relation == "mentions" else relation] = [
             _plain(item) for item in row[relation]
@@ -294,6 +305,7 @@ def study_to_row(row):
         ),
         "condition_basis": "; ".join(f"{t['name']}: {t['basis']}" for t in row["condition_tags"]),
         "domains": "; ".join(_domains(row)),
+        "results_posted": text_of(row["results_posted"]),  # yes, no or empty
     }
     cells = [lists[column] if column in lists else row[column] for column in CSV_COLUMNS]
     # spreadsheet_safe, written out: it runs for every cell of a long download.

@@ -21,7 +21,7 @@ from bibtexparser.middlewares.parsestack import default_unparse_stack
 from bibtexparser.model import Entry, Field
 
 from studies.bibtex import LATEX_ESCAPES, LIGATURES, author_name, page_range
-from studies.exports import CSV_COLUMNS, spreadsheet_safe
+from studies.exports import CSV_COLUMNS, TRIAL_COLUMNS, spreadsheet_safe
 from studies.identifiers import doi_url
 
 
@@ -77,6 +77,8 @@ def study_to_dict(study):
     ]
     data["design_basis"] = study.design_basis
     data["design_quote"] = study.design_quote or None
+    for column in TRIAL_COLUMNS:
+        data[column] = getattr(study, column) if getattr(study, column) != "" else None
     data["outcomes"] = [
         _plain(
             {
@@ -156,6 +158,7 @@ def study_to_row(study):
         f"{t.condition.name}: {t.basis}" for t in study.condition_tags.all()
     )
     row["domains"] = "; ".join(_domains(study))
+    row["results_posted"] = {True: "yes", False: "no"}.get(study.results_posted, "")
     return {key: spreadsheet_safe("" if value is None else value) for key, value in row.items()}
 
 

@@ -57,6 +57,17 @@ class ExportTests(TestCase):
         )
         make_effect_summary(cls.hostile, cls.fibro)
         make_claim(cls.hostile, quote="A claim")
+        cls.trial = make_study(
+            [],
+            title="Crohn trial",
+            design="registered_trial",
+            status="ongoing",
+            registry_id="NCT01234567",
+            registry_status="COMPLETED",
+            registry_checked="2024-05",
+            expected_completion="2024-03",
+            results_posted=True,
+        )
         cls.other = make_study([cls.crohn], title="Crohn study", year=2024)
         cls.total_fibro = len(cls.many) + 1
 
@@ -87,8 +98,10 @@ class ExportTests(TestCase):
         objects = json.loads(body(self.get("/studies.json?sort=title")))
         assert len(rows) == len(objects) == Study.objects.count()
         lists = {"authors", "conditions", "condition_basis", "verdicts", "domains"}
+        flags = {True: "yes", False: "no", None: ""}
         for row, data in zip(rows, objects, strict=True):
-            for column in set(CSV_COLUMNS) - lists:
+            assert row["results_posted"] == flags[data["results_posted"]]
+            for column in set(CSV_COLUMNS) - lists - {"results_posted"}:
                 value = data[column]
                 assert row[column] == spreadsheet_safe("" if value is None else str(value))
             assert row["authors"] == "; ".join(data["authors"] or [])
@@ -103,6 +116,29 @@ class ExportTests(TestCase):
             assert row["domains"] == "; ".join(sorted({o["domain"] for o in data["outcomes"]}))
         assert any(row["verdicts"] for row in rows)
         assert any(row["domains"] for row in rows)
+
+    def test_a_trial_carries_its_registry_record(self):
+        [data] = [
+            o for o in json.loads(body(self.get("/studies.json"))) if o["title"] == "Crohn trial"
+        ]
+        [row] = [
+            r
+            for r in csv.DictReader(io.StringIO(body(self.get("/studies.csv"))))
+            if r["title"] == "Crohn trial"
+        ]
+        expected = {
+            "registry_status": "COMPLETED",
+            "registry_checked": "2024-05",
+            "expected_completion": "2024-03",
+        }
+        assert {name: data[name] for name in expected} == expected
+        assert {name: row[name] for name in expected} == expected
+        assert (data["results_posted"], row["results_posted"]) == (True, "yes")
+        # A study that is not a registered trial has none.
+        [other] = [
+            o for o in json.loads(body(self.get("/studies.json"))) if o["title"] == "Crohn study"
+        ]
+        assert [other[name] for name in (*expected, "results_posted")] == [None] * 4
 
     def test_each_format_fetches_only_the_related_rows_it_writes(self):
         # One query per related table a format writes, for each further chunk of studies.

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from studies import exports
+from studies.exports import TRIAL_COLUMNS
 from studies.formats import detect_format
 from studies.importers import DUPLICATE, decode_upload, import_bibtex, preview_bibtex
 from studies.models import Condition, ImportJob, Study
@@ -70,6 +71,10 @@ class RoundTripTests(TestCase):
             design="registered_trial",
             status="ongoing",
             url="https://clinicaltrials.gov/study/NCT04270877",
+            registry_status="ACTIVE_NOT_RECRUITING",
+            registry_checked="2025-02",
+            expected_completion="2026-12",
+            results_posted=False,
         )
         make_study(title="-5 reasons; a title that starts like a formula", design="other")
 
@@ -99,6 +104,7 @@ class RoundTripTests(TestCase):
         report = self._reimport(text, "csv")
         compared = {name for row in report.rows for name in row.entry.fields}
         assert {"design", "status", "sample_size", "dose", "summary", "keywords"} <= compared
+        assert set(TRIAL_COLUMNS) <= compared
 
     def test_json(self):
         text = _export("json")
@@ -109,6 +115,13 @@ class RoundTripTests(TestCase):
         assert {"dose_min_mg", "dose_max_mg", "population", "adverse_events", "author"} <= set(
             first.entry.fields
         )
+        [trial] = [row for row in report.rows if row.existing.registry_id == "NCT04270877"]
+        assert {name: trial.entry.fields[name] for name in TRIAL_COLUMNS} == {
+            "registry_status": "ACTIVE_NOT_RECRUITING",
+            "registry_checked": "2025-02",
+            "expected_completion": "2026-12",
+            "results_posted": "no",
+        }
 
     def test_a_changed_field_is_shown(self):
         text = _export("json")
