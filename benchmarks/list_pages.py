@@ -45,6 +45,7 @@ from benchmarks.common import (
     setup_django,
 )
 from benchmarks.load import resolve
+from studies.search_index import FTS5_WEIGHTS
 
 PAGE_SIZE = 25
 # (label, our URL, the filters it applies, the page it shows)
@@ -60,7 +61,6 @@ URLS = [
     ("search", "/studies/?q=pain", {"q": "pain"}, 1),
     ("deep page", "/studies/?page=500", {}, 500),
 ]
-TSQUERY = "websearch_to_tsquery('english', %s)"
 # The filters each facet ignores (it counts the results without its own selection).
 OWN_FILTERS = {"design": ("design",), "status": ("status",), "year": ("year_min", "year_max")}
 
@@ -71,7 +71,7 @@ def where_clause(filters, postgres, condition_ids, without=(), rows=False):
     Each in its fastest form, measured: a condition, for counting, as a join from the link
     table (its index on the condition gives the studies); for a page of rows, as EXISTS
     (the newest-first index is walked to the first 25 matches); search, for counting, as a
-    set of ids matched once (SQLite otherwise reads each row through the covering index).
+    join from the search index.
     """
     tables, clauses, params = "studies_study s", [], []
     filters = {name: value for name, value in filters.items() if name not in without}
@@ -94,25 +94,19 @@ def where_clause(filters, postgres, condition_ids, without=(), rows=False):
     if "year_max" in filters:
         clauses.append("s.year <= %s")
         params.append(filters["year_max"])
-    if "q" in filters and postgres:
-        # The page's full-text search: the stored, GIN-indexed vectors of migration 0005,
-        # a union of two index scans.
-        clauses.append(
-            f"s.id IN (SELECT id FROM studies_study WHERE search_vector @@ {TSQUERY}"
-            f" UNION SELECT study_id FROM studies_outcome WHERE search_vector @@ {TSQUERY})"
-        )
-        params += [filters["q"]] * 2
-    elif "q" in filters:
-        # The page's search on SQLite: a substring of five columns or of the outcomes.
-        match = (
-            "(s.title LIKE %s OR s.authors LIKE %s OR s.journal LIKE %s OR s.summary LIKE %s"
-            " OR EXISTS (SELECT 1 FROM studies_outcome o WHERE o.study_id = s.id"
-            " AND (o.name LIKE %s OR o.figures LIKE %s)))"
-        )
-        clauses.append(
-            match if rows else f"s.id IN (SELECT s.id FROM studies_study s WHERE {match})"
-        )
-        params += [f"%{filters['q']}%"] * 6
+    if "q" in filters:
+        # The page's search index (studies/search_index.py): one document per study, an
+        # FTS5 table on SQLite, a GIN-indexed tsvector on PostgreSQL, joined by study id;
+        # the search text in the form the page writes it (studies.search.parse).
+        from studies.search import parse
+
+        tables += " JOIN studies_search f ON f.rowid = s.id"
+        if postgres:
+            clauses.append("f.document @@ to_tsquery('english'::regconfig, %s)")
+            params.append(parse(filters["q"]).tsquery())
+        else:
+            clauses.append("f.studies_search MATCH %s")
+            params.append(parse(filters["q"]).fts5())
     return tables, (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -150,30 +144,51 @@ def floor(cursor, filters, page, postgres):
                 f"SELECT s.{column}, COUNT(*) FROM {tables}{where} GROUP BY s.{column}", params
             )
             facets[column] = dict(cursor.fetchall())
-    _, where, params = where_clause(filters, postgres, condition_ids, without=("condition",))
+    tables, where, params = where_clause(filters, postgres, condition_ids, without=("condition",))
     if where:
         cursor.execute(
             "SELECT condition_id, COUNT(*) FROM studies_study_conditions"
-            f" WHERE study_id IN (SELECT s.id FROM studies_study s{where}) GROUP BY condition_id",
+            f" WHERE study_id IN (SELECT s.id FROM {tables}{where}) GROUP BY condition_id",
             params,
         )
+        by_id = dict(cursor.fetchall())
+        # The matching studies tied to no condition (the facet's "none").
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {tables}{where} AND NOT EXISTS (SELECT 1 FROM"
+            " studies_study_conditions sc WHERE sc.study_id = s.id)",
+            params,
+        )
+        untagged = cursor.fetchone()[0]
     else:
         cursor.execute(
             "SELECT condition_id, COUNT(*) FROM studies_study_conditions GROUP BY condition_id"
         )
-    by_id = dict(cursor.fetchall())
+        by_id = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT (SELECT COUNT(*) FROM studies_study)"
+            " - (SELECT COUNT(DISTINCT study_id) FROM studies_study_conditions)"
+        )
+        untagged = cursor.fetchone()[0]
     facets["condition"] = {slug: by_id.get(pk, 0) for pk, slug, _ in conditions}
+    facets["condition"]["none"] = untagged
+    # The dose band facet: one GROUP BY over its index.
+    tables, where, params = where_clause(filters, postgres, condition_ids)
+    cursor.execute(f"SELECT s.dose_band, COUNT(*) FROM {tables}{where} GROUP BY s.dose_band", params)
+    facets["dose_band"] = dict(cursor.fetchall())
     cursor.execute(
         "SELECT (SELECT MIN(year) FROM studies_study), (SELECT MAX(year) FROM studies_study)"
     )
     cursor.fetchone()
     tables, where, params = where_clause(filters, postgres, condition_ids, rows=True)
-    # The page's order: newest first, after the full-text rank when searching on PostgreSQL.
+    # The page's order: newest first, after the search's rank (best match first).
     order = f"s.year DESC{' NULLS LAST' if postgres else ''}, s.created_at DESC, s.id"
     order_params = []
     if "q" in filters and postgres:
-        order = f"ts_rank(s.search_vector, {TSQUERY}) DESC, {order}"
-        order_params = [filters["q"]]
+        order = f"ts_rank(f.document, to_tsquery('english'::regconfig, %s)) DESC, {order}"
+        order_params = [params[-1]]
+    elif "q" in filters:
+        weights = ", ".join(str(w) for w in FTS5_WEIGHTS.values())
+        order = f"bm25(f.studies_search, {weights}), {order}"
     cursor.execute(
         "SELECT s.id, s.slug, s.title, s.descriptive_title, s.year, s.design,"
         f" s.evidence_level, s.sample_size, s.status FROM {tables}{where}"
@@ -214,7 +229,7 @@ def page_data(url):
     ids = list(page.object_list.values_list("pk", flat=True))
     shown = {
         facet: {option.value: option.count for option in summary.facets[facet] if option.count}
-        for facet in ("condition", "design", "status", "decade")
+        for facet in ("condition", "design", "status", "decade", "dose_band")
     }
     return summary.total, shown, ids
 
@@ -228,6 +243,7 @@ def check(label, url, floor_result):
             decades[str(year // 10 * 10)] = decades.get(str(year // 10 * 10), 0) + n
     floor_shown = {
         "condition": {k: v for k, v in facets["condition"].items() if v},
+        "dose_band": {k: v for k, v in facets["dose_band"].items() if v},
         "design": {k: v for k, v in facets["design"].items() if v},
         "status": {k: v for k, v in facets["status"].items() if v},
         "decade": decades,
