@@ -57,7 +57,11 @@ def main():
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--pg-name")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--formats", nargs="+", choices=[p.rsplit(".", 1)[1] for p in PATHS], help="default: all"
+    )
     args = parser.parse_args()
+    paths = [p for p in PATHS if not args.formats or p.rsplit(".", 1)[1] in args.formats]
     if args.sqlite:
         url = f"sqlite:///{args.sqlite}"
     else:
@@ -67,7 +71,7 @@ def main():
     peer = None if url.startswith("postgres") else peer_file(url.removeprefix("sqlite:///"))
     ours, other = free_port(), free_port()
     peer_path = f"/{peer.stem}/study_list.csv?_stream=on&_size=max" if peer else None
-    times = {path: [] for path in [*PATHS, peer_path] if path}
+    times = {path: [] for path in [*paths, peer_path] if path}
     sizes = {}
     with gunicorn(env, ours, workers=1, extra=["--timeout", "900"]) as master:
         download(ours, "/")  # the worker has imported everything

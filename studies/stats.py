@@ -9,9 +9,6 @@ se = (upper − lower) / (2 × 1.959964), on the analysis scale.
 import math
 from dataclasses import dataclass
 
-import numpy as np
-from statsmodels.stats.meta_analysis import combine_effects
-
 from .vocabulary import POOLABLE_MEASURES, RATIO_MEASURES
 
 Z_95 = 1.959963984540054  # the 97.5th percentile of the standard normal
@@ -69,6 +66,12 @@ def pool(domain, measure, estimates):
     value, ci_low and ci_high), or None with the reason from ``why_not_pooled``."""
     if why_not_pooled(measure, estimates):
         return None
+    # Imported here, not at the top: statsmodels brings scipy and pandas, about 90 MB in
+    # every web worker that never draws a pooled diamond (a download's worker, say), and
+    # the memory goal for the downloads is 150 MB a worker (benchmarks/exports.py).
+    import numpy as np
+    from statsmodels.stats.meta_analysis import combine_effects
+
     pairs = [effect_and_variance(measure, e.value, e.ci_low, e.ci_high) for e in estimates]
     effects = np.array([effect for effect, _ in pairs])
     variances = np.array([variance for _, variance in pairs])

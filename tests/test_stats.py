@@ -11,6 +11,9 @@ are also checked against metafor's, as statsmodels' tests quote them.
 """
 
 import math
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -145,3 +148,21 @@ def test_what_is_not_pooled_says_why():
     flat = [Row(1, 1, 1), Row(2, 1, 3)]
     assert pool("pain", "MD", flat) is None
     assert "zero-width" in why_not_pooled("MD", flat)
+
+
+def test_a_web_worker_loads_statsmodels_only_to_pool():
+    # statsmodels brings scipy and pandas (about 90 MB): a worker that has loaded the site
+    # but never pools must not carry them (the downloads' memory goal, docs/deployment.md).
+    script = (
+        "import sys; from ldn_catalog.wsgi import application;"
+        "import ldn_catalog.urls, studies.admin, studies.views, studies.synthesis;"
+        "print(sorted(m for m in ('statsmodels', 'scipy', 'pandas') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ldn_catalog.settings", "SECRET_KEY": "x"},
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
