@@ -173,7 +173,9 @@ def floor(cursor, filters, page, postgres):
     facets["condition"]["none"] = untagged
     # The dose band facet: one GROUP BY over its index.
     tables, where, params = where_clause(filters, postgres, condition_ids)
-    cursor.execute(f"SELECT s.dose_band, COUNT(*) FROM {tables}{where} GROUP BY s.dose_band", params)
+    cursor.execute(
+        f"SELECT s.dose_band, COUNT(*) FROM {tables}{where} GROUP BY s.dose_band", params
+    )
     facets["dose_band"] = dict(cursor.fetchall())
     cursor.execute(
         "SELECT (SELECT MIN(year) FROM studies_study), (SELECT MAX(year) FROM studies_study)"
