@@ -284,8 +284,12 @@ def study_to_dict(row):
     return data
 
 
+# json.dumps(..., ensure_ascii=False) builds an encoder for every call; one serves all.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def write_json(rows):
-    return ["\n" + json.dumps(study_to_dict(row), ensure_ascii=False) for row in rows]
+    return ["\n" + _encode_json(study_to_dict(row)) for row in rows]
 
 
 def spreadsheet_safe(value):
