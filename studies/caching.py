@@ -157,8 +157,8 @@ def _audience(request):
 
 def page_etag(request, *args, **kwargs):
     fingerprint, _ = catalog_version()
-    # The same URL has several representations: whole page or results partial, and per user.
-    variant = f"{fingerprint}|{_audience(request)}|{request.headers.get('X-Partial', '')}"
+    # The same URL shows staff links to signed-in users: one representation per user.
+    variant = f"{fingerprint}|{_audience(request)}"
     return hashlib.sha256(variant.encode()).hexdigest()[:32]
 
 
@@ -189,7 +189,7 @@ def public_page(view):
             patch_cache_control(response, public=True, max_age=settings.PUBLIC_PAGE_MAX_AGE)
         else:
             patch_cache_control(response, private=True, no_cache=True)
-        patch_vary_headers(response, ["Cookie", "X-Partial"])
+        patch_vary_headers(response, ["Cookie"])
         return response
 
     return wrapper

@@ -17,7 +17,6 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
@@ -83,22 +82,19 @@ def study_list(request):
     ):
         return HttpResponsePermanentRedirect(_url("studies:study_list", canonical))
 
-    # Turning a page or re-sorting leaves the filters and their counts as they are, so the
-    # progressive script asks for the results partial only (static/studies/catalog.js).
-    partial = request.headers.get("X-Partial") == "results"
-    summary = facets.summarise(filterset)  # from the cache when the full page was shown
+    summary = facets.summarise(filterset)
     paginator = Paginator(filterset.qs.for_list(), PAGE_SIZE)
     paginator.count = summary.total  # counted with the facets: no COUNT query of its own
     page = paginator.get_page(page_number)
     page.object_list = _page_rows(filterset, page)
     chips = filterset.chips()
-    suggestions = suggest(filterset.search, page.paginator.count) if not partial else None
-    response = render(
+    suggestions = suggest(filterset.search, page.paginator.count)
+    return render(
         request,
-        "studies/study_list.html#results" if partial else "studies/study_list.html",
+        "studies/study_list.html",
         {
             "filter": filterset,
-            "facets": None if partial else summary.facets,
+            "facets": summary.facets,
             "page": page,
             "heading": filterset.heading(page.paginator.count),
             "sort_choices": SORT_CHOICES,
@@ -116,8 +112,6 @@ def study_list(request):
             **_suggestion_links(filterset, suggestions),
         },
     )
-    patch_vary_headers(response, ["X-Partial"])
-    return response
 
 
 def _suggestion_links(filterset, suggestions):
