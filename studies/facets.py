@@ -14,16 +14,14 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, IntegerField, Q
+from django.db.models import Count, IntegerField
 from django.db.models.expressions import RawSQL
 
 from .filters import NO_CONDITION
-from .models import Condition, Study, StudyCondition
+from .models import Study
 from .vocabulary import (
     DESIGN_LEVELS,
-    ConditionBasis,
     Design,
-    DesignBasis,
     DoseBand,
     EvidenceLevel,
     Status,
@@ -198,41 +196,3 @@ def decade_facet(filterset, counts):
         )
         for decade in range(first // 10 * 10, last + 1, 10)
     ]
-
-
-def evidence_map(every_tag=False):
-    """The home page's conditions × designs matrix: study counts, in two queries.
-
-    Counts the tags a study's own text names (basis "study"); with ``every_tag``, also
-    those named only by a citing document. Returns the designs that occur (strongest
-    first) and one row per condition with studies, each row a list of (design, count,
-    inferred) cells in the designs' order, ``inferred`` the studies whose design is
-    inferred rather than stated.
-    """
-    tags = StudyCondition.objects.order_by()
-    if not every_tag:
-        tags = tags.filter(basis=ConditionBasis.STUDY)
-    rows = tags.values_list("condition_id", "study__design").annotate(
-        n=Count("study_id"),
-        inferred=Count("study_id", filter=Q(study__design_basis=DesignBasis.INFERRED)),
-    )
-    counts = {(condition_id, design): n for condition_id, design, n, _ in rows}
-    inferred = {(condition_id, design): i for condition_id, design, _, i in rows}
-    present = {design for _, design in counts}
-    designs = [d for d in sorted(Design, key=lambda d: DESIGN_LEVELS[d]) if d.value in present]
-    condition_ids = {condition_id for condition_id, _ in counts}
-    rows = [
-        (
-            condition,
-            [
-                (
-                    design,
-                    counts.get((condition.pk, design.value), 0),
-                    inferred.get((condition.pk, design.value), 0),
-                )
-                for design in designs
-            ],
-        )
-        for condition in Condition.objects.filter(pk__in=condition_ids).order_by("name")
-    ]
-    return designs, rows

@@ -17,8 +17,14 @@ from simple_history.models import HistoricalRecords
 
 from . import identifiers, limits, search
 from .limits import length_at_most
-from .querysets import OutcomeQuerySet, StudyQuerySet
-from .versions import Versioned, VersionedQuerySet
+from .querysets import (
+    ConditionQuerySet,
+    EffectSummaryQuerySet,
+    OutcomeQuerySet,
+    SluggedQuerySet,
+    StudyQuerySet,
+)
+from .versions import Versioned
 from .vocabulary import (
     DESIGN_LEVELS,
     DOSE_BAND_LIMITS,
@@ -55,11 +61,6 @@ def _history_model_name(name):
     # The condition tags' history keeps the name (and table) it had before the tags had a
     # model of their own: HistoricalStudy_conditions.
     return "HistoricalStudy_conditions" if name == "StudyCondition" else f"Historical{name}"
-
-
-class SluggedQuerySet(VersionedQuerySet):
-    def get_by_natural_key(self, slug):
-        return self.get(slug=slug)
 
 
 def _evidence_level_expression():
@@ -100,7 +101,7 @@ class Condition(Versioned):
     category = models.CharField(max_length=30, choices=ConditionCategory, db_index=True)
     description = text_field(blank=True)
 
-    objects = SluggedQuerySet.as_manager()
+    objects = ConditionQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -118,6 +119,33 @@ class Condition(Versioned):
 
     def get_absolute_url(self):
         return reverse("studies:condition_detail", args=[self.slug])
+
+    def evidence(self, section_size):
+        """What the condition's page shows of its studies: the number of studies by
+        evidence level, and the first ``section_size`` rows of each section with how many
+        there are in all (a condition with thousands of studies still gives a page of a
+        few dozen lines). The section counts come with the levels, in one query."""
+        by_level = Study.objects.counted_for_any_condition_id([self.pk]).level_counts()
+        studies = Study.objects.for_any_condition_id([self.pk]).with_citing_only(self)
+        findings = list(EffectSummary.objects.findings(self)[:section_size])
+        return {
+            "total": sum(row["n"] for row in by_level.values()),
+            "pyramid": [
+                (level, by_level[level.value]["n"] if level.value in by_level else 0)
+                for level in EvidenceLevel
+            ],
+            "pyramid_max": max((row["n"] for row in by_level.values()), default=0),
+            "findings": {"rows": findings, "total": findings[0].total if findings else 0},
+            "ongoing": {
+                "rows": list(studies.ongoing().for_list().sorted_by("newest")[:section_size]),
+                "total": sum(row["ongoing"] for row in by_level.values()),
+            },
+            "harms": {
+                "rows": list(studies.reporting_harms().sorted_by("level")[:section_size]),
+                "total": sum(row["harms"] for row in by_level.values()),
+            },
+            "strongest": list(studies.for_list().sorted_by("level")[:5]),
+        }
 
 
 class StudyCondition(models.Model):
@@ -573,6 +601,7 @@ class EffectSummary(StudyPart):
         help_text="GRADE reasons for lowering the certainty.",
     )
 
+    objects = EffectSummaryQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

@@ -1,9 +1,17 @@
 """Queries over many studies: logic about one row lives on the model, about many rows here."""
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Window
 
 from .versions import VersionedQuerySet
+from .vocabulary import (
+    DESIGN_LEVELS,
+    ConditionBasis,
+    Design,
+    DesignBasis,
+    EvidenceLevel,
+    Status,
+)
 
 # The list's sort orders, by their public name in the query string. Every order ends on
 # the primary key so that pages never overlap or skip a study.
@@ -24,6 +32,64 @@ SORT_CHOICES = [
     ("level", "Strongest evidence first"),
     ("title", "Title A–Z"),
 ]
+
+
+class SluggedQuerySet(VersionedQuerySet):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class ConditionQuerySet(SluggedQuerySet):
+    def with_study_counts(self):
+        """Each condition with its number of studies and the strongest evidence level
+        among them (the condition index)."""
+        return self.annotate(
+            study_count=Count("studies"), best_level=Min("studies__evidence_level")
+        )
+
+    def evidence_map(self, every_tag=False):
+        """The home page's conditions × designs matrix: study counts, in two queries.
+
+        Counts the tags a study's own text names (basis "study"); with ``every_tag``, also
+        those named only by a citing document. Returns the designs that occur (strongest
+        first) and one row per condition with studies, each row a list of (design, count,
+        inferred) cells in the designs' order, ``inferred`` the studies whose design is
+        inferred rather than stated.
+        """
+        tags = self.model.studies.through.objects.order_by()
+        if not every_tag:
+            tags = tags.filter(basis=ConditionBasis.STUDY)
+        rows = tags.values_list("condition_id", "study__design").annotate(
+            n=Count("study_id"),
+            inferred=Count("study_id", filter=Q(study__design_basis=DesignBasis.INFERRED)),
+        )
+        counts = {(condition_id, design): n for condition_id, design, n, _ in rows}
+        inferred = {(condition_id, design): i for condition_id, design, _, i in rows}
+        present = {design for _, design in counts}
+        designs = [d for d in sorted(Design, key=lambda d: DESIGN_LEVELS[d]) if d.value in present]
+        condition_ids = {condition_id for condition_id, _ in counts}
+        return designs, [
+            (
+                condition,
+                [
+                    (
+                        design,
+                        counts.get((condition.pk, design.value), 0),
+                        inferred.get((condition.pk, design.value), 0),
+                    )
+                    for design in designs
+                ],
+            )
+            for condition in self.filter(pk__in=condition_ids).order_by("name")
+        ]
+
+
+# What a condition page counts apart: trials still running or with no results yet, and
+# studies that report adverse events.
+ONGOING = Q(status__in=[Status.ONGOING, Status.PROTOCOL]) | Q(
+    evidence_level=EvidenceLevel.NO_RESULTS
+)
+REPORTING_HARMS = ~Q(adverse_events="")
 
 
 class StudyQuerySet(VersionedQuerySet):
@@ -80,6 +146,43 @@ class StudyQuerySet(VersionedQuerySet):
         """Studies the documents tie to no condition."""
         through = self.model.conditions.through
         return self.filter(~models.Exists(through.objects.filter(study=models.OuterRef("pk"))))
+
+    def related_to(self, study):
+        """Studies that share a condition with ``study``, strongest evidence first (its
+        conditions are read from ``study.conditions``, prefetched by ``for_export``)."""
+        pks = [condition.pk for condition in study.conditions.all()]
+        if not pks:
+            return self.none()
+        return self.for_any_condition_id(pks).exclude(pk=study.pk).sorted_by("level")
+
+    def ongoing(self):
+        return self.filter(ONGOING)
+
+    def reporting_harms(self):
+        return self.filter(REPORTING_HARMS)
+
+    def with_citing_only(self, condition):
+        """Annotate ``citing_only``: the study is tied to ``condition`` only by a citing
+        document (a condition page says so)."""
+        through = self.model.conditions.through
+        citing = through.objects.filter(
+            study=OuterRef("pk"), condition=condition, basis=ConditionBasis.CITING
+        )
+        return self.annotate(citing_only=Exists(citing))
+
+    def level_counts(self):
+        """{evidence level: {"n", "ongoing", "harms"}}: the studies at each level, and how
+        many of them are ongoing or report adverse events, in one GROUP BY."""
+        counts = (
+            self.order_by()
+            .values("evidence_level")
+            .annotate(
+                n=Count("pk"),
+                ongoing=Count("pk", filter=ONGOING),
+                harms=Count("pk", filter=REPORTING_HARMS),
+            )
+        )
+        return {row.pop("evidence_level"): row for row in counts}
 
     def with_results(self):
         """Studies with at least one reported outcome."""
@@ -151,6 +254,22 @@ class StudyQuerySet(VersionedQuerySet):
             models.Prefetch(
                 "claims", queryset=Claim.objects.select_related("source", "cited_source")
             ),
+        )
+
+
+class EffectSummaryQuerySet(models.QuerySet):
+    def findings(self, condition):
+        """The verdicts on ``condition`` of its better-designed studies (reviews, trials,
+        controlled observational studies), strongest first, each row annotated with
+        ``total``: how many there are in all (so a page of them is one query)."""
+        return (
+            self.filter(
+                condition=condition,
+                study__evidence_level__lte=EvidenceLevel.CONTROLLED_OBSERVATIONAL,
+            )
+            .select_related("study")
+            .annotate(total=Window(Count("pk")))
+            .order_by("study__evidence_level", "-study__year", "study__title")
         )
 
 

@@ -5,7 +5,6 @@ from collections import Counter
 from urllib.parse import parse_qsl, urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import (
     Http404,
     HttpResponse,
@@ -27,11 +26,11 @@ from .feeds import StudyFeed
 from .filters import StudyFilter
 from .gone import gone_or_404
 from .links import absolute_url
-from .models import Condition, EffectSummary, Source, Study, StudyCondition
+from .models import Condition, Source, Study
 from .querysets import SORT_CHOICES
 from .ratelimits import ratelimited
 from .suggestions import suggest
-from .vocabulary import ClaimVerdict, ConditionBasis, EvidenceLevel, OutcomeDomain, Status
+from .vocabulary import ClaimVerdict, EvidenceLevel, OutcomeDomain
 
 PAGE_SIZE = 25
 EXPORT_CHUNK_SIZE = 1000  # studies a download reads from the database at a time
@@ -49,7 +48,7 @@ def home(request):
     every_tag = request.GET.get("tags") == "all"
     designs, rows = for_this_version(
         "evidence-map-all" if every_tag else "evidence-map",
-        lambda: facets.evidence_map(every_tag=every_tag),
+        lambda: Condition.objects.evidence_map(every_tag=every_tag),
     )
     latest = Study.objects.for_list().order_by("-created_at", "-pk")[:LATEST_COUNT]
     return render(
@@ -184,14 +183,7 @@ def study_detail(request, slug):
         return gone_or_404(request, slug)
     conditions = list(study.conditions.all())
     tags = list(study.condition_tags.all())  # prefetched by for_export, with their basis
-    related = (
-        Study.objects.for_list()
-        .for_any_condition([c.slug for c in conditions])
-        .exclude(pk=study.pk)
-        .sorted_by("level")[:RELATED_COUNT]
-        if conditions
-        else Study.objects.none()
-    )
+    related = Study.objects.for_list().related_to(study)[:RELATED_COUNT]
     citation = Citation.from_study(study)
     return render(
         request,
@@ -243,11 +235,7 @@ def study_bibtex(request, slug):
 def condition_list(request):
     conditions = for_this_version(
         "condition-index",
-        lambda: list(
-            Condition.objects.annotate(
-                study_count=Count("studies"), best_level=Min("studies__evidence_level")
-            ).order_by("name")
-        ),
+        lambda: list(Condition.objects.with_study_counts().order_by("name")),
     )
     return render(request, "studies/condition_list.html", {"conditions": conditions})
 
@@ -256,7 +244,9 @@ def condition_list(request):
 @public_page
 def condition_detail(request, slug):
     condition = get_object_or_404(Condition, slug=slug)
-    evidence = for_this_version(f"condition:{condition.pk}", lambda: _evidence_for(condition))
+    evidence = for_this_version(
+        f"condition:{condition.pk}", lambda: condition.evidence(section_size=SECTION_SIZE)
+    )
     drawn = for_this_version(f"synthesis:{condition.pk}", lambda: _synthesis_for(condition))
     return render(
         request,
@@ -299,58 +289,6 @@ def condition_json(request, slug):
     drawn = for_this_version(f"synthesis:{condition.pk}", lambda: _synthesis_for(condition))
     response = JsonResponse(drawn["synthesis"].as_json(condition))
     return response
-
-
-def _evidence_for(condition):
-    """What a condition page shows of its studies, the same for every reader until the
-    catalog changes: the studies by evidence level, and the first rows of each section
-    with how many there are in all (a condition with thousands of studies still gives a
-    page of a few dozen lines). The section counts come with the levels, in one query."""
-    # A study tagged with the condition only by a citing document says so on the page.
-    citing_only = StudyCondition.objects.filter(
-        study=OuterRef("pk"), condition=condition, basis=ConditionBasis.CITING
-    )
-    studies = Study.objects.for_any_condition_id([condition.pk]).annotate(
-        citing_only=Exists(citing_only)
-    )
-    ongoing = Q(status__in=[Status.ONGOING, Status.PROTOCOL]) | Q(
-        evidence_level=EvidenceLevel.NO_RESULTS
-    )
-    harms = ~Q(adverse_events="")
-    counts = (
-        Study.objects.counted_for_any_condition_id([condition.pk])
-        .order_by()
-        .values("evidence_level")
-        .annotate(
-            n=Count("pk"), ongoing=Count("pk", filter=ongoing), harms=Count("pk", filter=harms)
-        )
-    )
-    by_level = {row["evidence_level"]: row for row in counts}
-    findings = (
-        EffectSummary.objects.filter(
-            condition=condition, study__evidence_level__lte=EvidenceLevel.CONTROLLED_OBSERVATIONAL
-        )
-        .select_related("study")
-        .order_by("study__evidence_level", "-study__year", "study__title")
-    )
-    return {
-        "total": sum(row["n"] for row in by_level.values()),
-        "pyramid": [
-            (level, by_level[level.value]["n"] if level.value in by_level else 0)
-            for level in EvidenceLevel
-        ],
-        "pyramid_max": max((row["n"] for row in by_level.values()), default=0),
-        "findings": {"rows": list(findings[:SECTION_SIZE]), "total": findings.count()},
-        "ongoing": {
-            "rows": list(studies.filter(ongoing).for_list().sorted_by("newest")[:SECTION_SIZE]),
-            "total": sum(row["ongoing"] for row in by_level.values()),
-        },
-        "harms": {
-            "rows": list(studies.filter(harms).sorted_by("level")[:SECTION_SIZE]),
-            "total": sum(row["harms"] for row in by_level.values()),
-        },
-        "strongest": list(studies.for_list().sorted_by("level")[:5]),
-    }
 
 
 @require_safe
