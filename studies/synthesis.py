@@ -6,11 +6,12 @@ The condition page, its plots and ``/conditions/<slug>.json`` all read one ``Syn
 so they show the same numbers.
 """
 
+import heapq
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 from django.db.models import Count, F, FloatField, Window
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import Cast
 
 from .citations import short_label
 from .models import BottomLine, EffectSummary, Outcome, Study
@@ -206,60 +207,71 @@ def _verdicts(condition):
 
 
 def _groups(outcomes):
-    estimates = outcomes.with_estimate()
-    numbers = {}
+    """The estimates by measure and domain: every one's bare numbers for the pool, and the
+    first SHOWN of each group (strongest evidence, then newest) with their details. One
+    query reads the numbers with the order's keys (ranking them in SQL with a window over
+    every estimate cost more than sorting them here), one the details of the rows shown."""
     # As floats from the database: converting thousands of decimals costs more than the pool.
     as_floats = {"v": Cast("value", FloatField()), "lo": Cast("ci_low", FloatField())}
     as_floats["hi"] = Cast("ci_high", FloatField())
-    bare = estimates.order_by().annotate(**as_floats)
-    for domain, measure, value, low, high in bare.values_list(
-        "domain", "effect_measure", "v", "lo", "hi"
+    bare = outcomes.with_estimate().order_by().annotate(**as_floats)
+    numbers, order = {}, {}
+    for domain, measure, value, low, high, level, year, pk in bare.values_list(
+        "domain", "effect_measure", "v", "lo", "hi", "study__evidence_level", "study__year", "pk"
     ):
         numbers.setdefault((domain, measure), []).append(Numbers(value, low, high))
-    first = Window(
-        RowNumber(),
-        partition_by=[F("domain"), F("effect_measure")],
-        order_by=[F("study__evidence_level"), F("study__year").desc(nulls_last=True), F("pk")],
-    )
-    rows = (
-        estimates.annotate(row=first)
-        .filter(row__lte=SHOWN)
-        .order_by("domain", "effect_measure", "row")
-        .values_list(
-            "study__slug",
-            "study__title",
-            "study__authors",
-            "study__year",
-            "study__evidence_level",
-            "name",
-            "domain",
-            "effect_measure",
-            "value",
-            "ci_low",
-            "ci_high",
-            "p_value",
-            "study__sample_size",
+        # Strongest evidence first, then newest (undated last), then the oldest row.
+        order.setdefault((domain, measure), []).append((level, year is None, -(year or 0), pk))
+    first = {key: [pk for *_, pk in heapq.nsmallest(SHOWN, keys)] for key, keys in order.items()}
+    details = Outcome.objects.filter(pk__in=[pk for pks in first.values() for pk in pks])
+    by_pk = {}
+    for (
+        pk,
+        slug,
+        title,
+        authors,
+        year,
+        level,
+        name,
+        domain,
+        measure,
+        value,
+        low,
+        high,
+        p,
+        n,
+    ) in details.values_list(
+        "pk",
+        "study__slug",
+        "study__title",
+        "study__authors",
+        "study__year",
+        "study__evidence_level",
+        "name",
+        "domain",
+        "effect_measure",
+        "value",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "study__sample_size",
+    ):
+        by_pk[pk] = Estimate(
+            study=slug,
+            title=title,
+            label=short_label(authors, title, year),
+            year=year,
+            level=level,
+            outcome=name,
+            domain=domain,
+            measure=measure,
+            value=float(value),
+            ci_low=float(low),
+            ci_high=float(high),
+            p_value=_float(p),
+            n=n,
         )
-    )
-    shown = {}
-    for slug, title, authors, year, level, name, domain, measure, value, low, high, p, n in rows:
-        shown.setdefault((domain, measure), []).append(
-            Estimate(
-                study=slug,
-                title=title,
-                label=short_label(authors, title, year),
-                year=year,
-                level=level,
-                outcome=name,
-                domain=domain,
-                measure=measure,
-                value=float(value),
-                ci_low=float(low),
-                ci_high=float(high),
-                p_value=_float(p),
-                n=n,
-            )
-        )
+    shown = {key: [by_pk[pk] for pk in pks] for key, pks in first.items()}
     return [
         Group(
             domain=domain,
