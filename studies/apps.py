@@ -1,11 +1,11 @@
 from django.apps import AppConfig
+from django.db import connections
 from django.db.models.signals import post_migrate
 
 
 def bump_after_migrate(sender, using, **kwargs):
     """Migrations, data migrations included, may change catalog rows without signals."""
-    from django.db import connections
-
+    # The app's modules import its models: they load once the app registry is ready.
     from .caching import bump_catalog_revision
     from .models import CatalogRevision
 

@@ -20,6 +20,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 from django.apps import apps
+from django.contrib.auth.models import Group
 from django.core import serializers
 from django.core.management.base import CommandError
 from django.core.management.color import no_style
@@ -27,6 +28,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from .caching import bump_catalog_revision
+from .models import Condition, Source, Study
 
 # What the JSON dump holds, in dependency order. "studies" includes the historical
 # models (HistoricalStudy, HistoricalStudy_conditions, ...): they live in the same app.
@@ -118,10 +120,6 @@ def snapshot(using=DEFAULT_DB_ALIAS):
 
 def restore_json(path, using=DEFAULT_DB_ALIAS):
     """Load a JSON backup into an empty, migrated database, in one transaction."""
-    from django.contrib.auth.models import Group
-
-    from .models import Condition, Source, Study
-
     if any(model.objects.using(using).exists() for model in (Study, Condition, Source)):
         raise CommandError(
             "The database already holds a catalog. Restore into an empty, migrated database."

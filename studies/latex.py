@@ -18,6 +18,7 @@ UNESCAPED_TEXT_SPECIALS = re.compile(r"(?<!\\)([%&#_])")
 
 
 def _latex_decoder():
+    # Imported on first use: some 50 ms that a process reading no BibTeX never spends.
     from pylatexenc.latex2text import (
         LatexNodes2Text,
         MacroTextSpec,

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Window
 
+from .search import ParsedSearch, Relevance, parse
 from .versions import VersionedQuerySet
 from .vocabulary import (
     DESIGN_LEVELS,
@@ -202,8 +203,6 @@ class StudyQuerySet(VersionedQuerySet):
         already parsed by ``studies.search.parse``) in any field a reader would expect,
         annotated with their ``rank`` (higher is better); see studies/search.py.
         A search with no word to look for filters nothing."""
-        from .search import ParsedSearch, Relevance, parse
-
         parsed = text if isinstance(text, ParsedSearch) else parse(text)
         if not parsed:
             return self

@@ -5,6 +5,8 @@ An FTS5 table with row triggers on SQLite; a GIN-indexed tsvector with statement
 triggers on PostgreSQL. ``studies/search.py`` queries it.
 """
 
+from django.db import connections
+
 TABLE = "studies_search"
 LINK_TABLE = "studies_study_conditions"
 # FTS5 columns and their BM25 weights: a word in the title or an identifier counts most.
@@ -299,6 +301,4 @@ def _reinstall_sqlite(connection):
 
 def ensure_installed(using, **kwargs):
     """After ``migrate`` on SQLite: put back triggers a table rebuild dropped."""
-    from django.db import connections
-
     _reinstall_sqlite(connections[using])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import connection
 from rapidfuzz import fuzz, process
 
+from .caching import for_this_version
 from .models import Condition, Study
 from .search import STOP_WORDS, WORD
 
@@ -78,20 +79,14 @@ def _words(text):
 
 
 def vocabulary():
-    from .caching import for_this_version
-
     return for_this_version("search-vocabulary", build_vocabulary)
 
 
 def common_words():
-    from .caching import for_this_version
-
     return for_this_version("search-common-words", build_common_words)
 
 
 def conditions():
-    from .caching import for_this_version
-
     return for_this_version("search-conditions", condition_names)
 
 
