@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import TestCase
 
-from studies.models import Claim, EvidenceLevel, Study
-from studies.vocabulary import DESIGN_LEVELS, Design
+from studies.models import Claim, Study
+from studies.vocabulary import DESIGN_LEVELS, Design, EvidenceLevel
 
 from .factories import make_condition, make_outcome, make_source, make_study
 
