@@ -14,10 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import identifiers, limits, search
 from ..limits import length_at_most
-from ..querysets import (
-    ConditionQuerySet,
-    StudyQuerySet,
-)
+from ..querysets import ConditionQuerySet, StudyQuerySet
 from ..versions import Versioned
 from ..vocabulary import (
     DESIGN_LEVELS,

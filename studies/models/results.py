@@ -9,18 +9,8 @@ from simple_history.models import HistoricalRecords
 
 from .. import limits
 from ..limits import length_at_most
-from ..querysets import (
-    EffectSummaryQuerySet,
-    OutcomeQuerySet,
-)
-from ..vocabulary import (
-    RATIO_MEASURES,
-    Certainty,
-    Direction,
-    EffectMeasure,
-    OutcomeDomain,
-    Verdict,
-)
+from ..querysets import EffectSummaryQuerySet, OutcomeQuerySet
+from ..vocabulary import RATIO_MEASURES, Certainty, Direction, EffectMeasure, OutcomeDomain, Verdict
 from .catalog import Condition, Study, StudyPart, text_field
 
 

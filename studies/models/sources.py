@@ -8,14 +8,9 @@ from simple_history.models import HistoricalRecords
 
 from .. import limits
 from ..limits import length_at_most
-from ..querysets import (
-    SluggedQuerySet,
-)
+from ..querysets import SluggedQuerySet
 from ..versions import Versioned
-from ..vocabulary import (
-    ClaimVerdict,
-    SourceKind,
-)
+from ..vocabulary import ClaimVerdict, SourceKind
 from .catalog import Study, StudyPart, text_field
 
 
