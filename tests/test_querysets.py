@@ -1,8 +1,8 @@
 from django.test import TestCase
 
-from studies.models import Study
+from studies.models import Condition, EffectSummary, Study
 
-from .factories import make_condition, make_outcome, make_study
+from .factories import make_condition, make_effect_summary, make_outcome, make_study
 
 
 class ConditionFilterTests(TestCase):
@@ -52,3 +52,52 @@ class SearchTests(TestCase):
 
     def test_no_match_is_empty(self):
         assert self.found("dyspnoea") == []
+
+
+class ConditionPageQueryTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.fibro, cls.crohn, cls.unused = make_condition(), make_condition(), make_condition()
+        cls.trial = make_study([cls.fibro], design="rct", year=2010, adverse_events="Nausea")
+        cls.review = make_study([cls.fibro, cls.crohn], design="meta_analysis", year=2020)
+        cls.ongoing = make_study([cls.fibro], design="registered_trial", status="ongoing")
+        cls.report = make_study([cls.crohn], design="case_report", year=2015)
+        for study in (cls.trial, cls.review, cls.report):
+            make_effect_summary(study, cls.fibro if study != cls.report else cls.crohn)
+
+    def test_level_counts_count_ongoing_and_harms_per_level(self):
+        counts = Study.objects.counted_for_any_condition_id([self.fibro.pk]).level_counts()
+        assert counts == {
+            1: {"n": 1, "ongoing": 0, "harms": 0},
+            2: {"n": 1, "ongoing": 0, "harms": 1},
+            7: {"n": 1, "ongoing": 1, "harms": 0},
+        }
+
+    def test_related_studies_share_a_condition_strongest_first(self):
+        review = Study.objects.prefetch_related("conditions").get(pk=self.review.pk)
+        related = list(Study.objects.related_to(review))
+        assert related == [self.trial, self.report, self.ongoing]
+        alone = make_study()
+        assert list(Study.objects.related_to(alone)) == []
+
+    def test_findings_carry_how_many_there_are_with_each_row(self):
+        rows = list(EffectSummary.objects.findings(self.fibro)[:1])
+        assert [row.study for row in rows] == [self.review]
+        assert rows[0].total == 2  # the review and the trial; the case report is not one
+        assert list(EffectSummary.objects.findings(self.unused)) == []
+
+    def test_condition_index_counts_studies_and_best_level(self):
+        counts = {
+            c.pk: (c.study_count, c.best_level) for c in Condition.objects.with_study_counts()
+        }
+        assert counts[self.fibro.pk] == (3, 1)
+        assert counts[self.crohn.pk] == (2, 1)
+        assert counts[self.unused.pk] == (0, None)
+
+    def test_condition_evidence_sections(self):
+        evidence = self.fibro.evidence(section_size=1)
+        assert evidence["total"] == 3
+        assert evidence["findings"]["total"] == 2 and len(evidence["findings"]["rows"]) == 1
+        assert evidence["ongoing"] == {"rows": [self.ongoing], "total": 1}
+        assert evidence["harms"]["rows"] == [self.trial] and evidence["harms"]["total"] == 1
+        assert evidence["strongest"] == [self.review, self.trial, self.ongoing]
