@@ -259,17 +259,19 @@ class StudyQuerySet(VersionedQuerySet):
 class EffectSummaryQuerySet(models.QuerySet):
     def findings(self, condition):
         """The verdicts on ``condition`` of its better-designed studies (reviews, trials,
-        controlled observational studies), strongest first, each row annotated with
-        ``total``: how many there are in all (so a page of them is one query)."""
-        return (
-            self.filter(
-                condition=condition,
-                study__evidence_level__lte=EvidenceLevel.CONTROLLED_OBSERVATIONAL,
-            )
-            .select_related("study")
-            .annotate(total=Window(Count("pk")))
-            .order_by("study__evidence_level", "-study__year", "study__title")
-        )
+        controlled observational studies), strongest first."""
+        return self.filter(
+            condition=condition,
+            study__evidence_level__lte=EvidenceLevel.CONTROLLED_OBSERVATIONAL,
+        ).order_by("study__evidence_level", "-study__year", "study__title")
+
+    def first_with_total(self, size):
+        """The first ``size`` rows (their studies fetched) and how many there are in all.
+        The ids and the total come in one pass (a window over whole rows would sort every
+        row's columns), then the rows shown by primary key."""
+        first = list(self.annotate(total=Window(Count("pk"))).values_list("pk", "total")[:size])
+        rows = self.select_related("study").in_bulk([pk for pk, _ in first])
+        return [rows[pk] for pk, _ in first], first[0][1] if first else 0
 
 
 class OutcomeQuerySet(models.QuerySet):

@@ -80,11 +80,13 @@ class ConditionPageQueryTests(TestCase):
         alone = make_study()
         assert list(Study.objects.related_to(alone)) == []
 
-    def test_findings_carry_how_many_there_are_with_each_row(self):
-        rows = list(EffectSummary.objects.findings(self.fibro)[:1])
-        assert [row.study for row in rows] == [self.review]
-        assert rows[0].total == 2  # the review and the trial; the case report is not one
-        assert list(EffectSummary.objects.findings(self.unused)) == []
+    def test_findings_come_strongest_first_with_how_many_there_are(self):
+        findings = EffectSummary.objects.findings(self.fibro)
+        assert [summary.study for summary in findings] == [self.review, self.trial]
+        rows, total = findings.first_with_total(1)
+        assert [summary.study for summary in rows] == [self.review]
+        assert total == 2  # the review and the trial; the case report is not one
+        assert EffectSummary.objects.findings(self.unused).first_with_total(1) == ([], 0)
 
     def test_condition_index_counts_studies_and_best_level(self):
         counts = {

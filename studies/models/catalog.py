@@ -112,7 +112,9 @@ class Condition(Versioned):
         studies = Study.objects.for_any_condition_id([self.pk]).with_citing_only(self)
         from .results import EffectSummary
 
-        findings = list(EffectSummary.objects.findings(self)[:section_size])
+        findings, findings_total = EffectSummary.objects.findings(self).first_with_total(
+            section_size
+        )
         return {
             "total": sum(row["n"] for row in by_level.values()),
             "pyramid": [
@@ -120,7 +122,7 @@ class Condition(Versioned):
                 for level in EvidenceLevel
             ],
             "pyramid_max": max((row["n"] for row in by_level.values()), default=0),
-            "findings": {"rows": findings, "total": findings[0].total if findings else 0},
+            "findings": {"rows": findings, "total": findings_total},
             "ongoing": {
                 "rows": list(studies.ongoing().for_list().sorted_by("newest")[:section_size]),
                 "total": sum(row["ongoing"] for row in by_level.values()),
