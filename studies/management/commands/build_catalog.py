@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from studies import curation
+from studies import catalog_fixture, curation
 
 
 class Command(BaseCommand):
@@ -16,14 +16,14 @@ class Command(BaseCommand):
     def handle(self, *args, check=False, **options):
         try:
             if check:
-                if not curation.is_current():
+                if not catalog_fixture.is_current():
                     raise CommandError(
                         "fixtures/catalog.json is not what the curated YAML builds: "
                         "run `make catalog` and commit the result."
                     )
                 self.stdout.write("fixtures/catalog.json is up to date.")
                 return
-            count = curation.build()
+            count = catalog_fixture.build()
         except curation.CurationError as error:
             raise CommandError(f"The curated catalog breaks a rule: {error}") from error
-        self.stdout.write(f"Wrote {count} studies to {curation.FIXTURE_PATH}.")
+        self.stdout.write(f"Wrote {count} studies to {catalog_fixture.FIXTURE_PATH}.")
