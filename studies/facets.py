@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, IntegerField
 from django.db.models.expressions import RawSQL
 
+from .caching import for_this_version
 from .filters import NO_CONDITION
 from .models import Study
 from .vocabulary import (
@@ -59,8 +60,6 @@ class Summary:
 
 def summarise(filterset):
     """The number of results and the facets for ``filterset``, from the cache if there."""
-    from .caching import for_this_version
-
     params = urlencode([(k, v) for k, v in filterset.canonical_params() if k != "sort"])
     name = "facets:" + hashlib.sha256(params.encode()).hexdigest()
     return for_this_version(name, lambda: compute_summary(filterset))
