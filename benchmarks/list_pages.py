@@ -60,7 +60,7 @@ URLS = [
     ("search", "/studies/?q=pain", {"q": "pain"}, 1),
     ("deep page", "/studies/?page=500", {}, 500),
 ]
-TSQUERY = "websearch_to_tsquery('english', %s)"
+SEARCH_TABLE = "studies_search"  # studies.search_index.TABLE
 # The filters each facet ignores (it counts the results without its own selection).
 OWN_FILTERS = {"design": ("design",), "status": ("status",), "year": ("year_min", "year_max")}
 
@@ -94,26 +94,39 @@ def where_clause(filters, postgres, condition_ids, without=(), rows=False):
     if "year_max" in filters:
         clauses.append("s.year <= %s")
         params.append(filters["year_max"])
-    if "q" in filters and postgres:
-        # The page's full-text search: the stored, GIN-indexed vectors of migration 0005,
-        # a union of two index scans.
-        clauses.append(
-            f"s.id IN (SELECT id FROM studies_study WHERE search_vector @@ {TSQUERY}"
-            f" UNION SELECT study_id FROM studies_outcome WHERE search_vector @@ {TSQUERY})"
-        )
-        params += [filters["q"]] * 2
-    elif "q" in filters:
-        # The page's search on SQLite: a substring of five columns or of the outcomes.
-        match = (
-            "(s.title LIKE %s OR s.authors LIKE %s OR s.journal LIKE %s OR s.summary LIKE %s"
-            " OR EXISTS (SELECT 1 FROM studies_outcome o WHERE o.study_id = s.id"
-            " AND (o.name LIKE %s OR o.figures LIKE %s)))"
-        )
-        clauses.append(
-            match if rows else f"s.id IN (SELECT s.id FROM studies_study s WHERE {match})"
-        )
-        params += [f"%{filters['q']}%"] * 6
+    if "q" in filters:
+        # The page's word search: the search index (studies_search, one document per
+        # study), matched once; for a page of rows, joined for its rank.
+        match, param = search_match(filters["q"], postgres)
+        if rows:
+            tables += f" JOIN {SEARCH_TABLE} ON {SEARCH_TABLE}.rowid = s.id"
+            clauses.append(match)
+        else:
+            clauses.append(f"s.id IN (SELECT rowid FROM {SEARCH_TABLE} WHERE {match})")
+        params.append(param)
     return tables, (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def search_match(text, postgres):
+    """The search index's match for ``text`` and its parameter, as the page parses it."""
+    from studies.search import parse
+
+    parsed = parse(text)
+    if postgres:
+        return f"{SEARCH_TABLE}.document @@ to_tsquery('english'::regconfig, %s)", parsed.tsquery()
+    return f"{SEARCH_TABLE} MATCH %s", parsed.fts5()
+
+
+def search_rank(text, postgres):
+    """The page's best-match order for ``text``: ts_rank, or BM25 with the column weights."""
+    from studies.search import parse
+    from studies.search_index import FTS5_WEIGHTS
+
+    if postgres:
+        rank = f"ts_rank({SEARCH_TABLE}.document, to_tsquery('english'::regconfig, %s))"
+        return rank, [parse(text).tsquery()]
+    weights = ", ".join(str(w) for w in FTS5_WEIGHTS.values())
+    return f"-bm25({SEARCH_TABLE}, {weights})", []
 
 
 def floor(cursor, filters, page, postgres):
@@ -124,9 +137,10 @@ def floor(cursor, filters, page, postgres):
     results and every facet whose own filter is not in use (level from design and decade
     from year, in Python); one more GROUP BY for a facet whose own filter is in use; the
     condition facet from the link table alone when nothing else filters, over the matching
-    studies' ids otherwise; the catalog's first and last year (the decade facet's range,
-    two index lookups); one page of 25 rows in the page's order, their conditions and
-    their verdicts. Returns (total, facets, ids).
+    studies' ids otherwise, and the results with no condition; the dose bands of the
+    results; the catalog's first and last year (the decade facet's range, two index
+    lookups); one page of 25 rows in the page's order, their conditions and their
+    verdicts. Returns (total, facets, ids).
     """
     cursor.execute("SELECT id, slug, name FROM studies_condition ORDER BY name")
     conditions = cursor.fetchall()
@@ -150,7 +164,20 @@ def floor(cursor, filters, page, postgres):
                 f"SELECT s.{column}, COUNT(*) FROM {tables}{where} GROUP BY s.{column}", params
             )
             facets[column] = dict(cursor.fetchall())
+    # The dose-band facet (no URL here filters by dose: it counts the results).
+    tables, where, params = where_clause(filters, postgres, condition_ids)
+    cursor.execute(
+        f"SELECT s.dose_band, COUNT(*) FROM {tables}{where} GROUP BY s.dose_band", params
+    )
+    facets["dose_band"] = dict(cursor.fetchall())
     _, where, params = where_clause(filters, postgres, condition_ids, without=("condition",))
+    # The condition facet's "no condition named": the results without a condition link.
+    untagged = "NOT EXISTS (SELECT 1 FROM studies_study_conditions sc WHERE sc.study_id = s.id)"
+    cursor.execute(
+        f"SELECT COUNT(*) FROM studies_study s{where + ' AND' if where else ' WHERE'} {untagged}",
+        params,
+    )
+    (none,) = cursor.fetchone()
     if where:
         cursor.execute(
             "SELECT condition_id, COUNT(*) FROM studies_study_conditions"
@@ -163,17 +190,18 @@ def floor(cursor, filters, page, postgres):
         )
     by_id = dict(cursor.fetchall())
     facets["condition"] = {slug: by_id.get(pk, 0) for pk, slug, _ in conditions}
+    facets["condition"]["none"] = none  # studies.filters.NO_CONDITION
     cursor.execute(
         "SELECT (SELECT MIN(year) FROM studies_study), (SELECT MAX(year) FROM studies_study)"
     )
     cursor.fetchone()
     tables, where, params = where_clause(filters, postgres, condition_ids, rows=True)
-    # The page's order: newest first, after the full-text rank when searching on PostgreSQL.
+    # The page's order: newest first, after the best match when searching.
     order = f"s.year DESC{' NULLS LAST' if postgres else ''}, s.created_at DESC, s.id"
     order_params = []
-    if "q" in filters and postgres:
-        order = f"ts_rank(s.search_vector, {TSQUERY}) DESC, {order}"
-        order_params = [filters["q"]]
+    if "q" in filters:
+        rank, order_params = search_rank(filters["q"], postgres)
+        order = f"{rank} DESC, {order}"
     cursor.execute(
         "SELECT s.id, s.slug, s.title, s.descriptive_title, s.year, s.design,"
         f" s.evidence_level, s.sample_size, s.status FROM {tables}{where}"
@@ -214,7 +242,7 @@ def page_data(url):
     ids = list(page.object_list.values_list("pk", flat=True))
     shown = {
         facet: {option.value: option.count for option in summary.facets[facet] if option.count}
-        for facet in ("condition", "design", "status", "decade")
+        for facet in ("condition", "design", "status", "decade", "dose_band")
     }
     return summary.total, shown, ids
 
@@ -231,6 +259,7 @@ def check(label, url, floor_result):
         "design": {k: v for k, v in facets["design"].items() if v},
         "status": {k: v for k, v in facets["status"].items() if v},
         "decade": decades,
+        "dose_band": {k: v for k, v in facets["dose_band"].items() if v and k is not None},
     }
     page_total, page_facets, page_ids = page_data(url)
     problems = []
