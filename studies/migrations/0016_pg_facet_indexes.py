@@ -1,4 +1,5 @@
-"""Two covering indexes on PostgreSQL, for the list's counts at a million studies.
+"""Indexes on PostgreSQL for the list at a million studies: two covering indexes for its
+counts, and one on the journal for the search suggestions.
 
 A condition filter counts its studies by joining the link table to the study table. The
 study table's rows are wide (title, authors, summary: about 870 bytes each), so reading
@@ -10,6 +11,10 @@ index on the condition needed a bitmap heap scan of the link table. At 1,000,000
 ``?condition=fibromyalgia&design=rct&year_min=2010&year_max=2024`` went from 3.7 s to 1.8 s,
 ``?condition=fibromyalgia`` from 2.6 s to 2.0 s.
 
+A search that finds (almost) nothing builds the suggestions' common words from the
+distinct journals (studies/suggestions.py): without an index, a scan of the whole study
+heap (438 ms at a million studies); from ``study_journal_idx`` (7 MB), 153 ms.
+
 PostgreSQL only: SQLite keeps a table's rows in a B-tree by id already, and the list's
 SQLite speed is measured and tuned separately. No model declares them (Django's Index
 cannot express INCLUDE on SQLite), as with the raw indexes of 0003 and 0006.
@@ -20,6 +25,7 @@ from django.db import migrations
 INDEXES = {
     "study_facet_cover_idx": "studies_study (id) INCLUDE (design, status, year, dose_band)",
     "study_condition_study_idx": "studies_study_conditions (condition_id, study_id)",
+    "study_journal_idx": "studies_study (journal)",
 }
 
 
