@@ -240,7 +240,7 @@ def _study_from_entry(row, conditions):
 
     design = fields.get("design", "")
     if design:
-        if design in Design.values:
+        if design in Design:
             study.design = design
         else:
             row.reasons.append(f"the design “{design[:40]}” is not one of the catalog's designs")
