@@ -147,9 +147,9 @@ def main():
         print(f"bibtexparser + LatexDecoding       {latex:7.2f} s  ({latex / bare:.1f}x bare)")
     print(f"catalog parse (checks + decoding)  {ours:7.2f} s  ({ours / bare:.1f}x bare)")
     print(f"full import (parse..create+history){full:7.2f} s  ({full / bare:.1f}x bare)")
-    print(f"floor (the same rows, executemany) {floor:7.2f} s  (import {full / floor:.1f}x floor,")
     print(
-        f"                                             {full / (bare + floor):.1f}x bare + floor)"
+        f"floor (the same rows, executemany) {floor:7.2f} s  "
+        f"(import {full / floor:.1f}x floor, {full / (bare + floor):.1f}x bare + floor)"
     )
     print(f"re-import, all duplicates          {again:7.2f} s  ({again / bare:.1f}x bare)")
 
