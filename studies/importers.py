@@ -266,14 +266,15 @@ def _validate(study, row):
     ``clean_fields`` checks (a blank title, the design's choices, the values' types) the
     reading above has checked already, with messages of its own: running it again
     tripled the cost of checking an entry."""
-    for field in VALIDATED_FIELDS:
-        value = getattr(study, field.attname)
-        if value in field.empty_values:
+    for model_field in VALIDATED_FIELDS:
+        value = getattr(study, model_field.attname)
+        if value in model_field.empty_values:
             continue
         try:
-            field.run_validators(value)
+            model_field.run_validators(value)
         except ValidationError as error:
-            row.reasons.extend(f"the {field.verbose_name}: {message}" for message in error.messages)
+            label = model_field.verbose_name
+            row.reasons.extend(f"the {label}: {message}" for message in error.messages)
 
 
 def _find_duplicate(row, index, add=False):
