@@ -5,8 +5,9 @@ against the database's own cost of the same writes.
 
 Runs on a fresh in-memory SQLite database (nothing on disk is touched) and prints, in CPU
 seconds of this process (time.process_time), the median of --repeat runs of:
-bibtexparser's bare parse (``bibtexparser.parse_string(text)``, the library's default
-parse stack: splitting, @string resolution, enclosing braces removed; no LaTeX decoding);
+bibtexparser's bare parse (``bibtexparser.parse_string(text, parse_stack=[])``: the
+library's splitter, the one call the importer makes, without the middlewares of its
+default stack, which the importer does not use; about 12% faster than the default);
 the catalog's parse (damage checks and LaTeX decoding included); the full import (parse,
 validate, dedupe, create with history); the floor (the rows the import wrote, written again
 into the same tables by one executemany a table: benchmarks/insert_floor.py); a re-import
@@ -127,7 +128,7 @@ def main():
         "CPU seconds"
     )
 
-    bare, _ = timed(lambda: bibtexparser.parse_string(text), repeat)
+    bare, _ = timed(lambda: bibtexparser.parse_string(text, parse_stack=[]), repeat)
     latex = None
     if not arguments.skip_latex:
         latex, _ = timed(
