@@ -1,19 +1,35 @@
-"""How long a 10,000-record import takes in each format, against that format's bare parse.
+"""How long a 10,000-record import takes in each format, against that format's bare parse
+and against the database's own cost of the same writes.
 
     .venv/bin/python benchmarks/import_formats.py [--records 10000] [--repeat 3] \
         [--formats ris,medline,...]
 
-Runs on a fresh in-memory SQLite database and prints, in seconds, the best of --repeat runs
-of, for each format: the bare parse by the library the importer builds on (rispy for RIS,
-Biopython's Bio.Medline for MEDLINE, the json module for CSL JSON, ClinicalTrials.gov
-JSON and the catalog's JSON, the csv module for the catalog's CSV); the catalog's parse
-(records cut apart with their line numbers, damage checks); the preview (parse, validate,
-find duplicates: what the curator sees, nothing written); the full import (the preview
-and creating every study with its history record); a re-import (all duplicates, each
-compared field by field with the catalog's study). Ratios are to the bare parse.
+Runs on a fresh in-memory SQLite database and prints, in CPU seconds of this process
+(time.process_time: the database is in-process, so this is all the work, and other jobs
+on the machine disturb it less than wall-clock time), the median of --repeat runs of, for
+each format:
+
+- bare: the library's own parse of the whole file and nothing else: ``rispy.loads`` for
+  RIS, ``list(Bio.Medline.parse(...))`` for MEDLINE, ``json.loads`` for CSL JSON,
+  ClinicalTrials.gov JSON and the catalog's JSON, ``list(csv.reader(...))`` for the
+  catalog's CSV (the reader the importer uses);
+- parse: the catalog's parse (records cut apart with their line numbers, damage checks);
+- preview: parse, validate, find duplicates (what the curator sees, nothing written);
+- import: the preview and creating every study with its history record;
+- floor: the same rows the import wrote (studies, history records, condition links and
+  their history), written again into the same tables by one executemany a table in one
+  transaction (benchmarks/insert_floor.py): what the database costs, triggers included;
+- re-import: the same file again, all duplicates, each compared field by field with the
+  catalog's study.
+
+Ratios are to the bare parse, and the import's also to the floor and to bare + floor (the
+least any importer of that file must spend: read it, write its rows).
 
 The files are synthetic, one record in ten holding non-ASCII names, every record with a
-DOI and a PMID (an NCT id for trials), so that duplicate detection has work to do.
+DOI and a PMID (an NCT id for trials), so that duplicate detection has work to do. Each
+title ends with its record's number, so the title index (duplicates.TitleIndex), which
+compares a title only with titles holding the same numbers, has no near-identical
+candidates to score: see benchmarks/README.md for its cost when titles hold no numbers.
 
 Figures: see benchmarks/README.md ("import_formats").
 """
@@ -25,6 +41,7 @@ import json
 import logging
 import os
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -41,8 +58,8 @@ django.setup()
 import rispy  # noqa: E402
 from Bio import Medline  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 
+from benchmarks.insert_floor import empty_catalog, insert_floor, written_rows  # noqa: E402
 from studies.exports import CSV_COLUMNS  # noqa: E402
 from studies.formats import parse_entries  # noqa: E402
 from studies.importers import import_bibtex, preview_bibtex  # noqa: E402
@@ -206,35 +223,20 @@ FORMATS = {
     "csljson": (csljson_file, json.loads),
     "ctgov": (ctgov_file, json.loads),
     "json": (catalog_json_file, json.loads),
-    "csv": (csv_file, lambda text: list(csv.DictReader(io.StringIO(text)))),
+    "csv": (csv_file, lambda text: list(csv.reader(io.StringIO(text)))),
 }
 
 
 def timed(function, repeat=1, reset=None):
-    """The best of ``repeat`` runs (the least disturbed by other work on the machine)."""
-    best = None
+    """The median CPU time of ``repeat`` runs, and the last run's result."""
+    times = []
     for _ in range(repeat):
         if reset:
             reset()
-        start = time.perf_counter()
+        start = time.process_time()
         result = function()
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best, result
-
-
-def empty_catalog():
-    """Every study, link and history row gone, by plain SQL (deleting 10,000 studies through
-    the ORM, which records each deletion in history, took longer than importing them)."""
-    tables = [
-        Study.history.model.conditions.model,
-        Study.conditions.through,
-        Study.history.model,
-        Study,
-    ]
-    with connection.cursor() as cursor:
-        for model in tables:
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+        times.append(time.process_time() - start)
+    return statistics.median(times), result
 
 
 def main():
@@ -251,10 +253,13 @@ def main():
     Condition.objects.create(name="Fibromyalgia", slug="fibromyalgia", category="pain")
     rng = random.Random(1)
     records = [_record(rng, n) for n in range(count)]
-    print(f"{count:,} records a file; best of {repeat} runs; seconds (ratio to bare parse)")
     print(
-        f"{'format':9} {'MB':>5} {'bare':>6} {'parse':>13} {'preview':>13} {'import':>13} "
-        f"{'re-import':>13}"
+        f"{count:,} records a file; median of {repeat} runs; CPU seconds "
+        "(ratio to the bare parse; the import's also to the floor and to bare + floor)"
+    )
+    print(
+        f"{'format':9} {'MB':>4} {'bare':>5} {'parse':>12} {'preview':>12} "
+        f"{'import':>12} {'floor':>5} {'÷floor':>6} {'÷b+f':>5} {'re-import':>12}"
     )
     for name in arguments.formats.split(","):
         write, bare_parse = FORMATS[name]
@@ -271,17 +276,21 @@ def main():
         )
         assert len(report.created) == count == Study.objects.count()
         assert Study.history.filter(history_type="+").count() == count
+        tables = written_rows()
+        floor, _ = timed(lambda: insert_floor(tables), repeat, empty_catalog)  # noqa: B023
+        assert written_rows() == tables
         again, report = timed(lambda: import_bibtex(text, "bench", format=name), repeat)  # noqa: B023
         assert len(report.duplicates) == count and not report.created
         assert not any(row.differences for row in report.rows), name
         empty_catalog()
 
         def cell(seconds):
-            return f"{seconds:6.2f} ({seconds / bare:4.1f}x)"  # noqa: B023
+            return f"{seconds:5.2f} ({seconds / bare:4.1f}x)"  # noqa: B023
 
         print(
-            f"{name:9} {len(text) / 1e6:5.1f} {bare:6.2f} {cell(ours)} {cell(preview)} "
-            f"{cell(full)} {cell(again)}",
+            f"{name:9} {len(text) / 1e6:4.1f} {bare:5.2f} {cell(ours)} {cell(preview)} "
+            f"{cell(full)} {floor:5.2f} {full / floor:5.1f}x {full / (bare + floor):4.1f}x "
+            f"{cell(again)}",
             flush=True,
         )
 

@@ -303,6 +303,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10
 BIBTEX_UPLOAD_MAX_BYTES = env_int("BIBTEX_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 # The most entries one BibTeX file may hold (a 20 MB file holds about 41,000).
 BIBTEX_MAX_ENTRIES = env_int("BIBTEX_MAX_ENTRIES", 50_000)
+# Seconds after which an import job still "checking" or "writing" is taken for one whose
+# worker died, and marked failed (studies.jobs.fail_stale_jobs; docs/operations.md). Make
+# it longer than the longest import: a 20 MB file takes a few minutes.
+IMPORT_JOB_TIMEOUT = env_int("IMPORT_JOB_TIMEOUT", 3600)
 # Django caps form fields but not uploaded files: no request body may exceed this.
 REQUEST_MAX_BODY_BYTES = env_int(
     "REQUEST_MAX_BODY_BYTES", BIBTEX_UPLOAD_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -70,7 +70,7 @@ def _fields(study, parsed):
     }
     if not nct_id:
         parsed.errors.append("no NCT id (protocolSection.identificationModule.nctId)")
-    if status in RegistryStatus.values:
+    if status in RegistryStatus:
         fields["status"] = REGISTRY_STATUSES[RegistryStatus(status)].value
     else:
         parsed.errors.append(

@@ -26,18 +26,26 @@ def normalised_title(title):
 
 class TitleIndex:
     """Titles by year, each with what it stands for (a study, or an earlier entry of a
-    file): ``find`` returns what has the same or a near-identical title in the same year."""
+    file): ``find`` returns what has the same or a near-identical title in the same year.
+
+    Titles whose numbers differ are different titles, so each year's titles are kept
+    apart by the numbers they hold: a title is compared only with those holding the same
+    numbers, which gives what comparing it with the whole year and dropping the others
+    would give, with fewer comparisons.
+    """
 
     def __init__(self):
         self.exact = {}
-        self.by_year = {}
+        self.groups = {}
 
     def add(self, title, year, item):
-        key = normalised_title(title)
+        self._add(normalised_title(title), year, item)
+
+    def _add(self, key, year, item):
         if (key, year) in self.exact:
             return
         self.exact[key, year] = item
-        titles, items = self.by_year.setdefault(year, ([], []))
+        titles, items = self.groups.setdefault((year, *NUMBERS.findall(key)), ([], []))
         titles.append(key)
         items.append(item)
 
@@ -46,21 +54,33 @@ class TitleIndex:
         key = normalised_title(title)
         if (key, year) in self.exact:
             return self.exact[key, year]
-        found = self.matches(title, year)
+        found = self._matches(key, year)
         return found[0] if found else None
+
+    def find_or_add(self, title, year, item):
+        """``find``; when nothing matches, ``add`` the title with ``item`` (and return None)."""
+        key = normalised_title(title)
+        found = self.exact.get((key, year))
+        if found is None:
+            similar = self._matches(key, year)
+            if similar:
+                return similar[0]
+            self._add(key, year, item)
+        return found
 
     def matches(self, title, year):
         """Everything with the same or a near-identical title in ``year``, most similar
         first. Titles whose numbers differ ("Part 1", "Part 2") are different titles."""
-        key = normalised_title(title)
-        numbers = NUMBERS.findall(key)
-        titles, items = self.by_year.get(year, ((), ()))
+        return self._matches(normalised_title(title), year)
+
+    def _matches(self, key, year):
+        titles, items = self.groups.get((year, *NUMBERS.findall(key)), ((), ()))
+        if not titles:
+            return []
         found = process.extract(
             key, titles, scorer=fuzz.ratio, score_cutoff=SIMILAR_TITLE_SCORE, limit=None
         )
-        return [
-            items[position] for other, _, position in found if NUMBERS.findall(other) == numbers
-        ]
+        return [items[position] for _, _, position in found]
 
 
 def identifier_duplicates(study):

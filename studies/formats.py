@@ -29,6 +29,9 @@ LABELS = {
     "json": "The catalog's JSON export",
     "csv": "The catalog's CSV export",
 }
+# "BibTeX, RIS, …, the catalog's JSON export or the catalog's CSV export": for messages.
+_NAMES = [label.split(" (")[0].replace("The ", "the ") for label in LABELS.values()]
+NAMES_IN_A_SENTENCE = f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]}"
 EXTENSIONS = {
     ".bib": "bibtex",
     ".bibtex": "bibtex",

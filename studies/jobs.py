@@ -6,9 +6,12 @@ the job is confirmed, checks again and writes the new studies.
 """
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from . import formats
 from .importers import NEW, ImportCancelled, create_new, preview_records, read_entries
@@ -84,6 +87,27 @@ def _status(row):
     return row["status"] if isinstance(row, dict) else row.status
 
 
+def fail_stale_jobs():
+    """Mark failed the jobs a worker left "checking" or "writing" when it was killed (or
+    its machine lost): those started longer than settings.IMPORT_JOB_TIMEOUT ago. Their
+    transaction died with the worker, so nothing of them was written. A worker still on
+    such a job is asked to cancel it, so that it writes nothing either. Returns how many.
+
+    Run by every worker before it takes a job, and by the job's page."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.IMPORT_JOB_TIMEOUT)
+    return ImportJob.objects.filter(status__in=ImportJob.RUNNING, started_at__lt=cutoff).update(
+        status=ImportJob.Status.FAILED,
+        message=(
+            f"The worker stopped: the import was still unfinished {timesince(cutoff, now)} "
+            "after it started. Nothing was imported; upload the file again."
+        ),
+        cancel_requested=True,
+        data=b"",
+        finished_at=now,
+    )
+
+
 def run_job(job_id):
     """Run a queued ImportJob: check its entries (recording progress) and keep the preview,
     or, once confirmed, check them again and write the new studies.
@@ -92,6 +116,7 @@ def run_job(job_id):
     is left alone; a cancellation or a failure while it runs rolls back everything.
     """
     Status = ImportJob.Status
+    fail_stale_jobs()
     started = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
         status=Status.CHECKING, started_at=timezone.now(), cancel_requested=False
     )

@@ -71,7 +71,7 @@ def read_fields(row, study, conditions):
     """Set ``study``'s fields from the record's fields beyond BibTeX's."""
     fields = row.entry.fields
     if fields.get("status"):
-        if fields["status"] in Status.values:
+        if fields["status"] in Status:
             study.status = fields["status"]
         else:
             row.reasons.append(f"the status “{fields['status'][:40]}” is not one of the catalog's")
@@ -87,7 +87,7 @@ def read_fields(row, study, conditions):
         if fields.get(name):
             _read_dose(row, study, name, fields[name])
     if fields.get("registry_status"):
-        if fields["registry_status"] in RegistryStatus.values:
+        if fields["registry_status"] in RegistryStatus:
             study.registry_status = fields["registry_status"]
         else:
             row.reasons.append(f"the registry status “{fields['registry_status'][:40]}” is unknown")

@@ -433,7 +433,9 @@ class ImportAdminTests(TestCase):
     def test_binary_upload_is_a_form_error(self):
         response = self._upload(b"\x00\x01\x02PK", "junk.bib")
         assert response.context["form"].errors["file"] == [
-            "This is a binary file, not BibTeX text."
+            "This is a binary file, not text. The catalog imports BibTeX, RIS, PubMed MEDLINE, "
+            "CSL JSON, ClinicalTrials.gov study JSON, the catalog's JSON export or the "
+            "catalog's CSV export."
         ]
 
     def test_empty_and_double_submissions_are_form_errors(self):

@@ -60,3 +60,12 @@ class TitleIndexTests(TestCase):
         index.add("Low-dose naltrexone trial, part 1", 2013, "one")
         assert index.find("Low-dose naltrexone trial, part 2", 2013) is None
         assert index.find("Low dose naltrexone trial - part 1.", 2013) == "one"
+
+    def test_find_or_add_adds_only_what_matches_nothing(self):
+        index = TitleIndex()
+        assert index.find_or_add("Low-dose naltrexone trial, part 1", 2013, "one") is None
+        assert index.find_or_add("Low dose naltrexone trial - part 1.", 2013, "again") == "one"
+        assert index.find_or_add("Low-dose naltrexone trial, part 1.", 2013, "near") == "one"
+        assert index.find_or_add("Low-dose naltrexone trial, part 2", 2013, "two") is None
+        assert index.find("Low-dose naltrexone trial, part 2", 2013) == "two"
+        assert index.matches("Low-dose naltrexone trial, part 1", 2013) == ["one"]

@@ -18,7 +18,6 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
 
-from studies import importers
 from studies.importers import import_bibtex
 from studies.models import Study
 from tests.factories import make_condition, make_study
@@ -294,7 +293,7 @@ def test_without_a_fault_the_same_file_imports_in_full(catalog_before_import):
 
 def test_a_constraint_violation_half_way_leaves_the_database_as_it_was(catalog_before_import):
     text, before = catalog_before_import
-    real_unique_slug = importers._unique_slug
+    real_unique_slug = Study.unique_slug
     calls = []
 
     def colliding_slug(study, taken):
@@ -303,7 +302,7 @@ def test_a_constraint_violation_half_way_leaves_the_database_as_it_was(catalog_b
         return calls[0] if len(calls) == 550 else calls[-1]
 
     with (
-        mock.patch.object(importers, "_unique_slug", colliding_slug),
+        mock.patch.object(Study, "unique_slug", colliding_slug),
         pytest.raises(IntegrityError),
     ):
         import_bibtex(text, file_name="many.bib")

@@ -119,6 +119,24 @@ def test_corpus_gives_the_expected_report_per_entry(name):
         assert reason.startswith(expected), (reason, expected)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"PK\x03\x04\x14\x00\x00\x00",  # a .docx or .xlsx (a zip archive) named .ris
+        b"\x1f\x8b\x08\x00\x00\x00",  # a gzip file
+        b"TY  - JOUR\nTI  - A\x00\x00\nER  - \n",  # RIS text holding NUL bytes
+    ],
+)
+def test_a_binary_file_is_refused_naming_every_format_the_catalog_reads(data):
+    with pytest.raises(UnreadableFile) as refused:
+        decode_upload(data)
+    message = str(refused.value)
+    assert message.startswith("This is a binary file, not text.")
+    assert "not BibTeX" not in message
+    for label in formats.LABELS.values():
+        assert label.split(" (")[0].removeprefix("The ") in message
+
+
 def test_a_file_in_another_encoding_is_refused_whole():
     with pytest.raises(UnreadableFile, match="not UTF-8 text"):
         _read("latin1.ris")

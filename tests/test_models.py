@@ -97,6 +97,19 @@ class StudyBehaviourTests(TestCase):
         assert first.slug == "ldn-for-fibromyalgia-2013"
         assert second.slug == "ldn-for-fibromyalgia-2013-2"
 
+    def test_slug_checked_against_a_set_of_slugs_taken(self):
+        # The importer's way: a whole file's slugs against one set, not a query each.
+        make_study(title="LDN for Fibromyalgia", year=2013)
+        taken = {"ldn-for-fibromyalgia-2013-2"}
+        with self.assertNumQueries(0):
+            first = Study(title="LDN for Fibromyalgia", year=2013).unique_slug(taken)
+            second = Study(title="LDN for Fibromyalgia", year=2013).unique_slug(taken)
+        assert (first, second) == ("ldn-for-fibromyalgia-2013", "ldn-for-fibromyalgia-2013-3")
+        assert taken == {first, second, "ldn-for-fibromyalgia-2013-2"}
+        assert Study(title="LDN for Fibromyalgia", year=2013).unique_slug() == (
+            "ldn-for-fibromyalgia-2013-2"
+        )
+
     def test_queryset_filters_by_condition_and_results(self):
         pain = make_condition(slug="pain-x")
         with_outcome = make_study(conditions=[pain])

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection
 from django.test import TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from studies import importers, jobs
 from studies.models import ImportJob, Study
@@ -188,6 +190,83 @@ class JobPageTests(TestCase):
         self.client.force_login(User.objects.create_user("reader", is_staff=True))
         job = ImportJob.objects.create(file_name="a.bib")
         assert self.client.get(job.get_absolute_url()).status_code == 403
+
+
+@override_settings(IMPORT_JOB_TIMEOUT=3600)
+class StaleJobTests(TestCase):
+    """A job left "checking" or "writing" by a worker that was killed is failed after
+    IMPORT_JOB_TIMEOUT, by the next worker to take a job or by the job's page."""
+
+    def _job(self, status, minutes_ago):
+        job = ImportJob(
+            file_name=f"{status}-{minutes_ago}.bib",
+            status=status,
+            started_at=timezone.now() - timedelta(minutes=minutes_ago),
+        )
+        job.text = bib(1)
+        job.save()
+        return job
+
+    def test_only_running_jobs_started_before_the_timeout_are_failed(self):
+        Status = ImportJob.Status
+        stale = [self._job(Status.CHECKING, 61), self._job(Status.WRITING, 600)]
+        kept = [
+            self._job(Status.CHECKING, 59),
+            self._job(Status.WRITING, 1),
+            self._job(Status.PREVIEWED, 600),
+            self._job(Status.QUEUED, 600),
+            self._job(Status.DONE, 600),
+        ]
+        assert jobs.fail_stale_jobs() == 2
+        for job in stale:
+            job.refresh_from_db()
+            assert job.status == Status.FAILED and job.finished_at is not None
+            assert job.message == (
+                "The worker stopped: the import was still unfinished 1\xa0hour after it "
+                "started. Nothing was imported; upload the file again."
+            )
+            # Its file is let go; a worker still on it stops at its next check.
+            assert job.data == b"" and job.is_cancel_requested()
+        for job in kept:
+            status = job.status
+            job.refresh_from_db()
+            assert (job.status, job.message, job.cancel_requested) == (status, "", False)
+            assert job.text == bib(1)
+
+    def test_the_next_worker_fails_a_job_whose_worker_died(self):
+        dead = self._job(ImportJob.Status.WRITING, 90)
+        queued = queued_job(bib(2))
+        jobs.run_job(queued.pk)
+        dead.refresh_from_db()
+        queued.refresh_from_db()
+        assert dead.status == ImportJob.Status.FAILED
+        assert queued.status == ImportJob.Status.DONE and Study.objects.count() == 2
+
+    def test_the_jobs_page_shows_it_failed_and_stops_reloading(self):
+        job = self._job(ImportJob.Status.CHECKING, 120)
+        self.client.force_login(make_curator())
+        page = self.client.get(job.get_absolute_url()).content.decode()
+        assert "failed: nothing was imported" in page and "The worker stopped" in page
+        assert "http-equiv" not in page
+
+    def test_a_cancel_by_the_reaper_stops_a_worker_still_on_the_job(self):
+        # A worker slower than the timeout (not dead after all) writes nothing.
+        job = queued_job(bib(1500))
+        real = ImportJob.record_progress
+
+        def record_and_fall_behind(self, done, total):
+            real(self, done, total)
+            if done:
+                ImportJob.objects.filter(pk=self.pk).update(
+                    started_at=timezone.now() - timedelta(hours=2)
+                )
+                jobs.fail_stale_jobs()
+
+        with mock.patch.object(ImportJob, "record_progress", record_and_fall_behind):
+            jobs.run_job(job.pk)
+        job.refresh_from_db()
+        assert job.status == ImportJob.Status.CANCELLED
+        assert not Study.objects.exists()
 
 
 class BackgroundCommandTests(TestCase):

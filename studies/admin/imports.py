@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from ..forms import BibtexImportForm
-from ..jobs import rows_to_show
+from ..jobs import fail_stale_jobs, rows_to_show
 from ..models import ImportJob
 
 # Seconds between reloads of the job's page while it waits or runs.
@@ -88,6 +88,7 @@ def confirm_view(model_admin, request):
 def job_view(model_admin, request, pk):
     """An import job: its progress while it waits or runs, then its preview or report."""
     _require_add(model_admin, request)
+    fail_stale_jobs()
     job = get_object_or_404(ImportJob, pk=pk)
     report = job.report or {}
     rows, hidden = rows_to_show(report.get("rows", []))

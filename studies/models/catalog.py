@@ -368,13 +368,22 @@ class Study(Versioned):
         for field, normalize in self.IDENTIFIER_FIELDS.items():
             setattr(self, field, normalize(getattr(self, field)))
 
-    def unique_slug(self):
+    def unique_slug(self, taken=None):
+        """The title and year as a slug no other study has. Given ``taken`` (the slugs
+        in use, as a set: an import checks a whole file against it), the set is asked
+        instead of the database, and the slug is added to it."""
         base = slugify(self.title)[:80].strip("-") or "study"
         if self.year:
             base = f"{base}-{self.year}"
         slug, n = base, 2
-        while Study.objects.filter(slug=slug).exclude(pk=self.pk).exists():
+        while (
+            slug in taken
+            if taken is not None
+            else Study.objects.filter(slug=slug).exclude(pk=self.pk).exists()
+        ):
             slug, n = f"{base}-{n}", n + 1
+        if taken is not None:
+            taken.add(slug)
         return slug
 
     # The fields a newer registry record of the same trial may change (the import's
