@@ -62,7 +62,12 @@ URLS = [
     ("deep page", "/studies/?page=500", {}, 500),
 ]
 # The filters each facet ignores (it counts the results without its own selection).
-OWN_FILTERS = {"design": ("design",), "status": ("status",), "year": ("year_min", "year_max")}
+OWN_FILTERS = {
+    "design": ("design",),
+    "status": ("status",),
+    "year": ("year_min", "year_max"),
+    "dose_band": ("dose_band",),
+}
 
 
 def where_clause(filters, postgres, condition_ids, without=(), rows=False):
@@ -114,7 +119,7 @@ def floor(cursor, filters, page, postgres):
     """A list page's data by the least SQL a person would write for it.
 
     The conditions (their names label the facet); one GROUP BY over the results on the
-    columns of the covering index (design, status, year), which gives the number of
+    columns of the covering index (design, status, year, dose band), which gives the number of
     results and every facet whose own filter is not in use (level from design and decade
     from year, in Python); one more GROUP BY for a facet whose own filter is in use; the
     condition facet from the link table alone when nothing else filters, over the matching
@@ -127,14 +132,14 @@ def floor(cursor, filters, page, postgres):
     condition_ids = {slug: pk for pk, slug, _ in conditions}
     tables, where, params = where_clause(filters, postgres, condition_ids)
     cursor.execute(
-        f"SELECT s.design, s.status, s.year, COUNT(*) FROM {tables}{where}"
-        " GROUP BY s.design, s.status, s.year",
+        f"SELECT s.design, s.status, s.year, s.dose_band, COUNT(*) FROM {tables}{where}"
+        " GROUP BY s.design, s.status, s.year, s.dose_band",
         params,
     )
     groups = cursor.fetchall()
-    facets = {"design": {}, "status": {}, "year": {}}
-    for design, status, year, n in groups:
-        for facet, value in (("design", design), ("status", status), ("year", year)):
+    facets = {"design": {}, "status": {}, "year": {}, "dose_band": {}}
+    for *values, n in groups:
+        for facet, value in zip(facets, values, strict=True):
             facets[facet][value] = facets[facet].get(value, 0) + n
     total = sum(group[-1] for group in groups)
     for column, own in OWN_FILTERS.items():
@@ -171,12 +176,6 @@ def floor(cursor, filters, page, postgres):
         untagged = cursor.fetchone()[0]
     facets["condition"] = {slug: by_id.get(pk, 0) for pk, slug, _ in conditions}
     facets["condition"]["none"] = untagged
-    # The dose band facet: one GROUP BY over its index.
-    tables, where, params = where_clause(filters, postgres, condition_ids)
-    cursor.execute(
-        f"SELECT s.dose_band, COUNT(*) FROM {tables}{where} GROUP BY s.dose_band", params
-    )
-    facets["dose_band"] = dict(cursor.fetchall())
     cursor.execute(
         "SELECT (SELECT MIN(year) FROM studies_study), (SELECT MAX(year) FROM studies_study)"
     )

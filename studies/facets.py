@@ -30,14 +30,21 @@ from .vocabulary import (
 
 # The filters each study-table facet ignores, and the column it counts. The evidence level
 # follows from the design, so the level facet is counted by design too: a GROUP BY that
-# an index on (design, status, year) covers.
+# the index on (design, status, year, dose_band) covers.
 OWN_FILTERS = {
     "design": ("design",),
     "level": ("level",),
     "status": ("status",),
     "decade": ("year_min", "year_max"),
+    "dose_band": ("dose_band",),
 }
-COLUMNS = {"design": "design", "level": "design", "status": "status", "decade": "decade"}
+COLUMNS = {
+    "design": "design",
+    "level": "design",
+    "status": "status",
+    "decade": "decade",
+    "dose_band": "dose_band",
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ def compute_summary(filterset):
     # current results, so they share one query.
     counts = {facet: {} for facet in OWN_FILTERS}
     shared = [facet for facet, own in OWN_FILTERS.items() if not in_use.intersection(own)]
-    columns = ["design", "status", "decade"]
+    columns = ["design", "status", "decade", "dose_band"]
     total = 0
     for *values, n in _grouped(filterset.facet_queryset(), columns):
         total += n
@@ -94,7 +101,7 @@ def compute_summary(filterset):
         "level": level_facet(filterset, levels),
         "status": status_facet(filterset, counts["status"]),
         "decade": decade_facet(filterset, counts["decade"]),
-        "dose_band": dose_band_facet(filterset),
+        "dose_band": dose_band_facet(filterset, counts["dose_band"]),
     }
     # The decade facet counts without the year range: its empty decade is the undated.
     hidden = filterset.has_year_range() and not filterset.value.get("undated")
@@ -105,7 +112,7 @@ def _grouped(queryset, columns):
     """(*values, count) rows grouped by ``columns``, "decade" among them.
 
     Grouped by the year itself and summed into decades here: the GROUP BY then follows
-    the covering index (design, status, year) in its order, where grouping by an
+    the covering index (design, status, year, dose_band) in its order, where grouping by an
     expression sorts every row first (SQLite, 100,000 studies: 15 ms against 70).
     """
     names = ["year" if column == "decade" else column for column in columns]
@@ -175,9 +182,7 @@ def status_facet(filterset, counts):
     return [Option(s.value, s.label, counts.get(s.value, 0), s.value == selected) for s in Status]
 
 
-def dose_band_facet(filterset):
-    """Counts by dose band, without the band's own selection: one GROUP BY over an index."""
-    counts = dict(_grouped(filterset.facet_queryset("dose_band"), ["dose_band"]))
+def dose_band_facet(filterset, counts):
     selected = set(filterset.value.get("dose_band", []))
     return [Option(b.value, b.label, counts.get(b.value, 0), b.value in selected) for b in DoseBand]
 

@@ -323,8 +323,9 @@ class Study(Versioned):
             models.Index(fields=["design", "year"], name="study_design_year_idx"),
             models.Index(fields=["evidence_level", "year"], name="study_level_year_idx"),
             models.Index(fields=["status"], name="study_status_idx"),
-            # Covers the list's facet counts (studies/facets.py): design, status, decade.
-            models.Index(fields=["design", "status", "year"], name="study_facets_idx"),
+            # Covers the list's facet counts (studies/facets.py): design, status, decade and
+            # dose band in one GROUP BY.
+            models.Index(fields=["design", "status", "year", "dose_band"], name="study_facets_idx"),
             models.Index(fields=["sample_size"], name="study_sample_size_idx"),
             models.Index(fields=["dose_band"], name="study_dose_band_idx"),
         ]
