@@ -10,8 +10,9 @@ misspelling. Each is timed over HTTP against gunicorn (one worker) with a Redis 
 - cold: Redis emptied before every request (the catalog version, facet counts, page ids
   and the suggestion vocabulary gone, in every worker);
 - warm: the same page again;
-- floor: the fastest hand-written SQL for the page's data (count, facets, the 25 rows in
-  best-match order), in-process, checked to find as many studies as the page says;
+- floor: the fastest hand-written SQL for the page's data (the list's floor,
+  benchmarks/list_pages.py: count, every facet, the 25 rows in best-match order), in
+  process, checked to find as many studies as the page says;
 - Datasette (SQLite only): ``_search=`` on a denormalised table of the same studies with
   FTS5 enabled the way Datasette expects (``<table>_fts``, external content, porter
   tokenizer), 25 rows, best match first; once without and once with the facets our page
@@ -39,6 +40,7 @@ from benchmarks.common import (
     percentile,
     server,
 )
+from benchmarks.list_pages import floor as list_floor
 
 SEARCHES = [
     ("pain (most studies)", "pain"),
@@ -104,40 +106,11 @@ def our_total(body):
 
 
 def floor(cursor, text, postgres):
-    """The page's count, facets and rows by hand: the search once, in a temporary table."""
-    from studies.search import parse
-    from studies.search_index import FTS5_WEIGHTS, TABLE
-
-    parsed = parse(text)
-    if postgres:
-        cursor.execute(
-            "CREATE TEMP TABLE hits AS SELECT rowid AS id, ts_rank(document, q) AS rank"
-            f" FROM {TABLE}, to_tsquery('english'::regconfig, %s) q WHERE document @@ q",
-            [parsed.tsquery()],
-        )
-    else:
-        weights = ", ".join(str(w) for w in FTS5_WEIGHTS.values())
-        cursor.execute(
-            f"CREATE TEMP TABLE hits AS SELECT rowid AS id, -bm25({TABLE}, {weights}) AS rank"
-            f" FROM {TABLE} WHERE {TABLE} MATCH %s",
-            [parsed.fts5()],
-        )
-    cursor.execute(
-        "SELECT s.design, s.status, s.year / 10 * 10, s.dose_band, count(*) FROM hits h"
-        " JOIN studies_study s ON s.id = h.id GROUP BY 1, 2, 3, 4"
-    )
-    total = sum(row[-1] for row in cursor.fetchall())
-    cursor.execute(
-        "SELECT l.condition_id, count(*) FROM hits h JOIN studies_study_conditions l"
-        " ON l.study_id = h.id GROUP BY 1"
-    )
-    cursor.fetchall()
-    cursor.execute(
-        "SELECT s.id, s.title, s.year FROM hits h JOIN studies_study s ON s.id = h.id"
-        f" ORDER BY h.rank DESC, s.year DESC, s.id LIMIT {PAGE_SIZE}"
-    )
-    cursor.fetchall()
-    cursor.execute("DROP TABLE hits")
+    """The page's data by the fastest hand-written SQL: the list's floor for ``?q=text``
+    (the count, every facet with the condition facet's "none", the 25 best matches with
+    their conditions and verdicts; benchmarks/list_pages.py, whose check compares it with
+    what the page computes). Returns the number of studies found."""
+    total, _, _ = list_floor(cursor, {"q": text}, 1, postgres)
     return total
 
 
