@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from .duplicates import IDENTIFIER_LABELS
 from .models import Study
-from .vocabulary import Design, RegistryStatus, Status
+from .vocabulary import Design, DesignBasis, RegistryStatus, Status
 
 TEXT_FIELDS = ("population", "dose", "duration", "comparator", "adverse_events", "summary")
 REGISTRY_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -102,9 +102,11 @@ def read_fields(row, study, conditions):
     if fields.get("results_posted") in YES_NO:
         study.results_posted = YES_NO[fields["results_posted"]]
 
-    if fields.get("design_basis") == "inferred":
-        # The Study model has no design basis field on this branch: the inference is told
-        # to the curator in the report (see docs/importing.md for wiring it to one).
+    if fields.get("design_basis") == DesignBasis.INFERRED:
+        # Held as the curation rules hold an inferred design (docs/curation.md): with the
+        # verbatim text it is inferred from, here the record's publication type.
+        study.design_basis = DesignBasis.INFERRED
+        study.design_quote = f"Publication type: {fields.get('design_evidence', '')}"
         row.warnings.append(
             f"design “{Design(study.design).label}” inferred from the publication type "
             f"“{fields.get('design_evidence', '')}”: check it against the paper"

@@ -174,6 +174,13 @@ class MedlineTests(TestCase):
         ) in warnings["PMID 90000004"]
         assert not any("inferred" in w for w in warnings["PMID 90000001"])
         assert "retracted: Immun Exemplar. 2021;3:9. PMID: 90000007" in warnings["PMID 90000006"]
+        studies = {row.entry.key: row.study for row in report.rows}
+        review = studies["PMID 90000004"]
+        assert (review.design_basis, review.design_quote) == (
+            "inferred",
+            "Publication type: Review",
+        )
+        assert studies["PMID 90000001"].design_basis == "stated"
 
 
 class ErrorsWriteNothingTests(TestCase):
