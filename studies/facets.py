@@ -14,8 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, IntegerField
-from django.db.models.expressions import RawSQL
+from django.db.models import Count
 
 from .caching import for_this_version
 from .filters import NO_CONDITION
@@ -135,13 +134,7 @@ def condition_facet(filterset):
     matching = filterset.facet_queryset("condition")
     if matching.query.has_filters():
         links = links.filter(study__in=matching.values("pk"))
-        untagged = matching.without_conditions().count()
-    else:
-        # Every study: those the link table does not name, from its study index in one
-        # scan (SQLite, 100,000 studies: 16 ms, where a probe per study took 59).
-        table = Study.conditions.through._meta.db_table
-        tagged = RawSQL(f"SELECT COUNT(DISTINCT study_id) FROM {table}", [], IntegerField())
-        untagged = Study.objects.aggregate(n=Count("pk") - tagged)["n"]
+    untagged = matching.count_without_conditions()
     counts = dict(links.values_list("condition_id").annotate(n=Count("*")))
     selected = set(filterset.value.get("condition", []))
     none_slug, none_label = NO_CONDITION

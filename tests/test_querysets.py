@@ -15,6 +15,18 @@ class ConditionFilterTests(TestCase):
         by_slug = Study.objects.for_any_condition([fibro.slug, crohn.slug])
         assert sorted(s.pk for s in by_id) == sorted(s.pk for s in by_slug) == [both.pk, one.pk]
 
+    def test_studies_tied_to_no_condition_are_counted_either_way(self):
+        fibro, crohn = make_condition(), make_condition()
+        make_study([fibro, crohn], design="rct")  # two links, one study
+        make_study([crohn], design="cohort")
+        make_study([], design="rct")
+        make_study([], design="cohort")
+        make_study([], design="cohort")
+        # Every study: all less the linked ones; a filtered set: NOT EXISTS.
+        assert Study.objects.count_without_conditions() == 3
+        assert Study.objects.filter(design="cohort").count_without_conditions() == 2
+        assert Study.objects.filter(design="rct").count_without_conditions() == 1
+
 
 class SearchTests(TestCase):
     @classmethod
