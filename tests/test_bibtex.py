@@ -16,7 +16,15 @@ def _write_title(title):
     return bibtexparser.write_string(Library([entry]))
 
 
-@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])))
+# U+FFFD is left out: it marks text that failed to decode, which the importer refuses as
+# binary on purpose (bibtex.BINARY).
+@given(
+    st.text(
+        alphabet=st.characters(
+            codec="utf-8", exclude_categories=["Cs", "Cc"], exclude_characters="\ufffd"
+        )
+    )
+)
 def test_escaped_text_parses_back_to_the_same_text(title):
     [parsed] = parse_entries(_write_title(title))
     expected = " ".join(title.split())
