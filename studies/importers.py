@@ -20,7 +20,7 @@ from django.db import connections, router, transaction
 from django.db.models import DEFERRED
 from django.utils import timezone
 
-from . import bibtex, formats, records
+from . import bibtex, formats, records, search_index
 from .caching import bump_catalog_revision
 from .duplicates import IDENTIFIER_LABELS, TitleIndex
 from .models import YEAR_MAX, YEAR_MIN, Condition, Study
@@ -454,24 +454,28 @@ def _create_with_history(rows, user, reason, cancelled=None):
         if f is not Study._meta.auto_field and not f.generated
     ]
     studies = [row.study for row in rows]
-    for batch in batched(studies, INSERT_BATCH, strict=False):
-        for study in batch:
-            study.created_at = study.updated_at = now
-        _insert(Study, [{name: getattr(study, name) for name in names} for study in batch], using)
-        _checkpoint(0, 0, None, cancelled)
+    written = []  # the new studies' ids: their search rows are written once, at the end
+    with search_index.refreshed_once(using, written):
+        for batch in batched(studies, INSERT_BATCH, strict=False):
+            for study in batch:
+                study.created_at = study.updated_at = now
+            values = [{name: getattr(study, name) for name in names} for study in batch]
+            _insert(Study, values, using)
+            _checkpoint(0, 0, None, cancelled)
 
-    history_model = Study.history.model
-    for batch in batched(rows, INSERT_BATCH, strict=False):
-        slugs = [row.study.slug for row in batch]
-        pks = dict(Study.objects.using(using).filter(slug__in=slugs).values_list("slug", "pk"))
-        for row in batch:
-            row.study.pk = pks[row.study.slug]
-            row.study._state.adding, row.study._state.db = False, using
-        _copy_to_history(slugs, now, user, reason, using)
-        with_conditions = [row for row in batch if row.condition_ids]
-        if with_conditions:
-            _add_conditions(with_conditions, now, history_model, using)
-        _checkpoint(0, 0, None, cancelled)
+        history_model = Study.history.model
+        for batch in batched(rows, INSERT_BATCH, strict=False):
+            slugs = [row.study.slug for row in batch]
+            pks = dict(Study.objects.using(using).filter(slug__in=slugs).values_list("slug", "pk"))
+            for row in batch:
+                row.study.pk = pks[row.study.slug]
+                row.study._state.adding, row.study._state.db = False, using
+            _copy_to_history(slugs, now, user, reason, using)
+            with_conditions = [row for row in batch if row.condition_ids]
+            if with_conditions:
+                _add_conditions(with_conditions, now, history_model, using)
+            _checkpoint(0, 0, None, cancelled)
+        written.extend(study.pk for study in studies)
     return studies
 
 

@@ -5,6 +5,9 @@ An FTS5 table with row triggers on SQLite; a GIN-indexed tsvector with statement
 triggers on PostgreSQL. ``studies/search.py`` queries it.
 """
 
+from contextlib import contextmanager
+from itertools import batched
+
 from django.db import connections
 
 TABLE = "studies_search"
@@ -89,6 +92,33 @@ SQLITE_TRIGGERS = {
         _sqlite_refresh(f"SELECT study_id FROM {LINK_TABLE} WHERE condition_id = NEW.id"),
     ),
 }
+
+
+@contextmanager
+def refreshed_once(using, study_ids):
+    """For a bulk write inside a transaction: on SQLite, the search triggers are dropped
+    while it runs and the search rows of the studies in ``study_ids`` (a list the write
+    fills) are written once at the end, and the triggers put back, all in the same
+    transaction. Row triggers would rewrite a study's row once for the study and again for
+    each condition link: most of an import's cost (benchmarks/README.md). Another writer
+    waits for the transaction, so it never writes without the triggers. On PostgreSQL the
+    statement triggers already index each study once per statement: nothing changes."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        for name in SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    with connection.cursor() as cursor:
+        for batch in batched(study_ids, 10_000, strict=False):
+            ids = ", ".join(str(int(pk)) for pk in batch)
+            for statement in _sqlite_refresh(ids).split(";"):
+                if statement.strip():
+                    cursor.execute(statement)
+        for name, (event, body) in SQLITE_TRIGGERS.items():
+            cursor.execute(f"CREATE TRIGGER {name} {event} BEGIN {body} END")
 
 
 def sqlite_install(cursor):

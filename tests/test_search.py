@@ -167,12 +167,19 @@ class IndexInStepTests(TestCase):
     def test_bibtex_import(self):
         import_bibtex(
             "@article{x, title = {Naltrexone and itch}, author = {Quux, Ada},"
-            " doi = {10.1000/itch}, year = {2019}}\n",
+            " doi = {10.1000/itch}, year = {2019}, keywords = {Long COVID}}\n"
+            "@article{y, title = {Naltrexone and hives}, author = {Roe, Ben}, year = {2020}}\n",
             "itch.bib",
         )
         study = Study.objects.get(doi="10.1000/itch")
         assert self.found("quux itch") == [study.pk]
         assert self.found("10.1000/itch") == [study.pk]
+        # Its condition link is indexed too (written after the study, in the same import).
+        assert study.pk in self.found("pasc")
+        assert self.found("roe hives") == [Study.objects.get(title__contains="hives").pk]
+        # The triggers are in place again: a later edit is indexed at once.
+        Study.objects.filter(pk=study.pk).update(title="Naltrexone and pruritus")
+        assert self.found("pruritus") == [study.pk]
 
 
 @pytest.mark.django_db
