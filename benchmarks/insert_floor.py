@@ -4,15 +4,18 @@
 import writes (studies, their history records, their condition links and the links'
 history); ``insert_floor`` writes those same rows again, into the same tables, with one
 ``executemany`` a table in one transaction: no Python work per record but handing the
-values to the driver. The search index's triggers (studies/search_index.py) and every
-index and constraint run as they do for the import, so the floor is what the database
-itself costs. ``empty_catalog`` removes all four tables' rows by plain SQL.
+values to the driver. The search index is written as the import writes it
+(``search_index.refreshed_once``: on SQLite the triggers paused and each new study's
+search row written once at the end; on PostgreSQL the statement triggers), and every index
+and constraint runs as it does for the import, so the floor is what the database itself
+costs. ``empty_catalog`` removes all four tables' rows by plain SQL.
 
 Import after django.setup().
 """
 
 from django.db import connection, transaction
 
+from studies import search_index
 from studies.models import Study
 
 TABLES = [
@@ -44,7 +47,13 @@ def written_rows():
 def insert_floor(tables):
     """Write ``tables`` (from written_rows) back, by executemany, in one transaction."""
     quote = connection.ops.quote_name
-    with transaction.atomic(), connection.cursor() as cursor:
+    (_, columns, studies), *_ = tables
+    study_ids = [row[columns.index("id")] for row in studies]
+    with (
+        transaction.atomic(),
+        search_index.refreshed_once(connection.alias, study_ids),
+        connection.cursor() as cursor,
+    ):
         for model, columns, rows in tables:
             if rows:
                 cursor.executemany(
