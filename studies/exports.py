@@ -34,6 +34,9 @@ from .vocabulary import EvidenceLevel
 READ_CHUNK_SIZE = 1000  # studies read from the database at a time
 WRITE_BATCH_SIZE = 100  # studies written into one piece of the response (tens of kB)
 
+# A registered trial's record at its registry (issue 13): status, when it was checked,
+# the completion date, whether results are posted there.
+TRIAL_COLUMNS = ("registry_status", "registry_checked", "expected_completion", "results_posted")
 # Characters a spreadsheet reads as the start of a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 CSV_COLUMNS = [
@@ -49,10 +52,7 @@ CSV_COLUMNS = [
     "pmid",
     "pmcid",
     "registry_id",
-    "registry_status",
-    "registry_checked",
-    "expected_completion",
-    "results_posted",
+    *TRIAL_COLUMNS,
     "url",
     "design",
     "evidence_level",
@@ -71,9 +71,6 @@ CSV_COLUMNS = [
     "domains",
     "summary",
 ]
-# A registered trial's record at its registry (issue 13): status, when it was checked,
-# the completion date, whether results are posted there.
-TRIAL_COLUMNS = ("registry_status", "registry_checked", "expected_completion", "results_posted")
 # The study's own columns every export reads.
 STUDY_COLUMNS = [
     *Citation.FIELDS,
