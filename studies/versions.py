@@ -64,14 +64,11 @@ class Versioned(models.Model):
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
         self._expected_version = expected_version
         try:
-            if expected_version is None:
+            # One transaction for the row and what its save's signals write with it (the
+            # history record): a backup's snapshot sees both or neither. Inside a caller's
+            # transaction, a savepoint, so that a refused save leaves it usable.
+            with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self))):
                 super().save(*args, **kwargs)
-            else:
-                # A savepoint, so that a refused save leaves the caller's transaction usable.
-                with transaction.atomic(
-                    using=kwargs.get("using") or router.db_for_write(type(self))
-                ):
-                    super().save(*args, **kwargs)
         except BaseException:
             self.version = previous  # nothing was written: the instance is as it was
             raise

@@ -1,7 +1,10 @@
+from unittest.mock import patch
+
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
+from simple_history.models import HistoricalRecords
 
 from studies.models import Condition, Study
 from studies.versions import EditConflict
@@ -59,6 +62,18 @@ class VersionedSaveTests(TestCase):
         self.study.save(expected_version=1)
         assert [r.version for r in self.study.history.all()] == [2, 1]
         assert self.study.changes_since(1) == "curator's summary: “First.” → “Second.”"
+
+    def test_a_save_and_its_history_record_are_written_together(self):
+        # A backup reads one snapshot: it must never see the row without its history.
+        self.study.summary = "Second."
+        with (
+            patch.object(
+                HistoricalRecords, "create_historical_record", side_effect=DatabaseError("x")
+            ),
+            pytest.raises(DatabaseError),
+        ):
+            self.study.save()
+        assert Study.objects.get(pk=self.study.pk).summary == "First."
 
     def test_writing_a_part_of_a_study_bumps_the_study(self):
         outcome = make_outcome(self.study)
