@@ -1,5 +1,10 @@
-"""Geometry of the condition page's plots, drawn as SVG by templates (no script, no inline
-style: every colour and line weight is a class in static/studies/catalog.css).
+"""Geometry of the condition page's plots, drawn as SVG (no script, no inline style: every
+colour and line weight is a class in static/studies/catalog.css).
+
+The template draws each plot's frame (title, description, axis); a forest plot's rows,
+up to SHOWN marks and table rows per plot and a few hundred per page, are written here
+once (every text escaped) and kept with the layout: drawing them through template
+loops took most of a large condition page's time.
 
 ``forest(group)`` lays out one forest plot: a row per estimate (a square at the value, a
 line across its 95% CI), the line of no effect, and the pooled diamond when there is one;
@@ -10,6 +15,10 @@ by the study's sample size and shaded by its certainty.
 
 import math
 from dataclasses import dataclass
+from html import escape
+
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from .stats import from_analysis_scale, is_ratio, to_analysis_scale
 
@@ -27,6 +36,13 @@ RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 class Tick:
     x: float
     label: str
+
+
+def estimate_text(value):
+    """An estimate as stored (up to 4 decimals), without trailing zeros: 5.04, -0.3, 20.77."""
+    if value is None:
+        return ""
+    return f"{round(float(value), 4):g}"
 
 
 def _number(value):
@@ -129,7 +145,39 @@ def forest(group):
         "plot_right": LABEL_WIDTH + PLOT_WIDTH,
         "log": is_ratio(group.measure),
         "hidden": group.k - len(shown),
+        "marks": _forest_marks(rows),
+        "table_rows": _forest_table_rows(rows),
     }
+
+
+def _forest_marks(rows):
+    """Each row's label, CI line and square."""
+    return mark_safe(
+        "\n".join(
+            f'<text class="row-label" x="{LABEL_WIDTH - 8}" y="{row["y"]}" text-anchor="end"'
+            f' dominant-baseline="middle">{escape(row["label"])}</text>'
+            f'<line class="ci" x1="{row["x_low"]}" y1="{row["y"]}" x2="{row["x_high"]}"'
+            f' y2="{row["y"]}"/><rect class="point" x="{row["square_x"]}"'
+            f' y="{row["square_y"]}" width="8" height="8"/>'
+            for row in rows
+        )
+    )
+
+
+def _forest_table_rows(rows):
+    """The rows of the plot's data table: the same estimates in numbers."""
+    # One reverse() a plot, not one a row: the study's slug is the end of its address.
+    study_url = reverse("studies:study_detail", args=["slug"]).removesuffix("slug/")
+    return mark_safe(
+        "\n".join(
+            f'<tr><th scope="row"><a href="{study_url}{e.study}/">'
+            f"<bdi>{escape(e.title)}</bdi></a>{f' ({e.year})' if e.year else ''}</th>"
+            f"<td>{escape(e.outcome)}</td><td>{estimate_text(e.value)}</td>"
+            f"<td>{estimate_text(e.ci_low)} to {estimate_text(e.ci_high)}</td>"
+            f"<td>{estimate_text(e.p_value) or '—'}</td><td>{'—' if e.n is None else e.n}</td></tr>"
+            for e in (row["estimate"] for row in rows)
+        )
+    )
 
 
 # The harvest plot.

@@ -224,6 +224,19 @@ class PlotRenderingTests(TestCase):
             harvest = drawn[0]
             assert harvest.count('<path class="arrow') == count
 
+    def test_the_data_table_names_each_estimate_and_links_its_study(self):
+        condition = make_condition()
+        study = add_estimates(condition, 1)[0]
+        study.title = 'Pain <script>alert("x")</script> & LDN'
+        study.save()
+        html = self.client.get(condition.get_absolute_url()).content.decode()
+        table = html.split('<table class="plot-data">')[2].split("</table>")[0]
+        row = re.search(r'<tr><th scope="row">.*?</tr>', table).group(0)
+        assert f'<a href="/studies/{study.slug}/">' in row
+        assert "Pain &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; LDN" in row
+        assert "<td>Pain (VAS)</td><td>0.3</td><td>0.05 to 0.7</td><td>0.04</td>" in row
+        assert "<script>" not in html.split('<svg class="forest"')[1].split("</svg>")[0]
+
     def test_ratio_axes_are_logarithmic(self):
         html, context = self.render(2, measure="OR")
         group, layout = context["forests"][0]

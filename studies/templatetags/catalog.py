@@ -121,14 +121,6 @@ def certainty_mark(certainty):
 
 
 @register.filter
-def estimate(value):
-    """An estimate as stored (up to 4 decimals), without trailing zeros: 5.04, -0.3, 20.77."""
-    if value is None:
-        return ""
-    return f"{round(float(value), 4):g}"
-
-
-@register.filter
 def percent(proportion):
     """0.58 as ``58%``."""
     return f"{round(float(proportion) * 100)}%"
