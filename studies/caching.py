@@ -150,6 +150,28 @@ m2m_changed.connect(
 )
 
 
+# A study page names the curator who last reviewed it: renaming or deleting that person
+# changes the page (a delete sets the studies' reviewer to null by one UPDATE, without
+# signals). A login, which saves only last_login, changes nothing a reader sees.
+REVIEWER_NAME_FIELDS = {"first_name", "last_name", "username"}
+
+
+def _reviewer_changed(
+    sender, instance, signal, using=None, created=False, update_fields=None, **kwargs
+):
+    if created or (update_fields is not None and not REVIEWER_NAME_FIELDS & set(update_fields)):
+        return
+    deleted = signal is post_delete  # the studies' reviewer is already null by now
+    if deleted or Study.objects.using(using).filter(reviewed_by=instance).exists():
+        _catalog_changed(sender, using=using)
+
+
+post_save.connect(_reviewer_changed, sender=settings.AUTH_USER_MODEL, dispatch_uid="rev-reviewer")
+post_delete.connect(
+    _reviewer_changed, sender=settings.AUTH_USER_MODEL, dispatch_uid="rev-reviewer-delete"
+)
+
+
 def _audience(request):
     user = getattr(request, "user", None)
     return f"user-{user.pk}" if user is not None and user.is_authenticated else "anonymous"

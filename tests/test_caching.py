@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
@@ -72,6 +74,25 @@ class PublicPageTests(TestCase):
         second = self.get(if_none_match=first.headers["ETag"])
         assert second.status_code == 200
         assert second.content == b"2 studies"
+
+    def test_renaming_or_deleting_a_reviewer_changes_the_etag_and_a_login_does_not(self):
+        curator = User.objects.create_user("ann", first_name="Ann", last_name="Lee")
+        other = User.objects.create_user("bob")
+        self.study.reviewed_by = curator
+        self.study.save()
+        etag = self.get().headers["ETag"]
+        other.first_name = "Bob"
+        other.save()  # reviewed nothing: no page shows the name
+        curator.last_login = datetime.now(UTC)
+        curator.save(update_fields=["last_login"])
+        assert self.get(if_none_match=etag).status_code == 304
+        curator.last_name = "Smith"
+        curator.save()
+        renamed = self.get(if_none_match=etag)
+        assert renamed.status_code == 200
+        etag = renamed.headers["ETag"]
+        curator.delete()
+        assert self.get(if_none_match=etag).status_code == 200
 
     def test_changing_conditions_outcomes_and_deleting_change_the_etag(self):
         etags = {self.get().headers["ETag"]}
