@@ -11,6 +11,7 @@ the same transaction as the write itself:
 * saves (raw ones from ``loaddata`` included), deletes and changes of a study's conditions,
   by the signal handlers below: once per transaction, unless the revision was read in
   between (a restore of 50,000 rows is one UPDATE of the row, not 50,000);
+* renaming or deleting a curator who last reviewed a study (its page names them);
 * writes that bypass signals (the importer's bulk inserts, a restore, raw SQL) by calling
   ``bump_catalog_revision()`` before their transaction commits;
 * migrations, data migrations included, by a post_migrate handler (studies/apps.py).
