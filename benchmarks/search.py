@@ -38,6 +38,7 @@ Medians (p50) and ratios are printed; on a shared machine, repeat and compare ra
 
 import argparse
 import json
+import os
 import re
 import statistics
 import time
@@ -57,6 +58,8 @@ from benchmarks.common import (
 )
 from benchmarks.list_pages import floor as list_floor
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
 SEARCHES = [
     ("pain (most studies)", "pain"),
     ("two words", "crohn remission"),
@@ -66,6 +69,34 @@ SEARCHES = [
 PAGE_SIZE = 25
 REDIS_DB = 5
 DENORMALISED = "search_peer"
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process, all its threads (Linux: /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def worker_pid(master_pid):
+    """The one worker of a gunicorn master, once it has started."""
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as children:
+        return int(children.read().split()[0])
+
+
+class CpuTimer(HttpTimer):
+    """GETs that also say how much CPU the server process spent on each: on a shared
+    machine, CPU time moves less than wall time. In clock ticks (10 ms), so only a mean
+    over many requests means much."""
+
+    def __init__(self, port, pid):
+        super().__init__(port)
+        self.pid = pid
+
+    def get(self, path):
+        before = cpu_seconds(self.pid)
+        status, seconds, body = super().get(path)
+        return status, seconds, body, cpu_seconds(self.pid) - before
 
 
 def datasette_setup(path):
@@ -235,13 +266,12 @@ def main():
         *("--setting", "facet_time_limit_ms", "60000"),
     )
     rows = []
-    with gunicorn(env, ours_port, workers=1):
+    with gunicorn(env, ours_port, workers=1) as master:
         peer_server = server(datasette, peer_port) if peer else None
-        if peer_server:
-            peer_server.__enter__()
+        peer_process = peer_server.__enter__() if peer_server else None
         try:
-            ours = HttpTimer(ours_port)
-            theirs = HttpTimer(peer_port) if peer else None
+            ours = CpuTimer(ours_port, worker_pid(master.pid))
+            theirs = CpuTimer(peer_port, peer_process.pid) if peer else None
             peer_paths = {
                 "ds": lambda text: datasette_path(name, text, []),
                 "ds+3": lambda text: datasette_path(name, text, FACETS_3),
@@ -251,13 +281,14 @@ def main():
             }
             for label, text in SEARCHES:
                 path = our_path(text)
-                status, _, body = ours.get(path)
+                status, _, body, _ = ours.get(path)
                 total = our_total(body)
                 times = {"cold": [], "warm": [], **{kind: [] for kind in peer_paths}}
+                cpu = {kind: [] for kind in times}
                 peer_total = ranked_total = None
                 if peer:
                     for kind, peer_path in peer_paths.items():
-                        status_p, _, body_p = theirs.get(peer_path(text))
+                        status_p, _, body_p, _ = theirs.get(peer_path(text))
                         assert status_p == 200, (kind, status_p, body_p[:300])
                     body_p = theirs.get(peer_paths["ds"](text))[2]
                     peer_total = json.loads(body_p).get("filtered_table_rows_count")
@@ -266,15 +297,19 @@ def main():
                 for _ in range(args.repeat):
                     # Interleaved: ours cold, ours warm, then each of Datasette's.
                     flush()
-                    times["cold"].append(ours.get(path)[1])
-                    times["warm"].append(ours.get(path)[1])
+                    for kind in ("cold", "warm"):
+                        _, seconds, _, cpu_seconds = ours.get(path)
+                        times[kind].append(seconds)
+                        cpu[kind].append(cpu_seconds)
                     if peer:
                         for kind, peer_path in peer_paths.items():
-                            times[kind].append(theirs.get(peer_path(text))[1])
+                            _, seconds, _, cpu_seconds = theirs.get(peer_path(text))
+                            times[kind].append(seconds)
+                            cpu[kind].append(cpu_seconds)
                 floor_total, floor_times = floors[text]
                 times["floor"] = floor_times
                 rows.append(
-                    (label, text, status, total, floor_total, peer_total, ranked_total, times)
+                    (label, text, status, total, floor_total, peer_total, ranked_total, times, cpu)
                 )
         finally:
             if peer_server:
@@ -294,7 +329,7 @@ def report(args, rows, defaults):
         + "".join(f" {kind:>9}" for kind in peer_kinds)
         + f" {'cold/fl':>8} {'c/ds+all':>8} {'c/html':>8}"
     )
-    for label, text, status, total, floor_total, peer_total, ranked_total, times in rows:
+    for label, text, status, total, floor_total, peer_total, ranked_total, times, _ in rows:
         peer = {kind: median(times[kind]) if times[kind] else None for kind in peer_kinds}
 
         def ratio(kind, peer=peer, times=times):
@@ -313,6 +348,24 @@ def report(args, rows, defaults):
             print(f"  ! {text!r}: the page says {total}, the floor finds {floor_total}")
         if peer_total is not None and ranked_total != peer_total:
             print(f"  ! {text!r}: Datasette's ranked SQL finds {ranked_total}, not {peer_total}")
+    print(
+        "\nServer CPU per request, mean ms (gunicorn's worker; Datasette's process),"
+        " and ratios of ours cold to Datasette's:"
+    )
+    kinds = ["cold", "warm", *peer_kinds]
+    print(f"{'search':22}" + "".join(f" {kind:>9}" for kind in kinds) + "  c/ds+all   c/html")
+    for label, *_, cpu in rows:
+        mean = {kind: statistics.fmean(cpu[kind]) if cpu[kind] else None for kind in kinds}
+        print(
+            f"{label:22}"
+            + "".join(
+                f" {ms(mean[kind]) if mean[kind] is not None else '       -':>9}" for kind in kinds
+            )
+            + "".join(
+                f" {mean['cold'] / mean[kind]:8.2f}" if mean.get(kind) else "        -"
+                for kind in ("ds+all", "ds html")
+            )
+        )
     if defaults:
         print("\nDatasette with its default time limits (facet_time_limit_ms 200), all facets:")
         for text, (seconds, timed_out) in defaults.items():
