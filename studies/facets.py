@@ -130,7 +130,7 @@ def condition_facet(filterset):
     # its rows against every study id took 185 ms), and the untagged as every study less
     # the linked ones. Otherwise one pass over the matching studies, each joined to its
     # links: a study with none counts under None, the facet's "none" (a search for
-    # "pain", 59,400 studies: 37 ms, where the links of the matching ids and then the
+    # "pain", 59,400 studies: 50 ms, where the links of the matching ids and then the
     # matching studies without a link took 65 + 38 ms).
     matching = filterset.facet_queryset("condition")
     if matching.query.has_filters():
