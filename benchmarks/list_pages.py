@@ -122,8 +122,9 @@ def floor(cursor, filters, page, postgres):
     columns of the covering index (design, status, year, dose band), which gives the number of
     results and every facet whose own filter is not in use (level from design and decade
     from year, in Python); one more GROUP BY for a facet whose own filter is in use; the
-    condition facet from the link table alone when nothing else filters, over the matching
-    studies' ids otherwise; the catalog's first and last year (the decade facet's range,
+    condition facet and its "none" from the link table alone when nothing else filters,
+    otherwise both from one pass over the matching studies joined to their links; the
+    catalog's first and last year (the decade facet's range,
     two index lookups); one page of 25 rows in the page's order, their conditions and
     their verdicts. Returns (total, facets, ids).
     """
@@ -151,19 +152,15 @@ def floor(cursor, filters, page, postgres):
             facets[column] = dict(cursor.fetchall())
     tables, where, params = where_clause(filters, postgres, condition_ids, without=("condition",))
     if where:
+        # Each matching study joined to its links: those tied to no condition (the facet's
+        # "none") count under NULL.
         cursor.execute(
-            "SELECT condition_id, COUNT(*) FROM studies_study_conditions"
-            f" WHERE study_id IN (SELECT s.id FROM {tables}{where}) GROUP BY condition_id",
+            f"SELECT l.condition_id, COUNT(*) FROM {tables} LEFT JOIN studies_study_conditions l"
+            f" ON l.study_id = s.id{where} GROUP BY l.condition_id",
             params,
         )
         by_id = dict(cursor.fetchall())
-        # The matching studies tied to no condition (the facet's "none").
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {tables}{where} AND NOT EXISTS (SELECT 1 FROM"
-            " studies_study_conditions sc WHERE sc.study_id = s.id)",
-            params,
-        )
-        untagged = cursor.fetchone()[0]
+        untagged = by_id.pop(None, 0)
     else:
         cursor.execute(
             "SELECT condition_id, COUNT(*) FROM studies_study_conditions GROUP BY condition_id"

@@ -15,14 +15,30 @@ misspelling. Each is timed over HTTP against gunicorn (one worker) with a Redis 
   process, checked to find as many studies as the page says;
 - Datasette (SQLite only): ``_search=`` on a denormalised table of the same studies with
   FTS5 enabled the way Datasette expects (``<table>_fts``, external content, porter
-  tokenizer), 25 rows, best match first; once without and once with the facets our page
-  shows. Interleaved with ours in the same run, over keep-alive connections.
+  tokenizer). Its table page counts the matches and shows 25 of them **in row id order**:
+  Datasette 0.65 does not rank a table's search (``rowid in (select rowid from <table>_fts
+  where <table>_fts match escape_fts(:search))``, ordered by the key). Timed five ways,
+  interleaved with ours in the same run, over keep-alive connections:
+
+  - ``ds``: the JSON, no facets;
+  - ``ds+3``: the JSON with three facets (design, status, year), as timed before;
+  - ``ds+all``: the JSON with the facets our page counts (design, which gives the level;
+    status; year, which gives the decade; dose band; the conditions, an array facet);
+  - ``ds html``: the same as an HTML page, as ours is;
+  - ``ds ranked``: Datasette's own SQL page for what its table page cannot do, the 25
+    best matches (``order by rank``) and their count, no facets.
+
+  Datasette runs with ``facet_time_limit_ms`` and ``sql_time_limit_ms`` at 60 s, so that it
+  computes every facet; before timing, each search is asked once of a Datasette with the
+  default limits (a facet gives up after 200 ms), and the facets that gave up are printed:
+  a facet that timed out is work not done.
 
 Medians (p50) and ratios are printed; on a shared machine, repeat and compare ratios.
 """
 
 import argparse
 import json
+import os
 import re
 import statistics
 import time
@@ -42,6 +58,8 @@ from benchmarks.common import (
 )
 from benchmarks.list_pages import floor as list_floor
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
 SEARCHES = [
     ("pain (most studies)", "pain"),
     ("two words", "crohn remission"),
@@ -53,20 +71,53 @@ REDIS_DB = 5
 DENORMALISED = "search_peer"
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of a process, all its threads (Linux: /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def worker_pid(master_pid):
+    """The one worker of a gunicorn master, once it has started."""
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as children:
+        return int(children.read().split()[0])
+
+
+class CpuTimer(HttpTimer):
+    """GETs that also say how much CPU the server process spent on each: on a shared
+    machine, CPU time moves less than wall time. In clock ticks (10 ms), so only a mean
+    over many requests means much."""
+
+    def __init__(self, port, pid):
+        super().__init__(port)
+        self.pid = pid
+
+    def get(self, path):
+        before = cpu_seconds(self.pid)
+        status, seconds, body = super().get(path)
+        return status, seconds, body, cpu_seconds(self.pid) - before
+
+
 def datasette_setup(path):
     """A denormalised table of the searched fields, with Datasette's FTS5 convention."""
     import sqlite3
 
     db = sqlite3.connect(path)
+    # Built once; again if it predates the dose band and the conditions array.
     exists = db.execute(
-        "SELECT 1 FROM sqlite_master WHERE name = ?", [f"{DENORMALISED}_fts"]
+        f"SELECT 1 FROM pragma_table_info('{DENORMALISED}') WHERE name = 'condition_slugs'"
     ).fetchone()
     if not exists:
         db.executescript(
             f"""
+            DROP TABLE IF EXISTS {DENORMALISED}_fts;
             DROP TABLE IF EXISTS {DENORMALISED};
             CREATE TABLE {DENORMALISED} AS
-            SELECT s.id, s.slug, s.title, s.year, s.design, s.status,
+            SELECT s.id, s.slug, s.title, s.year, s.design, s.status, s.dose_band,
+              (SELECT json_group_array(c.slug) FROM studies_condition c
+                 JOIN studies_study_conditions l ON l.condition_id = c.id
+                 WHERE l.study_id = s.id) AS condition_slugs,
               (SELECT group_concat(value, ' ') FROM json_each(s.authors)) AS authors,
               s.journal, s.summary,
               (SELECT group_concat(o.name || ' ' || o.figures, ' ')
@@ -89,11 +140,57 @@ def datasette_setup(path):
     db.close()
 
 
-def datasette_path(database_name, text, facets):
-    params = [("_search", text), ("_size", str(PAGE_SIZE)), ("_shape", "objects")]
-    if facets:
-        params += [("_facet", "design"), ("_facet", "status"), ("_facet", "year")]
-    return f"/{database_name}/{DENORMALISED}.json?" + urlencode(params)
+FACETS_3 = [("_facet", "design"), ("_facet", "status"), ("_facet", "year")]
+# Our page's facets: the level follows from the design and the decade from the year.
+FACETS_ALL = [*FACETS_3, ("_facet", "dose_band"), ("_facet_array", "condition_slugs")]
+RANKED = f"""select s.id, s.slug, s.title, s.year, s.design, s.status, count(*) over () as found
+from {DENORMALISED}_fts f join {DENORMALISED} s on s.id = f.rowid
+where {DENORMALISED}_fts match escape_fts(:q) order by rank limit {PAGE_SIZE}"""
+
+
+def datasette_path(database_name, text, facets, html=False):
+    params = [("_search", text), ("_size", str(PAGE_SIZE))]
+    if not html:
+        params.append(("_shape", "objects"))
+    params += facets
+    return f"/{database_name}/{DENORMALISED}{'' if html else '.json'}?" + urlencode(params)
+
+
+def datasette_ranked_path(database_name, text):
+    return f"/{database_name}.json?" + urlencode({"sql": RANKED, "q": text, "_shape": "array"})
+
+
+def datasette_command(path, port, *settings):
+    return [
+        str(BIN / "datasette"),
+        "serve",
+        path,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--setting",
+        "suggest_facets",
+        "off",
+        "--setting",
+        "num_sql_threads",
+        "1",
+        *settings,
+    ]
+
+
+def datasette_defaults_check(path, name):
+    """Each search asked once of a Datasette with its default time limits: {text: (ms,
+    the facets that gave up)} for our page's facets."""
+    port = free_port()
+    checked = {}
+    with server(datasette_command(path, port), port):
+        timer = HttpTimer(port)
+        for _, text in SEARCHES:
+            timer.get(datasette_path(name, text, FACETS_ALL))  # the first is slower
+            _, seconds, body = timer.get(datasette_path(name, text, FACETS_ALL))
+            checked[text] = (seconds, json.loads(body).get("facets_timed_out", []))
+    return checked
 
 
 def our_path(text):
@@ -159,107 +256,121 @@ def main():
     collectstatic(env)
     floors = time_floor(url, args.repeat)
 
+    name = args.sqlite.rsplit("/", 1)[1].removesuffix(".sqlite3") if peer else ""
+    defaults = datasette_defaults_check(args.sqlite, name) if peer else {}
     ours_port, peer_port = free_port(), free_port()
-    datasette = [
-        str(BIN / "datasette"),
-        "serve",
+    datasette = datasette_command(
         args.sqlite or "",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(peer_port),
-        "--setting",
-        "sql_time_limit_ms",
-        "60000",
-        "--setting",
-        "facet_time_limit_ms",
-        "60000",
-        "--setting",
-        "suggest_facets",
-        "off",
-        "--setting",
-        "num_sql_threads",
-        "1",
-    ]
+        peer_port,
+        *("--setting", "sql_time_limit_ms", "60000"),
+        *("--setting", "facet_time_limit_ms", "60000"),
+    )
     rows = []
-    with gunicorn(env, ours_port, workers=1):
+    with gunicorn(env, ours_port, workers=1) as master:
         peer_server = server(datasette, peer_port) if peer else None
-        if peer_server:
-            peer_server.__enter__()
+        peer_process = peer_server.__enter__() if peer_server else None
         try:
-            ours = HttpTimer(ours_port)
-            theirs = HttpTimer(peer_port) if peer else None
-            name = args.sqlite.rsplit("/", 1)[1].removesuffix(".sqlite3") if peer else ""
+            ours = CpuTimer(ours_port, worker_pid(master.pid))
+            theirs = CpuTimer(peer_port, peer_process.pid) if peer else None
+            peer_paths = {
+                "ds": lambda text: datasette_path(name, text, []),
+                "ds+3": lambda text: datasette_path(name, text, FACETS_3),
+                "ds+all": lambda text: datasette_path(name, text, FACETS_ALL),
+                "ds html": lambda text: datasette_path(name, text, FACETS_ALL, html=True),
+                "ds ranked": lambda text: datasette_ranked_path(name, text),
+            }
             for label, text in SEARCHES:
                 path = our_path(text)
-                status, _, body = ours.get(path)
+                status, _, body, _ = ours.get(path)
                 total = our_total(body)
-                cold, warm, plain, faceted = [], [], [], []
-                peer_total = None
+                times = {"cold": [], "warm": [], **{kind: [] for kind in peer_paths}}
+                cpu = {kind: [] for kind in times}
+                peer_total = ranked_total = None
                 if peer:
-                    status_p, _, body_p = theirs.get(datasette_path(name, text, False))
+                    for kind, peer_path in peer_paths.items():
+                        status_p, _, body_p, _ = theirs.get(peer_path(text))
+                        assert status_p == 200, (kind, status_p, body_p[:300])
+                    body_p = theirs.get(peer_paths["ds"](text))[2]
                     peer_total = json.loads(body_p).get("filtered_table_rows_count")
+                    ranked = json.loads(theirs.get(peer_paths["ds ranked"](text))[2])
+                    ranked_total = ranked[0]["found"] if ranked else 0
                 for _ in range(args.repeat):
-                    # Interleaved: ours cold, ours warm, Datasette plain, Datasette faceted.
+                    # Interleaved: ours cold, ours warm, then each of Datasette's.
                     flush()
-                    cold.append(ours.get(path)[1])
-                    warm.append(ours.get(path)[1])
+                    for kind in ("cold", "warm"):
+                        _, seconds, _, cpu_seconds = ours.get(path)
+                        times[kind].append(seconds)
+                        cpu[kind].append(cpu_seconds)
                     if peer:
-                        plain.append(theirs.get(datasette_path(name, text, False))[1])
-                        faceted.append(theirs.get(datasette_path(name, text, True))[1])
+                        for kind, peer_path in peer_paths.items():
+                            _, seconds, _, cpu_seconds = theirs.get(peer_path(text))
+                            times[kind].append(seconds)
+                            cpu[kind].append(cpu_seconds)
                 floor_total, floor_times = floors[text]
+                times["floor"] = floor_times
                 rows.append(
-                    (
-                        label,
-                        text,
-                        status,
-                        total,
-                        floor_total,
-                        peer_total,
-                        cold,
-                        warm,
-                        floor_times,
-                        plain,
-                        faceted,
-                    )
+                    (label, text, status, total, floor_total, peer_total, ranked_total, times, cpu)
                 )
         finally:
             if peer_server:
                 peer_server.__exit__(None, None, None)
 
+    report(args, rows, defaults)
+
+
+def report(args, rows, defaults):
+    median = statistics.median
     kind = "SQLite" if args.sqlite else "PostgreSQL"
     print(f"{kind}, {args.repeat} repeats, medians in ms (p50) unless marked p95\n")
+    peer_kinds = ["ds", "ds+3", "ds+all", "ds html", "ds ranked"]
     print(
         f"{'search':22} {'status':>6} {'found':>7} {'floor':>7} {'peer':>7}"
-        f" {'cold':>8} {'cold p95':>8} {'warm':>8} {'warm p95':>8} {'floor':>8}"
-        f" {'ds':>8} {'ds+fac':>8}"
-        f" {'cold/ds':>8} {'cold/fl':>8}"
+        f" {'cold':>8} {'cold p95':>8} {'warm':>8} {'floor':>8}"
+        + "".join(f" {kind:>9}" for kind in peer_kinds)
+        + f" {'cold/fl':>8} {'c/ds+all':>8} {'c/html':>8}"
     )
-    for (
-        label,
-        text,
-        status,
-        total,
-        floor_total,
-        peer_total,
-        cold,
-        warm,
-        floor_times,
-        plain,
-        faceted,
-    ) in rows:
-        median = statistics.median
-        ds = median(plain) if plain else None
-        dsf = median(faceted) if faceted else None
+    for label, text, status, total, floor_total, peer_total, ranked_total, times, _ in rows:
+        peer = {kind: median(times[kind]) if times[kind] else None for kind in peer_kinds}
+
+        def ratio(kind, peer=peer, times=times):
+            return f" {median(times['cold']) / peer[kind]:8.2f}" if peer[kind] else "        -"
+
         print(
             f"{label:22} {status:>6} {total!s:>7} {floor_total!s:>7} {peer_total!s:>7}"
-            f" {ms(median(cold))} {ms(percentile(cold, 95))} {ms(median(warm))}"
-            f" {ms(percentile(warm, 95))} {ms(median(floor_times))}"
-            f" {ms(ds) if ds else '       -'} {ms(dsf) if dsf else '       -'}"
-            f" {median(cold) / ds if ds else 0:8.2f} {median(cold) / median(floor_times):8.2f}"
+            f" {ms(median(times['cold']))} {ms(percentile(times['cold'], 95))}"
+            f" {ms(median(times['warm']))} {ms(median(times['floor']))}"
+            + "".join(f" {ms(peer[kind]) if peer[kind] else '       -':>9}" for kind in peer_kinds)
+            + f" {median(times['cold']) / median(times['floor']):8.2f}"
+            + ratio("ds+all")
+            + ratio("ds html")
         )
         if total != floor_total:
             print(f"  ! {text!r}: the page says {total}, the floor finds {floor_total}")
+        if peer_total is not None and ranked_total != peer_total:
+            print(f"  ! {text!r}: Datasette's ranked SQL finds {ranked_total}, not {peer_total}")
+    print(
+        "\nServer CPU per request, mean ms (gunicorn's worker; Datasette's process),"
+        " and ratios of ours cold to Datasette's:"
+    )
+    kinds = ["cold", "warm", *peer_kinds]
+    print(f"{'search':22}" + "".join(f" {kind:>9}" for kind in kinds) + "  c/ds+all   c/html")
+    for label, *_, cpu in rows:
+        mean = {kind: statistics.fmean(cpu[kind]) if cpu[kind] else None for kind in kinds}
+        print(
+            f"{label:22}"
+            + "".join(
+                f" {ms(mean[kind]) if mean[kind] is not None else '       -':>9}" for kind in kinds
+            )
+            + "".join(
+                f" {mean['cold'] / mean[kind]:8.2f}" if mean.get(kind) else "        -"
+                for kind in ("ds+all", "ds html")
+            )
+        )
+    if defaults:
+        print("\nDatasette with its default time limits (facet_time_limit_ms 200), all facets:")
+        for text, (seconds, timed_out) in defaults.items():
+            gave_up = ", ".join(timed_out) or "none"
+            print(f"  {text!r:20} {ms(seconds)} ms; facets that timed out: {gave_up}")
     print(f"\nqueries: {', '.join(repr(quote(t)) for _, t in SEARCHES)}")
 
 

@@ -127,15 +127,19 @@ def _grouped(queryset, columns):
 
 def condition_facet(filterset):
     # Unfiltered, the link table alone (SQLite, 100,000 studies: 11 ms, where matching
-    # its rows against every study id took 185 ms); otherwise a semi-join in WHERE:
-    # PostgreSQL hashes the matching ids once, where a filtered Count over
-    # Condition.studies checked each row against them one by one.
-    links = Study.conditions.through.objects.order_by()
+    # its rows against every study id took 185 ms), and the untagged as every study less
+    # the linked ones. Otherwise one pass over the matching studies, each joined to its
+    # links: a study with none counts under None, the facet's "none" (a search for
+    # "pain", 59,400 studies: 50 ms, where the links of the matching ids and then the
+    # matching studies without a link took 65 + 38 ms).
     matching = filterset.facet_queryset("condition")
     if matching.query.has_filters():
-        links = links.filter(study__in=matching.values("pk"))
-    untagged = matching.count_without_conditions()
-    counts = dict(links.values_list("condition_id").annotate(n=Count("*")))
+        counts = dict(matching.values_list("conditions").annotate(n=Count("*")))
+        untagged = counts.pop(None, 0)
+    else:
+        links = Study.conditions.through.objects.order_by()
+        counts = dict(links.values_list("condition_id").annotate(n=Count("*")))
+        untagged = matching.count_without_conditions()
     selected = set(filterset.value.get("condition", []))
     none_slug, none_label = NO_CONDITION
     return [

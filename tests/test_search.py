@@ -281,3 +281,77 @@ class SqliteTableRebuildTests(TestCase):
         assert list(Study.objects.search("sleep")) == [study]
         Study.objects.filter(pk=study.pk).update(title="Dreams after naltrexone")
         assert list(Study.objects.search("dreams")) == [study]
+
+
+class SearchFacetTests(TestCase):
+    """The list's counts for a search: the condition facet and its "none" (the matching
+    studies tied to no condition) come from one pass over the matches."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fibromyalgia = make_condition(name="Fibromyalgia", slug="fibromyalgia")
+        cls.crohns = make_condition(name="Crohn's disease", slug="crohns-disease")
+        make_study([cls.fibromyalgia, cls.crohns], title="Pain after naltrexone", design="rct")
+        make_study([cls.fibromyalgia], title="Pain and sleep", design="cohort")
+        make_study([], title="Pain in the clinic", design="rct")
+        make_study([cls.crohns], title="Remission of Crohn's disease", design="rct")
+        make_study([], title="Itch", design="other")
+
+    def summarise(self, query):
+        from django.http import QueryDict
+
+        from studies import facets
+        from studies.filters import StudyFilter
+
+        return facets.compute_summary(StudyFilter(QueryDict(query)))
+
+    def test_condition_counts_and_the_untagged_in_one_query(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            summary = self.summarise("q=pain")
+        assert summary.total == 3
+        conditions = {option.value: option.count for option in summary.facets["condition"]}
+        # A study with two conditions counts once under each; one with none under "none".
+        assert conditions == {"crohns-disease": 1, "fibromyalgia": 2, "none": 1}
+        designs = {option.value: option.count for option in summary.facets["design"]}
+        assert designs["rct"] == 2 and designs["cohort"] == 1
+        link_queries = [q["sql"] for q in queries.captured_queries if "conditions" in q["sql"]]
+        assert len(link_queries) == 1
+        assert "NOT EXISTS" not in link_queries[0]
+
+    def test_with_another_filter(self):
+        summary = self.summarise("q=pain&design=rct")
+        assert summary.total == 2
+        conditions = {option.value: option.count for option in summary.facets["condition"]}
+        assert conditions == {"crohns-disease": 1, "fibromyalgia": 1, "none": 1}
+
+
+class SqliteSearchIndexesTests(TestCase):
+    """Migration 0018: the ranked search reads each match's year and creation time from a
+    narrow index, and the suggestions read the distinct journals from one."""
+
+    def plan(self, queryset):
+        from django.db import connection
+
+        sql, params = queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " | ".join(row[3] for row in cursor.fetchall())
+
+    def test_the_planner_takes_them(self):
+        from django.db import connection
+
+        if connection.vendor != "sqlite":
+            pytest.skip("PostgreSQL has its own indexes (migration 0016)")
+        for n in range(20):
+            make_study(title=f"Pain after naltrexone {n}", journal=f"Pain {n % 3}")
+        # With statistics, as after any bulk load (README: "run ANALYZE"): without them
+        # SQLite looks a match's study up by its row id.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        ranked = Study.objects.search("pain").sorted_by("relevance").values_list("pk")
+        assert "COVERING INDEX study_search_order_idx (id=?)" in self.plan(ranked)
+        journals = Study.objects.order_by().values_list("journal", flat=True).distinct()
+        assert "COVERING INDEX study_journal_sqlite_idx" in self.plan(journals)
