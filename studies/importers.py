@@ -385,7 +385,8 @@ def read_entries(text, format="bibtex"):
     """The parsed entries of ``text`` and how many there are. BibTeX is read lazily, with
     bounded memory; the other formats' parsers give a list."""
     if format == "bibtex":
-        return bibtex.iter_entries(text), bibtex.count_entries(text)
+        blocks = bibtex.block_starts(text)  # one scan for both
+        return bibtex.iter_entries(text, blocks), len(bibtex.entry_starts(text, blocks))
     entries = formats.parse_entries(text, format)
     return entries, len(entries)
 
