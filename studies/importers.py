@@ -410,8 +410,18 @@ def _prepared_column(field, values, connection):
     return [prepared[value] for value in values]
 
 
-def _insert(model, rows, using):
-    """INSERT ``rows`` (dicts of attname to value) into ``model``'s table.
+def _written_fields(model):
+    """The fields an INSERT into ``model``'s table gives: all but the id and generated ones."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f is not model._meta.auto_field and not f.generated
+    ]
+
+
+def _insert(model, columns, using):
+    """INSERT rows into ``model``'s table: ``columns`` maps the attname of each of its
+    _written_fields to that column's values, one per row (a field missing is a KeyError).
 
     bulk_create prepares every value of every row through its field and builds one SQL
     placeholder for each: for 10,000 studies and their 10,000 history rows that was over
@@ -420,23 +430,16 @@ def _insert(model, rows, using):
     through the fields' own get_db_prep_save, so they are stored exactly as the ORM would.
     """
     connection = connections[using]
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if f is not model._meta.auto_field and not f.generated
-    ]
+    fields = _written_fields(model)
     quote = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(model._meta.db_table),
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
+    prepared = [_prepared_column(f, columns[f.attname], connection) for f in fields]
     with connection.cursor() as cursor:
-        for batch in batched(rows, INSERT_BATCH, strict=False):
-            columns = [
-                _prepared_column(f, [row[f.attname] for row in batch], connection) for f in fields
-            ]
-            cursor.executemany(sql, list(zip(*columns, strict=True)))
+        cursor.executemany(sql, list(zip(*prepared, strict=True)))
 
 
 def _create_with_history(rows, user, reason, cancelled=None):
@@ -445,63 +448,61 @@ def _create_with_history(rows, user, reason, cancelled=None):
 
     The same rows bulk_create and simple-history's bulk_create_with_history write, written
     with _insert and _copy_to_history (tests/test_importers.py checks that they write every
-    field); the primary keys are read back by slug, which the preview made unique.
+    field), INSERT_BATCH studies at a time; the primary keys come back from the history
+    copy, by slug, which the preview made unique.
     """
     using = router.db_for_write(Study)
     now = timezone.now()
-    names = [
-        f.attname
-        for f in Study._meta.concrete_fields
-        if f is not Study._meta.auto_field and not f.generated
-    ]
+    names = [f.attname for f in _written_fields(Study)]
     studies = [row.study for row in rows]
     written = []  # the new studies' ids: their search rows are written once, at the end
     with search_index.refreshed_once(using, written):
-        for batch in batched(studies, INSERT_BATCH, strict=False):
-            for study in batch:
-                study.created_at = study.updated_at = now
-            values = [{name: getattr(study, name) for name in names} for study in batch]
-            _insert(Study, values, using)
-            _checkpoint(0, 0, None, cancelled)
-
-        history_model = Study.history.model
         for batch in batched(rows, INSERT_BATCH, strict=False):
-            slugs = [row.study.slug for row in batch]
-            pks = dict(Study.objects.using(using).filter(slug__in=slugs).values_list("slug", "pk"))
             for row in batch:
-                row.study.pk = pks[row.study.slug]
-                row.study._state.adding, row.study._state.db = False, using
-            _copy_to_history(slugs, now, user, reason, using)
+                row.study.created_at = row.study.updated_at = now
+            _insert(
+                Study, {name: [getattr(row.study, name) for row in batch] for name in names}, using
+            )
+            copied = _copy_to_history([row.study.slug for row in batch], now, user, reason, using)
+            for row in batch:
+                row.study.pk, row.study._state.db = copied[row.study.slug][0], using
+                row.study._state.adding = False
             with_conditions = [row for row in batch if row.condition_ids]
             if with_conditions:
-                _add_conditions(with_conditions, now, history_model, using)
+                history_ids = [copied[row.study.slug][1] for row in with_conditions]
+                _add_conditions(with_conditions, history_ids, using)
             _checkpoint(0, 0, None, cancelled)
         written.extend(study.pk for study in studies)
     return studies
 
 
-def _add_conditions(rows, now, history_model, using):
+def _add_conditions(rows, history_ids, using):
     """The studies' condition links, by _insert, and the same links on their "+" history
-    records, copied in the database as _copy_to_history copies the studies (bulk_create
-    built two model instances a link: a third of an import of 10,000 studies)."""
+    records (``history_ids``), copied in the database as _copy_to_history copies the
+    studies (bulk_create built two model instances a link: a third of an import of 10,000
+    studies)."""
     through = Study.conditions.through
-    fields = [f.attname for f in through._meta.concrete_fields if f is not through._meta.pk]
-    links = (
-        through(study_id=row.study.pk, condition_id=pk)
-        for row in rows
-        for pk in dict.fromkeys(row.condition_ids)
+    links = [(row.study.pk, pk) for row in rows for pk in dict.fromkeys(row.condition_ids)]
+    given = {"study_id": [study for study, _ in links], "condition_id": [pk for _, pk in links]}
+    _insert(
+        through,
+        {
+            f.attname: given[f.attname] if f.attname in given else [f.get_default()] * len(links)
+            for f in _written_fields(through)
+        },
+        using,
     )
-    _insert(through, [{name: getattr(link, name) for name in fields} for link in links], using)
     connection = connections[using]
     quote = connection.ops.quote_name
+    history_model = Study.history.model
     history_links = history_model.conditions.model  # simple-history's HistoricalStudy_conditions
     columns = [f.column for f in through._meta.concrete_fields]  # the link's, id included
-    ids = [row.study.pk for row in rows]
+    # By the history records' primary keys: by their study and date, SQLite read every
+    # history record of the import for each batch (all have the same date).
     sql = (
         "INSERT INTO {history_links} ({columns}, {history_id})"
-        " SELECT {selected}, h.{history_pk} FROM {links} l JOIN {history} h"
-        " ON h.{id} = l.{study_id} AND h.{history_type} = %s AND h.{history_date} = %s"
-        " WHERE l.{study_id} IN ({ids})"
+        " SELECT {selected}, h.{history_pk} FROM {history} h JOIN {links} l"
+        " ON l.{study_id} = h.{id} WHERE h.{history_pk} IN ({ids})"
     ).format(
         history_links=quote(history_links._meta.db_table),
         columns=", ".join(map(quote, columns)),
@@ -512,17 +513,15 @@ def _add_conditions(rows, now, history_model, using):
         history=quote(history_model._meta.db_table),
         id=quote("id"),
         study_id=quote("study_id"),
-        history_type=quote("history_type"),
-        history_date=quote("history_date"),
-        ids=", ".join(["%s"] * len(ids)),
+        ids=", ".join(["%s"] * len(history_ids)),
     )
-    date = history_model._meta.get_field("history_date").get_db_prep_save(now, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, ["+", date, *ids])
+        cursor.execute(sql, history_ids)
 
 
 def _copy_to_history(slugs, now, user, reason, using):
-    """The "+" history records of the studies with these slugs, copied in the database.
+    """The "+" history records of the studies with these slugs, copied in the database;
+    returns {slug: (the study's pk, its history record's pk)}.
 
     INSERT ... SELECT from the rows just written: no values go back through Python, and
     each record holds exactly what its study holds.
@@ -547,16 +546,21 @@ def _copy_to_history(slugs, now, user, reason, using):
             params.append(f.get_db_prep_save(extra[f.attname], connection))
         else:
             selected.append(quote(study_columns[f.attname]))
-    sql = "INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} IN ({})".format(
+    sql = "INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} IN ({}) RETURNING {}".format(
         quote(history_model._meta.db_table),
         ", ".join(columns),
         ", ".join(selected),
         quote(Study._meta.db_table),
-        quote(Study._meta.get_field("slug").column),
+        quote(study_columns["slug"]),
         ", ".join(["%s"] * len(slugs)),
+        ", ".join(
+            quote(history_model._meta.get_field(name).column)
+            for name in ("slug", "id", history_model._meta.pk.name)
+        ),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *slugs])
+        return {slug: (pk, history_pk) for slug, pk, history_pk in cursor.fetchall()}
 
 
 def import_records(
