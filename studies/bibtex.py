@@ -320,41 +320,50 @@ def _read_entry(entry, parsed, strings):
     for field in entry.fields:
         name = field.key.strip().lower()
         raw = field.value if isinstance(field.value, str) else str(field.value)
-        text, rest, unresolved = _resolve(raw, strings)
-        if not (rest or unresolved or NOT_PLAIN.search(text)):
-            # Plain text (most values): what decode_latex would give, without its scans.
-            if name == "author":
-                parsed.fields[name] = [" ".join(author.split()) for author in split_names(text)]
-            else:
-                parsed.fields[name] = " ".join(text.split())
-            continue
-        swallowed = SWALLOWED_FIELD.search(rest) if rest else None
-        if swallowed:
-            parsed.errors.append(
-                f"a missing comma after the “{name}” field (line {field.start_line + 1}): "
-                f"its value swallowed “{swallowed.group(1)} = …”"
-            )
-            continue
-        if rest:
-            parsed.errors.append(
-                f"unexpected text after the value of “{name}” (line {field.start_line + 1})"
-            )
-            continue
-        if unresolved:
-            parsed.errors.append(f"the “{name}” field cannot be read: {unresolved}")
-            continue
-        if BINARY.search(text):
-            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
-            continue
-        if "{" in text or "}" in text:
-            depth, lowest = _brace_balance(text)
-            if depth or lowest < 0:
-                parsed.errors.append(f"unbalanced braces in the “{name}” field")
+        if raw[:1] == "{" and raw[-1:] == "}" and not NOT_PLAIN.search(raw, 1, len(raw) - 1):
+            # `{plain text}` (most values): what _resolve and decode_latex would give, and
+            # nothing to check.
+            text, rest, unresolved = raw[1:-1], "", ""
+        else:
+            text, rest, unresolved = _resolve(raw, strings)
+            if rest or unresolved or NOT_PLAIN.search(text):
+                _read_value(parsed, field, name, text, rest, unresolved)
                 continue
         if name == "author":
-            parsed.fields[name] = [decode_latex(author) for author in split_names(text)]
+            parsed.fields[name] = [" ".join(author.split()) for author in split_names(text)]
         else:
-            parsed.fields[name] = decode_latex(text)
+            parsed.fields[name] = " ".join(text.split())
+
+
+def _read_value(parsed, field, name, text, rest, unresolved):
+    """Check and decode a value that is not plain text."""
+    swallowed = SWALLOWED_FIELD.search(rest) if rest else None
+    if swallowed:
+        parsed.errors.append(
+            f"a missing comma after the “{name}” field (line {field.start_line + 1}): "
+            f"its value swallowed “{swallowed.group(1)} = …”"
+        )
+        return
+    if rest:
+        parsed.errors.append(
+            f"unexpected text after the value of “{name}” (line {field.start_line + 1})"
+        )
+        return
+    if unresolved:
+        parsed.errors.append(f"the “{name}” field cannot be read: {unresolved}")
+        return
+    if BINARY.search(text):
+        parsed.errors.append(f"the “{name}” field holds binary data or control characters")
+        return
+    if "{" in text or "}" in text:
+        depth, lowest = _brace_balance(text)
+        if depth or lowest < 0:
+            parsed.errors.append(f"unbalanced braces in the “{name}” field")
+            return
+    if name == "author":
+        parsed.fields[name] = [decode_latex(author) for author in split_names(text)]
+    else:
+        parsed.fields[name] = decode_latex(text)
 
 
 def _define_string(block, strings):

@@ -30,6 +30,7 @@ NEW, DUPLICATE, ERROR = "new", "duplicate", "error"
 
 # Model fields with a length limit, and the BibTeX field each is read from.
 LIMITED_FIELDS = {"journal": "journal", "volume": "volume", "issue": "number", "pages": "pages"}
+FOUR_DIGITS = re.compile(r"\d{4}")
 MAX_TITLE_LENGTH = 1000
 MAX_AUTHOR_LENGTH = 300
 AUTHOR_SEPARATOR = re.compile(r"\s+and\s+")
@@ -56,6 +57,8 @@ IMPORTED_FIELDS = {
     "design",
 }
 URL_FIELD = Study._meta.get_field("url")
+# simple-history's model (Study.history builds a manager at each access: a millisecond).
+HISTORICAL_STUDY = Study.history.model
 # The URL's validators run where it is read (with the importer's own messages): URLValidator
 # is the slowest of them all, and an entry's URL is checked once.
 VALIDATED_FIELDS = [
@@ -157,6 +160,17 @@ def _index_catalog(studies=None):
     return index, slugs
 
 
+@dataclass
+class Lookups:
+    """What reading a file's entries looks up: the catalog's conditions by name, slug and
+    synonym, and what the model's validators said of each value met already (most values
+    recur: a year, a journal, a volume; validating each value once is a sixth of the
+    reading of a 10,000-entry file)."""
+
+    conditions: dict
+    verdicts: dict = field(default_factory=dict)
+
+
 def _index_conditions():
     conditions = {}
     for condition in Condition.objects.only("pk", "name", "slug", "synonyms"):
@@ -183,7 +197,7 @@ def _new_study():
     return study
 
 
-def _study_from_entry(row, conditions):
+def _study_from_entry(row, lookups):
     """An unsaved Study from a parsed entry; problems go to row.reasons and row.warnings."""
     fields = row.entry.fields
     study = _new_study()
@@ -204,7 +218,7 @@ def _study_from_entry(row, conditions):
 
     year = fields.get("year", "")
     if year:
-        if re.fullmatch(r"\d{4}", year) and YEAR_MIN <= int(year) <= YEAR_MAX:
+        if FOUR_DIGITS.fullmatch(year) and YEAR_MIN <= int(year) <= YEAR_MAX:
             study.year = int(year)
         else:
             row.reasons.append(
@@ -213,8 +227,7 @@ def _study_from_entry(row, conditions):
 
     for model_field, bib_field in LIMITED_FIELDS.items():
         value = fields.get(bib_field, "")
-        limit = Study._meta.get_field(model_field).max_length
-        if len(value) > limit:
+        if len(value) > (limit := Study._meta.get_field(model_field).max_length):
             row.reasons.append(f"the {bib_field} is longer than {limit} characters")
         setattr(study, model_field, value)
 
@@ -251,35 +264,45 @@ def _study_from_entry(row, conditions):
             row.reasons.append(f"the design “{design[:40]}” is not one of the catalog's designs")
 
     if not row.reasons:
-        _validate(study, row)
+        _validate(study, row, lookups.verdicts)
 
     for keyword in KEYWORD_SEPARATOR.split(fields.get("keywords", "")):
         if not keyword:
             continue
-        pk = conditions.get(keyword.casefold()) or conditions.get(keyword)
+        pk = lookups.conditions.get(keyword.casefold()) or lookups.conditions.get(keyword)
         if pk:
             row.condition_ids.append(pk)
         else:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
-    records.read_fields(row, study, conditions)
+    records.read_fields(row, study, lookups.conditions)
     return study
 
 
-def _validate(study, row):
+def _validate(study, row, verdicts):
     """The model's own validators (lengths, URL, year range, author names) of each field
     read, as ``clean_fields`` runs them, and with its messages. The rest of what
     ``clean_fields`` checks (a blank title, the design's choices, the values' types) the
     reading above has checked already, with messages of its own: running it again
-    tripled the cost of checking an entry."""
+    tripled the cost of checking an entry. ``verdicts`` keeps the messages of each
+    field's values met already."""
     for model_field in VALIDATED_FIELDS:
         value = getattr(study, model_field.attname)
-        if value in model_field.empty_values:
-            continue
-        try:
-            model_field.run_validators(value)
-        except ValidationError as error:
-            label = model_field.verbose_name
-            row.reasons.extend(f"the {label}: {message}" for message in error.messages)
+        if isinstance(value, list):  # authors: unhashable, and seldom the same
+            messages = _validator_messages(model_field, value)
+        else:
+            known = verdicts.setdefault(model_field.attname, {})
+            messages = known.get(value)
+            if messages is None:
+                messages = known[value] = _validator_messages(model_field, value)
+        row.reasons.extend(messages)
+
+
+def _validator_messages(model_field, value):
+    try:  # (an empty value it skips)
+        model_field.run_validators(value)
+    except ValidationError as error:
+        return [f"the {model_field.verbose_name}: {message}" for message in error.messages]
+    return []
 
 
 def _find_duplicate(row, index, add=False):
@@ -318,7 +341,7 @@ def preview_records(
     given, is asked as often, and ImportCancelled raised when it says so.
     """
     index, slugs = _index_catalog()
-    conditions = _index_conditions()
+    lookups = Lookups(_index_conditions())
     rows = []
     latest = Study.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     for number, entry in enumerate(entries, start=1):
@@ -328,7 +351,7 @@ def preview_records(
             _checkpoint(number, total, progress, cancelled)
         row.reasons.extend(entry.errors)
         if entry.ok:
-            row.study = _study_from_entry(row, conditions)
+            row.study = _study_from_entry(row, lookups)
         if row.reasons:
             row.status = ERROR
         else:
@@ -494,7 +517,7 @@ def _add_conditions(rows, history_ids, using):
     )
     connection = connections[using]
     quote = connection.ops.quote_name
-    history_model = Study.history.model
+    history_model = HISTORICAL_STUDY
     history_links = history_model.conditions.model  # simple-history's HistoricalStudy_conditions
     columns = [f.column for f in through._meta.concrete_fields]  # the link's, id included
     # By the history records' primary keys: by their study and date, SQLite read every
@@ -528,7 +551,7 @@ def _copy_to_history(slugs, now, user, reason, using):
     """
     connection = connections[using]
     quote = connection.ops.quote_name
-    history_model = Study.history.model
+    history_model = HISTORICAL_STUDY
     study_columns = {f.attname: f.column for f in Study._meta.concrete_fields}
     extra = {
         "history_date": now,
