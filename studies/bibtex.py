@@ -438,7 +438,7 @@ def _parse_chunk(text, strings, starts):
             continue
         found.append(parsed)
 
-    read_lines = {parsed.line for parsed in found}
+    read_lines, read = {parsed.line for parsed in found}, len(found)
     for line, entry_type, key in starts:
         if line not in read_lines:
             found.append(
@@ -449,7 +449,9 @@ def _parse_chunk(text, strings, starts):
                     errors=["not read: the damage in the entry before it swallowed this entry"],
                 )
             )
-    return sorted(found, key=lambda parsed: parsed.line)
+    if len(found) > read:  # (the parser's blocks are in file order)
+        found.sort(key=lambda parsed: parsed.line)
+    return found
 
 
 def iter_entries(text, blocks=None):

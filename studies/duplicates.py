@@ -17,11 +17,12 @@ IDENTIFIER_LABELS = {
 # Titles this similar (rapidfuzz's ratio, 0–100, after normalising) are the same title.
 SIMILAR_TITLE_SCORE = 92
 NUMBERS = re.compile(r"\d+")
+NOT_WORDS = re.compile(r"[\W_]+")
 
 
 def normalised_title(title):
     """Case, punctuation and spacing removed: “LDN in  Fibromyalgia.” = “ldn in fibromyalgia”."""
-    return " ".join(re.sub(r"[\W_]+", " ", title.casefold()).split())
+    return " ".join(NOT_WORDS.sub(" ", title.casefold()).split())
 
 
 class TitleIndex:
