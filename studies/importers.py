@@ -13,6 +13,7 @@ entries.
 import re
 from dataclasses import dataclass, field
 from itertools import batched
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -217,7 +218,7 @@ def _study_from_entry(row, lookups):
     authors = fields.get("author")
     if authors:
         study.authors = AUTHOR_SEPARATOR.split(authors) if isinstance(authors, str) else authors
-        if any(len(name) > MAX_AUTHOR_LENGTH for name in study.authors):
+        if max(map(len, study.authors)) > MAX_AUTHOR_LENGTH:
             row.reasons.append(f"an author name is longer than {MAX_AUTHOR_LENGTH} characters")
 
     year = fields.get("year", "")
@@ -435,7 +436,7 @@ def _prepared_column(field, values, connection):
     except TypeError:  # unhashable values: JSON lists
         return [field.get_db_prep_save(value, connection) for value in values]
     prepared = {value: field.get_db_prep_save(value, connection) for value in distinct}
-    return [prepared[value] for value in values]
+    return list(map(prepared.__getitem__, values))
 
 
 def _written_fields(model):
@@ -482,15 +483,15 @@ def _create_with_history(rows, user, reason, cancelled=None):
     using = router.db_for_write(Study)
     now = timezone.now()
     names = [f.attname for f in _written_fields(Study)]
+    values_of = attrgetter(*names)  # a study's values, in the order of names
     studies = [row.study for row in rows]
     written = []  # the new studies' ids: their search rows are written once, at the end
     with search_index.refreshed_once(using, written):
         for batch in batched(rows, INSERT_BATCH, strict=False):
             for row in batch:
                 row.study.created_at = row.study.updated_at = now
-            _insert(
-                Study, {name: [getattr(row.study, name) for row in batch] for name in names}, using
-            )
+            columns = zip(*(values_of(row.study) for row in batch), strict=True)
+            _insert(Study, dict(zip(names, map(list, columns), strict=True)), using)
             copied = _copy_to_history([row.study.slug for row in batch], now, user, reason, using)
             for row in batch:
                 row.study.pk, row.study._state.db = copied[row.study.slug][0], using
