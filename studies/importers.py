@@ -31,7 +31,7 @@ NEW, DUPLICATE, ERROR = "new", "duplicate", "error"
 
 # Model fields with a length limit, and the BibTeX field each is read from.
 LIMITED_FIELDS = {"journal": "journal", "volume": "volume", "issue": "number", "pages": "pages"}
-LIMITS = {name: Study._meta.get_field(name).max_length for name in LIMITED_FIELDS}
+LIMITS = {f.name: f.max_length for f in Study._meta.concrete_fields if f.name in LIMITED_FIELDS}
 FOUR_DIGITS = re.compile(r"\d{4}")
 MAX_TITLE_LENGTH = 1000
 MAX_AUTHOR_LENGTH = 300
