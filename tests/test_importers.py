@@ -524,3 +524,19 @@ class CheckingOnceTests(TestCase):
         assert sorted(calls) == ["1", "2"]
         assert [row.reasons for row in report.rows] == [[], ["the volume: not two"]] * 3
         assert [row.status for row in report.rows] == [NEW, ERROR] * 3
+
+    def test_links_and_their_history_are_written_for_every_batch(self):
+        pain, fm = make_condition(name="Pain"), make_condition(name="Fibromyalgia")
+        count = importers.INSERT_BATCH + 3  # two batches
+        keywords = ["Pain", "Pain, Fibromyalgia"]
+        text = "".join(
+            f"@misc{{k{n}, title = {{T{n}}}, keywords = {{{keywords[n % 2]}}}}}\n"
+            for n in range(count)
+        )
+        report = import_bibtex(text, "links.bib")
+        assert len(report.created) == count
+        for study in Study.objects.filter(pk__in=[s.pk for s in report.created]):
+            expected = {pain.pk, fm.pk} if int(study.title[1:]) % 2 else {pain.pk}
+            assert set(study.conditions.values_list("pk", flat=True)) == expected
+            record = study.history.get()
+            assert set(record.conditions.values_list("condition_id", flat=True)) == expected
