@@ -41,9 +41,7 @@ import json
 import logging
 import os
 import random
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -59,6 +57,7 @@ import rispy  # noqa: E402
 from Bio import Medline  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from benchmarks.import_bibtex import timed  # noqa: E402
 from benchmarks.insert_floor import empty_catalog, insert_floor, written_rows  # noqa: E402
 from studies.exports import CSV_COLUMNS  # noqa: E402
 from studies.formats import parse_entries  # noqa: E402
@@ -227,18 +226,6 @@ FORMATS = {
 }
 
 
-def timed(function, repeat=1, reset=None):
-    """The median CPU time of ``repeat`` runs, and the last run's result."""
-    times = []
-    for _ in range(repeat):
-        if reset:
-            reset()
-        start = time.process_time()
-        result = function()
-        times.append(time.process_time() - start)
-    return statistics.median(times), result
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
@@ -264,11 +251,12 @@ def main():
     for name in arguments.formats.split(","):
         write, bare_parse = FORMATS[name]
         text = write(records)
-        bare, _ = timed(lambda: bare_parse(text), repeat)  # noqa: B023
+        bare = timed(lambda: bare_parse(text), repeat)[0]  # noqa: B023
         ours, entries = timed(lambda: parse_entries(text, name), repeat)  # noqa: B023
         assert len(entries) == count and all(e.ok for e in entries), name
+        entries = None
         empty_catalog()
-        preview, _ = timed(lambda: preview_bibtex(text, "bench", format=name), repeat)  # noqa: B023
+        preview = timed(lambda: preview_bibtex(text, "bench", format=name), repeat)[0]  # noqa: B023
         full, report = timed(
             lambda: import_bibtex(text, "bench", format=name),  # noqa: B023
             repeat,
@@ -276,8 +264,9 @@ def main():
         )
         assert len(report.created) == count == Study.objects.count()
         assert Study.history.filter(history_type="+").count() == count
+        report = None
         tables = written_rows()
-        floor, _ = timed(lambda: insert_floor(tables), repeat, empty_catalog)  # noqa: B023
+        floor = timed(lambda: insert_floor(tables), repeat, empty_catalog)[0]  # noqa: B023
         assert written_rows() == tables
         again, report = timed(lambda: import_bibtex(text, "bench", format=name), repeat)  # noqa: B023
         assert len(report.duplicates) == count and not report.created

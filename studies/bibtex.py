@@ -21,7 +21,7 @@ from bibtexparser.model import (
 )
 
 from .citations import Citation
-from .latex import decode_latex
+from .latex import MARKUP_CHARACTERS, decode_latex
 
 # LaTeX's special characters and how to write each as text.
 LATEX_ESCAPES = {
@@ -131,7 +131,11 @@ ENTRY_START = re.compile(r"^[ \t]*@[ \t]*([A-Za-z]\w*)[ \t]*[{(][ \t]*([^,\s{}()
 NOT_ENTRIES = {"comment", "string", "preamble"}
 # A field name followed by `=`: inside a value, the sign of a missing comma.
 SWALLOWED_FIELD = re.compile(r"(?<![\w\\])([A-Za-z][\w-]*)\s*=")
-BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+BINARY_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd"
+BINARY = re.compile(f"[{BINARY_CHARACTERS}]")
+# A value holding none of these (most do not) is plain text: nothing to check in it and
+# nothing to decode but its spacing. One scan instead of one for each.
+NOT_PLAIN = re.compile(f"[{BINARY_CHARACTERS}{MARKUP_CHARACTERS}]")
 
 
 @dataclass
@@ -152,16 +156,22 @@ class ParsedEntry:
         return f"“{self.key or '(no key)'}” (line {self.line})"
 
 
-def entry_starts(text):
-    """(line, type, key) of every entry in ``text``, found without the parser."""
+def block_starts(text):
+    """(offset, line, type, key) of every block of ``text`` (an `@type{` at the start of a
+    line, @comment, @string and @preamble included), found without the parser."""
     starts, line, counted_to = [], 1, 0
     for match in ENTRY_START.finditer(text):
         line += text.count("\n", counted_to, match.start())
         counted_to = match.start()
-        entry_type = match.group(1).lower()
-        if entry_type not in NOT_ENTRIES:
-            starts.append((line, entry_type, match.group(2)))
+        starts.append((match.start(), line, match.group(1).lower(), match.group(2)))
     return starts
+
+
+def entry_starts(text, blocks=None):
+    """(line, type, key) of every entry in ``text`` (of ``blocks``, its block_starts, if
+    given), found without the parser."""
+    blocks = block_starts(text) if blocks is None else blocks
+    return [(line, kind, key) for _, line, kind, key in blocks if kind not in NOT_ENTRIES]
 
 
 def count_entries(text):
@@ -310,34 +320,50 @@ def _read_entry(entry, parsed, strings):
     for field in entry.fields:
         name = field.key.strip().lower()
         raw = field.value if isinstance(field.value, str) else str(field.value)
-        text, rest, unresolved = _resolve(raw, strings)
-        swallowed = SWALLOWED_FIELD.search(rest) if rest else None
-        if swallowed:
-            parsed.errors.append(
-                f"a missing comma after the “{name}” field (line {field.start_line + 1}): "
-                f"its value swallowed “{swallowed.group(1)} = …”"
-            )
-            continue
-        if rest:
-            parsed.errors.append(
-                f"unexpected text after the value of “{name}” (line {field.start_line + 1})"
-            )
-            continue
-        if unresolved:
-            parsed.errors.append(f"the “{name}” field cannot be read: {unresolved}")
-            continue
-        if BINARY.search(text):
-            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
-            continue
-        if "{" in text or "}" in text:
-            depth, lowest = _brace_balance(text)
-            if depth or lowest < 0:
-                parsed.errors.append(f"unbalanced braces in the “{name}” field")
+        if raw[:1] == "{" and raw[-1:] == "}" and not NOT_PLAIN.search(raw, 1, len(raw) - 1):
+            # `{plain text}` (most values): what _resolve and decode_latex would give, and
+            # nothing to check.
+            text, rest, unresolved = raw[1:-1], "", ""
+        else:
+            text, rest, unresolved = _resolve(raw, strings)
+            if rest or unresolved or NOT_PLAIN.search(text):
+                _read_value(parsed, field, name, text, rest, unresolved)
                 continue
         if name == "author":
-            parsed.fields[name] = [decode_latex(author) for author in split_names(text)]
+            parsed.fields[name] = [" ".join(author.split()) for author in split_names(text)]
         else:
-            parsed.fields[name] = decode_latex(text)
+            parsed.fields[name] = " ".join(text.split())
+
+
+def _read_value(parsed, field, name, text, rest, unresolved):
+    """Check and decode a value that is not plain text."""
+    swallowed = SWALLOWED_FIELD.search(rest) if rest else None
+    if swallowed:
+        parsed.errors.append(
+            f"a missing comma after the “{name}” field (line {field.start_line + 1}): "
+            f"its value swallowed “{swallowed.group(1)} = …”"
+        )
+        return
+    if rest:
+        parsed.errors.append(
+            f"unexpected text after the value of “{name}” (line {field.start_line + 1})"
+        )
+        return
+    if unresolved:
+        parsed.errors.append(f"the “{name}” field cannot be read: {unresolved}")
+        return
+    if BINARY.search(text):
+        parsed.errors.append(f"the “{name}” field holds binary data or control characters")
+        return
+    if "{" in text or "}" in text:
+        depth, lowest = _brace_balance(text)
+        if depth or lowest < 0:
+            parsed.errors.append(f"unbalanced braces in the “{name}” field")
+            return
+    if name == "author":
+        parsed.fields[name] = [decode_latex(author) for author in split_names(text)]
+    else:
+        parsed.fields[name] = decode_latex(text)
 
 
 def _define_string(block, strings):
@@ -363,20 +389,21 @@ def _source_of(block, lines, start_lines):
 CHUNK_BLOCKS = 500
 
 
-def _chunks(text):
-    """(text, number of its first line) of consecutive chunks of ``text``, split before a block."""
-    boundaries = [match.start() for match in ENTRY_START.finditer(text)][CHUNK_BLOCKS::CHUNK_BLOCKS]
-    start, line = 0, 1
-    for boundary in [*boundaries, len(text)]:
-        yield text[start:boundary], line
-        line += text.count("\n", start, boundary)
-        start = boundary
+def _chunks(text, blocks):
+    """(text, number of its first line, its entries' (line, type, key) counted from it) of
+    consecutive chunks of ``text`` (whose block_starts are ``blocks``), split before a block."""
+    for first in range(0, max(len(blocks), 1), CHUNK_BLOCKS):
+        following = first + CHUNK_BLOCKS
+        start, line = (blocks[first][0], blocks[first][1]) if first else (0, 1)
+        end = blocks[following][0] if following < len(blocks) else len(text)
+        starts = entry_starts(text, blocks[first:following])
+        yield text[start:end], line, [(n - line + 1, kind, key) for n, kind, key in starts]
 
 
-def _parse_chunk(text, strings):
-    """The ParsedEntries of one chunk, lines counted from 1, in chunk order."""
+def _parse_chunk(text, strings, starts):
+    """The ParsedEntries of one chunk (whose entry_starts are ``starts``), lines counted
+    from 1, in chunk order."""
     library = bibtexparser.parse_string(text, parse_stack=[])
-    starts = entry_starts(text)
     lines = start_lines = None
     found = []
     for block in library.blocks:
@@ -411,7 +438,7 @@ def _parse_chunk(text, strings):
             continue
         found.append(parsed)
 
-    read_lines = {parsed.line for parsed in found}
+    read_lines, read = {parsed.line for parsed in found}, len(found)
     for line, entry_type, key in starts:
         if line not in read_lines:
             found.append(
@@ -422,20 +449,24 @@ def _parse_chunk(text, strings):
                     errors=["not read: the damage in the entry before it swallowed this entry"],
                 )
             )
-    return sorted(found, key=lambda parsed: parsed.line)
+    if len(found) > read:  # (the parser's blocks are in file order)
+        found.sort(key=lambda parsed: parsed.line)
+    return found
 
 
-def iter_entries(text):
+def iter_entries(text, blocks=None):
     """Every entry of a BibTeX text as a ParsedEntry, in file order, read chunk by chunk.
 
     The entries are those an independent scan of the text finds (any `@type{` at the start
     of a line except @comment, @string and @preamble), so that an entry the parser lost to
     the damage before it is still reported rather than silently dropped. Only one chunk's
-    parse is in memory at a time; @strings carry over from chunk to chunk.
+    parse is in memory at a time; @strings carry over from chunk to chunk. ``blocks`` is
+    the text's block_starts, if the caller has them.
     """
     strings, first_lines = {}, {}
-    for chunk, first_line in _chunks(text):
-        for parsed in _parse_chunk(chunk, strings):
+    blocks = block_starts(text) if blocks is None else blocks
+    for chunk, first_line, starts in _chunks(text, blocks):
+        for parsed in _parse_chunk(chunk, strings, starts):
             parsed.line += first_line - 1
             if not parsed.entry_type:
                 parsed.errors.insert(0, "no entry type after “@”")

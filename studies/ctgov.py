@@ -20,6 +20,7 @@ DOSE = re.compile(
     re.IGNORECASE,
 )
 YEAR = re.compile(r"^(\d{4})")
+NCT_ID = re.compile(r"NCT\d{8}")
 
 
 def _get(data, *path):
@@ -44,28 +45,26 @@ def _doses(interventions):
 
 def _fields(study, parsed):
     protocol = study.get("protocolSection") or {}
-    nct_id = text_of(_get(protocol, "identificationModule", "nctId"))
-    status = text_of(_get(protocol, "statusModule", "overallStatus"))
-    start = text_of(_get(protocol, "statusModule", "startDateStruct", "date"))
-    first_posted = text_of(_get(protocol, "statusModule", "studyFirstSubmitDate"))
+    identification = _get(protocol, "identificationModule")
+    status_module = _get(protocol, "statusModule")  # each module looked up once
+    nct_id = text_of(_get(identification, "nctId"))
+    status = text_of(_get(status_module, "overallStatus"))
+    start = text_of(_get(status_module, "startDateStruct", "date"))
+    first_posted = text_of(_get(status_module, "studyFirstSubmitDate"))
     year = YEAR.match(start) or YEAR.match(first_posted)
     conditions = _get(protocol, "conditionsModule", "conditions") or []
     fields = {
-        "title": text_of(_get(protocol, "identificationModule", "briefTitle")),
+        "title": text_of(_get(identification, "briefTitle")),
         "note": f"Trial registration: {nct_id}" if nct_id else "",
-        "url": f"https://clinicaltrials.gov/study/{nct_id}"
-        if re.fullmatch(r"NCT\d{8}", nct_id)
-        else "",
+        "url": f"https://clinicaltrials.gov/study/{nct_id}" if NCT_ID.fullmatch(nct_id) else "",
         "year": year.group(1) if year else "",
         "design": Design.REGISTERED_TRIAL.value,
         "sample_size": text_of(_get(protocol, "designModule", "enrollmentInfo", "count")),
         "keywords": "; ".join(map(text_of, conditions)) if isinstance(conditions, list) else "",
         "dose": _doses(_get(protocol, "armsInterventionsModule", "interventions")),
         "registry_status": status,
-        "registry_checked": text_of(_get(protocol, "statusModule", "statusVerifiedDate")),
-        "expected_completion": text_of(
-            _get(protocol, "statusModule", "completionDateStruct", "date")
-        ),
+        "registry_checked": text_of(_get(status_module, "statusVerifiedDate")),
+        "expected_completion": text_of(_get(status_module, "completionDateStruct", "date")),
         "results_posted": text_of(bool(study.get("hasResults"))),
     }
     if not nct_id:

@@ -17,11 +17,12 @@ IDENTIFIER_LABELS = {
 # Titles this similar (rapidfuzz's ratio, 0–100, after normalising) are the same title.
 SIMILAR_TITLE_SCORE = 92
 NUMBERS = re.compile(r"\d+")
+NOT_WORDS = re.compile(r"[\W_]+")
 
 
 def normalised_title(title):
     """Case, punctuation and spacing removed: “LDN in  Fibromyalgia.” = “ldn in fibromyalgia”."""
-    return " ".join(re.sub(r"[\W_]+", " ", title.casefold()).split())
+    return " ".join(NOT_WORDS.sub(" ", title.casefold()).split())
 
 
 class TitleIndex:
@@ -39,13 +40,18 @@ class TitleIndex:
         self.groups = {}
 
     def add(self, title, year, item):
-        self._add(normalised_title(title), year, item)
+        key = normalised_title(title)
+        self._add(key, year, self._group(key, year), item)
 
-    def _add(self, key, year, item):
+    @staticmethod
+    def _group(key, year):
+        return (year, *NUMBERS.findall(key))
+
+    def _add(self, key, year, group, item):
         if (key, year) in self.exact:
             return
         self.exact[key, year] = item
-        titles, items = self.groups.setdefault((year, *NUMBERS.findall(key)), ([], []))
+        titles, items = self.groups.setdefault(group, ([], []))
         titles.append(key)
         items.append(item)
 
@@ -54,7 +60,7 @@ class TitleIndex:
         key = normalised_title(title)
         if (key, year) in self.exact:
             return self.exact[key, year]
-        found = self._matches(key, year)
+        found = self._matches(key, self._group(key, year))
         return found[0] if found else None
 
     def find_or_add(self, title, year, item):
@@ -62,19 +68,21 @@ class TitleIndex:
         key = normalised_title(title)
         found = self.exact.get((key, year))
         if found is None:
-            similar = self._matches(key, year)
+            group = self._group(key, year)  # the titles holding the same numbers
+            similar = self._matches(key, group)
             if similar:
                 return similar[0]
-            self._add(key, year, item)
+            self._add(key, year, group, item)
         return found
 
     def matches(self, title, year):
         """Everything with the same or a near-identical title in ``year``, most similar
         first. Titles whose numbers differ ("Part 1", "Part 2") are different titles."""
-        return self._matches(normalised_title(title), year)
+        key = normalised_title(title)
+        return self._matches(key, self._group(key, year))
 
-    def _matches(self, key, year):
-        titles, items = self.groups.get((year, *NUMBERS.findall(key)), ((), ()))
+    def _matches(self, key, group):
+        titles, items = self.groups.get(group, ((), ()))
         if not titles:
             return []
         found = process.extract(

@@ -13,11 +13,12 @@ entries.
 import re
 from dataclasses import dataclass, field
 from itertools import batched
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
-from django.db.models import DEFERRED
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from . import bibtex, formats, records, search_index
@@ -30,6 +31,8 @@ NEW, DUPLICATE, ERROR = "new", "duplicate", "error"
 
 # Model fields with a length limit, and the BibTeX field each is read from.
 LIMITED_FIELDS = {"journal": "journal", "volume": "volume", "issue": "number", "pages": "pages"}
+LIMITS = {f.name: f.max_length for f in Study._meta.concrete_fields if f.name in LIMITED_FIELDS}
+FOUR_DIGITS = re.compile(r"\d{4}")
 MAX_TITLE_LENGTH = 1000
 MAX_AUTHOR_LENGTH = 300
 AUTHOR_SEPARATOR = re.compile(r"\s+and\s+")
@@ -56,6 +59,8 @@ IMPORTED_FIELDS = {
     "design",
 }
 URL_FIELD = Study._meta.get_field("url")
+# simple-history's model (Study.history builds a manager at each access: a millisecond).
+HISTORICAL_STUDY = Study.history.model
 # The URL's validators run where it is read (with the importer's own messages): URLValidator
 # is the slowest of them all, and an entry's URL is checked once.
 VALIDATED_FIELDS = [
@@ -157,6 +162,17 @@ def _index_catalog(studies=None):
     return index, slugs
 
 
+@dataclass
+class Lookups:
+    """What reading a file's entries looks up: the catalog's conditions by name, slug and
+    synonym, and what the model's validators said of each value met already (most values
+    recur: a year, a journal, a volume; validating each value once is a sixth of the
+    reading of a 10,000-entry file)."""
+
+    conditions: dict
+    verdicts: dict = field(default_factory=lambda: {f.attname: {} for f in VALIDATED_FIELDS})
+
+
 def _index_conditions():
     conditions = {}
     for condition in Condition.objects.only("pk", "name", "slug", "synonyms"):
@@ -167,23 +183,26 @@ def _index_conditions():
     return conditions
 
 
-# Every field's default, in the order Study() takes positional values.
-STUDY_DEFAULTS = [DEFERRED if f.generated else f.get_default() for f in Study._meta.concrete_fields]
+# What Study(design=Design.OTHER) holds: each new study starts as a copy of it.
+STUDY_DEFAULTS = {
+    name: value for name, value in vars(Study(design=Design.OTHER)).items() if name != "_state"
+}
 
 
 def _new_study():
-    """Study(design=Design.OTHER), by Model.__init__'s fast positional path.
-
-    With keywords, __init__ looks up each of the 31 fields' defaults again for every study:
-    a quarter of the work after parsing, for a 10,000-entry file.
+    """Study(design=Design.OTHER), made as unpickling makes a model instance: its attributes
+    copied in, a fresh ModelState, no Model.__init__ (which sets each of the 33 fields in
+    turn and sends pre_init and post_init, which nothing receives for Study:
+    tests/test_importers.py checks both). A sixth of checking a 10,000-entry file.
     """
-    study = Study(*STUDY_DEFAULTS)
+    study = Study.__new__(Study)
+    study.__dict__.update(STUDY_DEFAULTS)
+    study._state = ModelState()
     study.authors = []  # the one mutable default: each study its own list
-    study.design = Design.OTHER
     return study
 
 
-def _study_from_entry(row, conditions):
+def _study_from_entry(row, lookups):
     """An unsaved Study from a parsed entry; problems go to row.reasons and row.warnings."""
     fields = row.entry.fields
     study = _new_study()
@@ -199,12 +218,12 @@ def _study_from_entry(row, conditions):
     authors = fields.get("author")
     if authors:
         study.authors = AUTHOR_SEPARATOR.split(authors) if isinstance(authors, str) else authors
-        if any(len(name) > MAX_AUTHOR_LENGTH for name in study.authors):
+        if max(map(len, study.authors)) > MAX_AUTHOR_LENGTH:
             row.reasons.append(f"an author name is longer than {MAX_AUTHOR_LENGTH} characters")
 
     year = fields.get("year", "")
     if year:
-        if re.fullmatch(r"\d{4}", year) and YEAR_MIN <= int(year) <= YEAR_MAX:
+        if FOUR_DIGITS.fullmatch(year) and YEAR_MIN <= int(year) <= YEAR_MAX:
             study.year = int(year)
         else:
             row.reasons.append(
@@ -213,8 +232,7 @@ def _study_from_entry(row, conditions):
 
     for model_field, bib_field in LIMITED_FIELDS.items():
         value = fields.get(bib_field, "")
-        limit = Study._meta.get_field(model_field).max_length
-        if len(value) > limit:
+        if len(value) > (limit := LIMITS[model_field]):
             row.reasons.append(f"the {bib_field} is longer than {limit} characters")
         setattr(study, model_field, value)
 
@@ -251,35 +269,46 @@ def _study_from_entry(row, conditions):
             row.reasons.append(f"the design “{design[:40]}” is not one of the catalog's designs")
 
     if not row.reasons:
-        _validate(study, row)
+        _validate(study, row, lookups.verdicts)
 
     for keyword in KEYWORD_SEPARATOR.split(fields.get("keywords", "")):
         if not keyword:
             continue
-        pk = conditions.get(keyword.casefold()) or conditions.get(keyword)
+        pk = lookups.conditions.get(keyword.casefold()) or lookups.conditions.get(keyword)
         if pk:
             row.condition_ids.append(pk)
         else:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
-    records.read_fields(row, study, conditions)
+    records.read_fields(row, study, lookups.conditions)
     return study
 
 
-def _validate(study, row):
+def _validate(study, row, verdicts):
     """The model's own validators (lengths, URL, year range, author names) of each field
     read, as ``clean_fields`` runs them, and with its messages. The rest of what
     ``clean_fields`` checks (a blank title, the design's choices, the values' types) the
     reading above has checked already, with messages of its own: running it again
-    tripled the cost of checking an entry."""
+    tripled the cost of checking an entry. ``verdicts`` keeps the messages of each
+    field's values met already."""
     for model_field in VALIDATED_FIELDS:
         value = getattr(study, model_field.attname)
-        if value in model_field.empty_values:
-            continue
-        try:
-            model_field.run_validators(value)
-        except ValidationError as error:
-            label = model_field.verbose_name
-            row.reasons.extend(f"the {label}: {message}" for message in error.messages)
+        if isinstance(value, list):  # authors: unhashable, and seldom the same
+            messages = _validator_messages(model_field, value)
+        else:
+            known = verdicts[model_field.attname]
+            messages = known.get(value)
+            if messages is None:
+                messages = known[value] = _validator_messages(model_field, value)
+        if messages:
+            row.reasons.extend(messages)
+
+
+def _validator_messages(model_field, value):
+    try:  # (an empty value it skips)
+        model_field.run_validators(value)
+    except ValidationError as error:
+        return tuple(f"the {model_field.verbose_name}: {message}" for message in error.messages)
+    return ()
 
 
 def _find_duplicate(row, index, add=False):
@@ -318,7 +347,7 @@ def preview_records(
     given, is asked as often, and ImportCancelled raised when it says so.
     """
     index, slugs = _index_catalog()
-    conditions = _index_conditions()
+    lookups = Lookups(_index_conditions())
     rows = []
     latest = Study.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     for number, entry in enumerate(entries, start=1):
@@ -328,7 +357,7 @@ def preview_records(
             _checkpoint(number, total, progress, cancelled)
         row.reasons.extend(entry.errors)
         if entry.ok:
-            row.study = _study_from_entry(row, conditions)
+            row.study = _study_from_entry(row, lookups)
         if row.reasons:
             row.status = ERROR
         else:
@@ -385,7 +414,8 @@ def read_entries(text, format="bibtex"):
     """The parsed entries of ``text`` and how many there are. BibTeX is read lazily, with
     bounded memory; the other formats' parsers give a list."""
     if format == "bibtex":
-        return bibtex.iter_entries(text), bibtex.count_entries(text)
+        blocks = bibtex.block_starts(text)  # one scan for both
+        return bibtex.iter_entries(text, blocks), len(bibtex.entry_starts(text, blocks))
     entries = formats.parse_entries(text, format)
     return entries, len(entries)
 
@@ -406,11 +436,21 @@ def _prepared_column(field, values, connection):
     except TypeError:  # unhashable values: JSON lists
         return [field.get_db_prep_save(value, connection) for value in values]
     prepared = {value: field.get_db_prep_save(value, connection) for value in distinct}
-    return [prepared[value] for value in values]
+    return list(map(prepared.__getitem__, values))
 
 
-def _insert(model, rows, using):
-    """INSERT ``rows`` (dicts of attname to value) into ``model``'s table.
+def _written_fields(model):
+    """The fields an INSERT into ``model``'s table gives: all but the id and generated ones."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f is not model._meta.auto_field and not f.generated
+    ]
+
+
+def _insert(model, columns, using):
+    """INSERT rows into ``model``'s table: ``columns`` maps the attname of each of its
+    _written_fields to that column's values, one per row (a field missing is a KeyError).
 
     bulk_create prepares every value of every row through its field and builds one SQL
     placeholder for each: for 10,000 studies and their 10,000 history rows that was over
@@ -419,23 +459,16 @@ def _insert(model, rows, using):
     through the fields' own get_db_prep_save, so they are stored exactly as the ORM would.
     """
     connection = connections[using]
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if f is not model._meta.auto_field and not f.generated
-    ]
+    fields = _written_fields(model)
     quote = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(model._meta.db_table),
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
+    prepared = [_prepared_column(f, columns[f.attname], connection) for f in fields]
     with connection.cursor() as cursor:
-        for batch in batched(rows, INSERT_BATCH, strict=False):
-            columns = [
-                _prepared_column(f, [row[f.attname] for row in batch], connection) for f in fields
-            ]
-            cursor.executemany(sql, list(zip(*columns, strict=True)))
+        cursor.executemany(sql, list(zip(*prepared, strict=True)))
 
 
 def _create_with_history(rows, user, reason, cancelled=None):
@@ -444,63 +477,61 @@ def _create_with_history(rows, user, reason, cancelled=None):
 
     The same rows bulk_create and simple-history's bulk_create_with_history write, written
     with _insert and _copy_to_history (tests/test_importers.py checks that they write every
-    field); the primary keys are read back by slug, which the preview made unique.
+    field), INSERT_BATCH studies at a time; the primary keys come back from the history
+    copy, by slug, which the preview made unique.
     """
     using = router.db_for_write(Study)
     now = timezone.now()
-    names = [
-        f.attname
-        for f in Study._meta.concrete_fields
-        if f is not Study._meta.auto_field and not f.generated
-    ]
+    names = [f.attname for f in _written_fields(Study)]
+    values_of = attrgetter(*names)  # a study's values, in the order of names
     studies = [row.study for row in rows]
     written = []  # the new studies' ids: their search rows are written once, at the end
     with search_index.refreshed_once(using, written):
-        for batch in batched(studies, INSERT_BATCH, strict=False):
-            for study in batch:
-                study.created_at = study.updated_at = now
-            values = [{name: getattr(study, name) for name in names} for study in batch]
-            _insert(Study, values, using)
-            _checkpoint(0, 0, None, cancelled)
-
-        history_model = Study.history.model
         for batch in batched(rows, INSERT_BATCH, strict=False):
-            slugs = [row.study.slug for row in batch]
-            pks = dict(Study.objects.using(using).filter(slug__in=slugs).values_list("slug", "pk"))
             for row in batch:
-                row.study.pk = pks[row.study.slug]
-                row.study._state.adding, row.study._state.db = False, using
-            _copy_to_history(slugs, now, user, reason, using)
+                row.study.created_at = row.study.updated_at = now
+            columns = zip(*(values_of(row.study) for row in batch), strict=True)
+            _insert(Study, dict(zip(names, map(list, columns), strict=True)), using)
+            copied = _copy_to_history([row.study.slug for row in batch], now, user, reason, using)
+            for row in batch:
+                row.study.pk, row.study._state.db = copied[row.study.slug][0], using
+                row.study._state.adding = False
             with_conditions = [row for row in batch if row.condition_ids]
             if with_conditions:
-                _add_conditions(with_conditions, now, history_model, using)
+                history_ids = [copied[row.study.slug][1] for row in with_conditions]
+                _add_conditions(with_conditions, history_ids, using)
             _checkpoint(0, 0, None, cancelled)
         written.extend(study.pk for study in studies)
     return studies
 
 
-def _add_conditions(rows, now, history_model, using):
+def _add_conditions(rows, history_ids, using):
     """The studies' condition links, by _insert, and the same links on their "+" history
-    records, copied in the database as _copy_to_history copies the studies (bulk_create
-    built two model instances a link: a third of an import of 10,000 studies)."""
+    records (``history_ids``), copied in the database as _copy_to_history copies the
+    studies (bulk_create built two model instances a link: a third of an import of 10,000
+    studies)."""
     through = Study.conditions.through
-    fields = [f.attname for f in through._meta.concrete_fields if f is not through._meta.pk]
-    links = (
-        through(study_id=row.study.pk, condition_id=pk)
-        for row in rows
-        for pk in dict.fromkeys(row.condition_ids)
+    links = [(row.study.pk, pk) for row in rows for pk in dict.fromkeys(row.condition_ids)]
+    given = {"study_id": [study for study, _ in links], "condition_id": [pk for _, pk in links]}
+    _insert(
+        through,
+        {
+            f.attname: given[f.attname] if f.attname in given else [f.get_default()] * len(links)
+            for f in _written_fields(through)
+        },
+        using,
     )
-    _insert(through, [{name: getattr(link, name) for name in fields} for link in links], using)
     connection = connections[using]
     quote = connection.ops.quote_name
+    history_model = HISTORICAL_STUDY
     history_links = history_model.conditions.model  # simple-history's HistoricalStudy_conditions
     columns = [f.column for f in through._meta.concrete_fields]  # the link's, id included
-    ids = [row.study.pk for row in rows]
+    # By the history records' primary keys: by their study and date, SQLite read every
+    # history record of the import for each batch (all have the same date).
     sql = (
         "INSERT INTO {history_links} ({columns}, {history_id})"
-        " SELECT {selected}, h.{history_pk} FROM {links} l JOIN {history} h"
-        " ON h.{id} = l.{study_id} AND h.{history_type} = %s AND h.{history_date} = %s"
-        " WHERE l.{study_id} IN ({ids})"
+        " SELECT {selected}, h.{history_pk} FROM {history} h JOIN {links} l"
+        " ON l.{study_id} = h.{id} WHERE h.{history_pk} IN ({ids})"
     ).format(
         history_links=quote(history_links._meta.db_table),
         columns=", ".join(map(quote, columns)),
@@ -511,24 +542,22 @@ def _add_conditions(rows, now, history_model, using):
         history=quote(history_model._meta.db_table),
         id=quote("id"),
         study_id=quote("study_id"),
-        history_type=quote("history_type"),
-        history_date=quote("history_date"),
-        ids=", ".join(["%s"] * len(ids)),
+        ids=", ".join(["%s"] * len(history_ids)),
     )
-    date = history_model._meta.get_field("history_date").get_db_prep_save(now, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, ["+", date, *ids])
+        cursor.execute(sql, history_ids)
 
 
 def _copy_to_history(slugs, now, user, reason, using):
-    """The "+" history records of the studies with these slugs, copied in the database.
+    """The "+" history records of the studies with these slugs, copied in the database;
+    returns {slug: (the study's pk, its history record's pk)}.
 
     INSERT ... SELECT from the rows just written: no values go back through Python, and
     each record holds exactly what its study holds.
     """
     connection = connections[using]
     quote = connection.ops.quote_name
-    history_model = Study.history.model
+    history_model = HISTORICAL_STUDY
     study_columns = {f.attname: f.column for f in Study._meta.concrete_fields}
     extra = {
         "history_date": now,
@@ -546,16 +575,21 @@ def _copy_to_history(slugs, now, user, reason, using):
             params.append(f.get_db_prep_save(extra[f.attname], connection))
         else:
             selected.append(quote(study_columns[f.attname]))
-    sql = "INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} IN ({})".format(
+    sql = "INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} IN ({}) RETURNING {}".format(
         quote(history_model._meta.db_table),
         ", ".join(columns),
         ", ".join(selected),
         quote(Study._meta.db_table),
-        quote(Study._meta.get_field("slug").column),
+        quote(study_columns["slug"]),
         ", ".join(["%s"] * len(slugs)),
+        ", ".join(
+            quote(history_model._meta.get_field(name).column)
+            for name in ("slug", "id", history_model._meta.pk.name)
+        ),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *slugs])
+        return {slug: (pk, history_pk) for slug, pk, history_pk in cursor.fetchall()}
 
 
 def import_records(

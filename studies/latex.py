@@ -13,6 +13,10 @@ import unicodedata
 NEEDS_DECODER = re.compile(r"[\\$]")
 TYPOGRAPHY = re.compile(r"---|--|``|''|~|[{}]")
 TYPOGRAPHY_TEXT = {"---": "\u2014", "--": "\u2013", "``": "\u201c", "''": "\u201d", "~": " "}
+# Every character the two above look for: a value without any (most values) is plain
+# text, which one scan for these tells, instead of one for each.
+MARKUP_CHARACTERS = r"\\${}~`'-"
+MARKUP = re.compile(f"[{MARKUP_CHARACTERS}]")
 # Characters LaTeX would treat as markup but BibTeX files use as plain text.
 UNESCAPED_TEXT_SPECIALS = re.compile(r"(?<!\\)([%&#_])")
 
@@ -126,6 +130,8 @@ def decode_latex(value):
     are decoded here first, which keeps a 10,000-entry file to seconds.
     """
     global _decoder
+    if not MARKUP.search(value):  # plain text: only its spacing to normalise
+        return " ".join(value.split())
     if NEEDS_DECODER.search(value):
         decoded = _decode_common_latex(value)
         if decoded is None:

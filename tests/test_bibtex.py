@@ -4,7 +4,14 @@ from bibtexparser.model import Entry, Field
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studies.bibtex import author_name, entry_starts, latex_escape, page_range, parse_entries
+from studies.bibtex import (
+    author_name,
+    block_starts,
+    entry_starts,
+    latex_escape,
+    page_range,
+    parse_entries,
+)
 
 
 def test_latex_escape_keeps_ligature_pairs_as_typed():
@@ -46,6 +53,19 @@ def test_entry_starts_ignore_comments_strings_and_preambles():
         "@article{a, title={A}}\n  @Book (b, title={B})\nnot @misc{c,}\n"
     )
     assert entry_starts(text) == [(4, "article", "a"), (5, "book", "b")]
+
+
+def test_block_starts_give_every_block_with_its_offset_and_line():
+    text = "% a comment\n@string{j = {J}}\n\n@article{a, title={A}}\n  @Book (b, title={B})\n"
+    blocks = block_starts(text)
+    assert blocks == [
+        (12, 2, "string", "j"),
+        (30, 4, "article", "a"),
+        (53, 5, "book", "b"),
+    ]
+    assert [text[offset:].lstrip()[:2] for offset, _, _, _ in blocks] == ["@s", "@a", "@B"]
+    expected = [(4, "article", "a"), (5, "book", "b")]
+    assert entry_starts(text, blocks) == entry_starts(text) == expected
 
 
 def test_parse_entries_reads_fields_and_resolves_strings():
@@ -176,6 +196,31 @@ def test_strings_carry_over_between_chunks(monkeypatch):
     assert [entry.line for entry in entries] == [2, 3, 4, 5, 6, 7]
     assert [entry.fields.get("journal") for entry in entries[:5]] == ["Journal"] * 5
     assert entries[5].errors == ["the key “k0” is used already by the entry on line 2"]
+
+
+def test_plain_and_marked_up_values_read_alike_in_chunks_of_any_size(monkeypatch):
+    text = (
+        "@article{a, title = {Plain  title\n   on two lines}, pages = {1--9},\n"
+        "  author = {Smith, J. and  Jones, K.}, note = {{Braced} {words}}}\n"
+        '@article{b, title = "Quoted  title", journal = {M{\\"u}ller \\& Co}, year = 2019}\n'
+        "@article{c, title = {Bad \x01 value}}\n"
+    )
+    expected = [
+        {
+            "title": "Plain title on two lines",
+            "pages": "1\u20139",
+            "author": ["Smith, J.", "Jones, K."],
+            "note": "Braced words",
+        },
+        {"title": "Quoted title", "journal": "Müller & Co", "year": "2019"},
+        {},
+    ]
+    for size in (1, 2, 500):
+        monkeypatch.setattr("studies.bibtex.CHUNK_BLOCKS", size)
+        entries = parse_entries(text)
+        assert [entry.fields for entry in entries] == expected
+        assert [entry.line for entry in entries] == [1, 4, 5]
+        assert entries[2].errors == ["the “title” field holds binary data or control characters"]
 
 
 def test_author_names_split_outside_braces():

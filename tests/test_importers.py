@@ -490,3 +490,53 @@ class CommandTests(TestCase):
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
         return directory.name
+
+
+class CheckingOnceTests(TestCase):
+    """What the importer does once for many entries gives what doing it for each gave."""
+
+    def test_a_new_study_holds_what_study_init_gives(self):
+        made, expected = importers._new_study(), Study(design="other")
+        state = {name: value for name, value in vars(made).items() if name != "_state"}
+        assert state == {name: value for name, value in vars(expected).items() if name != "_state"}
+        assert vars(made._state) == vars(expected._state)
+        assert made._state.adding and made._state.db is None
+        assert made.authors is not importers._new_study().authors
+
+    def test_nothing_receives_the_init_signals_of_study(self):
+        # _new_study does not run Model.__init__, which sends them.
+        assert not models.signals.pre_init.has_listeners(Study)
+        assert not models.signals.post_init.has_listeners(Study)
+
+    def test_each_value_is_validated_once_and_reported_on_every_entry(self):
+        calls = []
+
+        def no_volume_two(value):
+            calls.append(value)
+            if value == "2":
+                raise ValidationError("not two")
+
+        text = "".join(
+            f"@misc{{k{n}, title = {{T{n}}}, volume = {{{n % 2 + 1}}}}}\n" for n in range(6)
+        )
+        with mock.patch.object(Study._meta.get_field("volume"), "validators", [no_volume_two]):
+            report = preview_bibtex(text)
+        assert sorted(calls) == ["1", "2"]
+        assert [row.reasons for row in report.rows] == [[], ["the volume: not two"]] * 3
+        assert [row.status for row in report.rows] == [NEW, ERROR] * 3
+
+    def test_links_and_their_history_are_written_for_every_batch(self):
+        pain, fm = make_condition(name="Pain"), make_condition(name="Fibromyalgia")
+        count = importers.INSERT_BATCH + 3  # two batches
+        keywords = ["Pain", "Pain, Fibromyalgia"]
+        text = "".join(
+            f"@misc{{k{n}, title = {{T{n}}}, keywords = {{{keywords[n % 2]}}}}}\n"
+            for n in range(count)
+        )
+        report = import_bibtex(text, "links.bib")
+        assert len(report.created) == count
+        for study in Study.objects.filter(pk__in=[s.pk for s in report.created]):
+            expected = {pain.pk, fm.pk} if int(study.title[1:]) % 2 else {pain.pk}
+            assert set(study.conditions.values_list("pk", flat=True)) == expected
+            record = study.history.get()
+            assert set(record.conditions.values_list("condition_id", flat=True)) == expected
