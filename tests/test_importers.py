@@ -503,11 +503,6 @@ class CheckingOnceTests(TestCase):
         assert made._state.adding and made._state.db is None
         assert made.authors is not importers._new_study().authors
 
-    def test_nothing_receives_the_init_signals_of_study(self):
-        # _new_study does not run Model.__init__, which sends them.
-        assert not models.signals.pre_init.has_listeners(Study)
-        assert not models.signals.post_init.has_listeners(Study)
-
     def test_each_value_is_validated_once_and_reported_on_every_entry(self):
         calls = []
 
