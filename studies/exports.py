@@ -28,7 +28,7 @@ from . import bibtex
 from .citations import Citation
 from .identifiers import doi_url
 from .jsontext import text_of
-from .models import Claim, EffectSummary, Mention, Outcome, Study, StudyCondition
+from .models import Claim, EffectSummary, Mention, Outcome, StudyCondition
 from .vocabulary import EvidenceLevel
 
 READ_CHUNK_SIZE = 1000  # studies read from the database at a time
@@ -101,11 +101,6 @@ RELATED = {
         {"slug": "condition__slug", "name": "condition__name", "basis": "basis"},
         ["condition__name"],
     ),
-    "conditions": (
-        Study.conditions.through,
-        {"name": "condition__name"},
-        ["condition__name"],
-    ),
     "effect_summaries": (
         EffectSummary,
         {
@@ -116,6 +111,8 @@ RELATED = {
         },
         ["condition__name", "pk"],
     ),
+    # The outcomes' domains alone, for the formats that write only those.
+    "domains": (Outcome, {"domain": "domain"}, ["domain"]),
     "outcomes": (
         Outcome,
         {
@@ -253,7 +250,7 @@ def study_to_dict(row):
             "evidence_level": level.value,
             "evidence_level_label": level.label,
             "status": row["status"],
-            "conditions": [c["name"] for c in row["conditions"]],
+            "conditions": _condition_names(row),
             "sample_size": row["sample_size"],
             "population": row["population"],
             "dose": row["dose"],
@@ -300,7 +297,7 @@ def study_to_row(row):
     """One CSV row: the study's own fields as in ``study_to_dict``, lists joined by "; "."""
     lists = {
         "authors": "; ".join(row["authors"]),
-        "conditions": "; ".join(c["name"] for c in row["conditions"]),
+        "conditions": "; ".join(_condition_names(row)),
         "verdicts": "; ".join(
             f"{e['condition']}: {e['verdict']} ({e['certainty']})" for e in row["effect_summaries"]
         ),
@@ -399,11 +396,15 @@ def _ris_record(row):
 
 def _domains(row):
     """The outcome domains a study measured, in name order."""
-    return sorted({outcome["domain"] for outcome in row["outcomes"]})
+    return sorted({outcome["domain"] for outcome in row["domains"]})
+
+
+def _condition_names(row):
+    return [tag["name"] for tag in row["condition_tags"]]
 
 
 def _citation(row):
-    return Citation.from_row(row, [c["name"] for c in row["conditions"]])
+    return Citation.from_row(row, _condition_names(row))
 
 
 @dataclass(frozen=True)
@@ -441,7 +442,7 @@ FORMATS = {
             "application/json; charset=utf-8",
             write_json,
             tuple(STUDY_COLUMNS),
-            tuple(RELATED),
+            ("condition_tags", "effect_summaries", "outcomes", "mentions", "claims"),
             head="[",
             separator=",",
             tail="\n]\n",
@@ -456,7 +457,7 @@ FORMATS = {
                 for c in CSV_COLUMNS
                 if c not in ("conditions", "condition_basis", "verdicts", "domains")
             ),
-            ("conditions", "condition_tags", "effect_summaries", "outcomes"),
+            ("condition_tags", "effect_summaries", "domains"),
             head=_csv_text([CSV_COLUMNS]),
         ),
         ExportFormat(
@@ -465,7 +466,7 @@ FORMATS = {
             "application/x-bibtex; charset=utf-8",
             write_bibtex,
             Citation.FIELDS,
-            ("conditions",),
+            ("condition_tags",),
         ),
         ExportFormat(
             "ris",
@@ -473,7 +474,7 @@ FORMATS = {
             "application/x-research-info-systems; charset=utf-8",
             write_ris,
             Citation.FIELDS,
-            ("conditions", "outcomes"),
+            ("condition_tags", "domains"),
         ),
     )
 }
