@@ -111,8 +111,9 @@ RELATED = {
         },
         ["condition__name", "pk"],
     ),
-    # The outcomes' domains alone, for the formats that write only those.
-    "domains": (Outcome, {"domain": "domain"}, ["domain"]),
+    # The outcomes' domains alone, for the formats that write only those (in any order:
+    # _domains sorts them).
+    "domains": (Outcome, {"domain": "domain"}, []),
     "outcomes": (
         Outcome,
         {

@@ -166,11 +166,9 @@ def _forest_marks(rows):
 
 def _forest_table_rows(rows):
     """The rows of the plot's data table: the same estimates in numbers."""
-    # One reverse() a plot, not one a row: the study's slug is the end of its address.
-    study_url = reverse("studies:study_detail", args=["slug"]).removesuffix("slug/")
     return mark_safe(
         "\n".join(
-            f'<tr><th scope="row"><a href="{study_url}{e.study}/">'
+            f'<tr><th scope="row"><a href="{reverse("studies:study_detail", args=[e.study])}">'
             f"<bdi>{escape(e.title)}</bdi></a>{f' ({e.year})' if e.year else ''}</th>"
             f"<td>{escape(e.outcome)}</td><td>{estimate_text(e.value)}</td>"
             f"<td>{estimate_text(e.ci_low)} to {estimate_text(e.ci_high)}</td>"
