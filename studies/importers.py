@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.db.models import DEFERRED
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from . import bibtex, formats, records, search_index
@@ -121,6 +122,16 @@ class ImportReport:
     @property
     def errors(self):
         return self._with(ERROR)
+
+    def summary(self, written):
+        """“5 entries: 2 created, 1 duplicate, 2 errors”; “would be created” when nothing
+        was written."""
+        verb = "created" if written else "would be created"
+        rows, duplicates, errors = len(self.rows), len(self.duplicates), len(self.errors)
+        return (
+            f"{rows} entr{pluralize(rows, 'y,ies')}: {len(self.new)} {verb}, "
+            f"{duplicates} duplicate{pluralize(duplicates)}, {errors} error{pluralize(errors)}"
+        )
 
 
 def decode_upload(data):

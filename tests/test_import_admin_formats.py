@@ -55,13 +55,14 @@ class ImportFormatsAdminTests(TestCase):
         response, job = self._preview("no_er.ris")
         content = response.content.decode()
         assert "(RIS (Zotero, EndNote, Mendeley, PubMed citation manager))" in content
+        assert "3 entries" in content and "0 duplicates," in content
         assert "no “ER  -” line ends this record: the record on line 10 starts inside it" in content
         assert "Import the valid entries and skip the 1 with errors" in content
         token = response.context["token"]
 
         response = self.client.post(CONFIRM, {"token": token}, follow=True)
         content = response.content.decode()
-        assert "Nothing was imported: 1 entries of no_er.ris have errors" in content
+        assert "Nothing was imported: 1 entry of no_er.ris has errors" in content
         # The preview is shown again, still pending, with the box to tick.
         job.refresh_from_db()
         assert (job.status, job.confirmed) == ("previewed", False)

@@ -335,7 +335,7 @@ class ImportStudiesCommandTests(TestCase):
 
     def test_format_from_the_content_and_dry_run(self):
         output = self._call("ctgov_one.json", "--dry-run")
-        assert "ClinicalTrials.gov study JSON (API v2), 1 entries: 1 would be created" in output
+        assert "ClinicalTrials.gov study JSON (API v2), 1 entry: 1 would be created" in output
         assert not Study.objects.exists()
 
     def test_a_file_with_errors_writes_nothing_without_skip_errors(self):

@@ -458,6 +458,19 @@ class CommandTests(TestCase):
         ) in lines
         assert Study.objects.count() == 2
 
+    def test_summary_says_one_entry_duplicate_and_error_in_the_singular(self):
+        text = (
+            "@article{a, title={Low-dose naltrexone in pain}, year={2019}}\n"
+            "@article{b, title={Low-dose naltrexone in pain}, year={2019}}\n"
+            "@article{c, year={2019}}\n"
+        )
+        assert import_bibtex(text, dry_run=True).summary(written=False) == (
+            "3 entries: 1 would be created, 1 duplicate, 1 error"
+        )
+        assert import_bibtex(text[: text.index("@article{b")]).summary(written=True) == (
+            "1 entry: 1 created, 0 duplicates, 0 errors"
+        )
+
     def test_dry_run(self):
         out = io.StringIO()
         call_command("import_bibtex", CORPUS / "hostile.bib", "--dry-run", stdout=out)

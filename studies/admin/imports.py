@@ -15,6 +15,7 @@ stops the job at any point, writing nothing.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 
 from ..forms import BibtexImportForm
@@ -74,7 +75,8 @@ def confirm_view(model_admin, request):
         # The preview again, still pending: the curator may tick the box and confirm.
         messages.error(
             request,
-            f"Nothing was imported: {errors} entries of {job.file_name} have errors. "
+            f"Nothing was imported: {errors} entr{pluralize(errors, 'y,ies')} of "
+            f"{job.file_name} {pluralize(errors, 'has,have')} errors. "
             "Fix them, or tick “Import the valid entries” to skip them.",
         )
         return redirect(job)

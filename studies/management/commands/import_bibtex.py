@@ -44,8 +44,4 @@ class Command(BaseCommand):
                 self.stdout.write(f"error: {row.entry}: {reason}")
             for warning in row.warnings:
                 self.stdout.write(f"warning: {row.entry}: {warning}")
-        verb = "would be created" if dry_run else "created"
-        self.stdout.write(
-            f"{len(report.rows)} entries: {len(report.new)} {verb}, "
-            f"{len(report.duplicates)} duplicates, {len(report.errors)} errors"
-        )
+        self.stdout.write(report.summary(written=not dry_run))

@@ -81,11 +81,7 @@ class Command(BaseCommand):
                 taken = "updated" if row.existing in report.updated else "update offered"
                 self.stdout.write(f"{taken}: {row.entry}: {changes}")
         written = not dry_run and (skip_errors or not report.errors)
-        verb = "created" if written else "would be created"
-        self.stdout.write(
-            f"{LABELS[format]}, {len(report.rows)} entries: {len(report.new)} {verb}, "
-            f"{len(report.duplicates)} duplicates, {len(report.errors)} errors"
-        )
+        self.stdout.write(f"{LABELS[format]}, {report.summary(written)}")
         if report.errors and not written and not dry_run:
             raise CommandError(
                 "Nothing was imported: the file has entries in error. Fix them, or run again "
