@@ -25,23 +25,28 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
-def _https_redirect_off(django_test_environment):
+def _live_server_settings(django_test_environment):
+    # What the live server's middleware reads when it is built: plain HTTP, and static
+    # files from the finders without a STATIC_ROOT or a manifest, as tests/conftest.py sets
+    # them for each test (tests do not collect).
     from django.conf import settings
+    from django.test import override_settings
 
-    original = settings.SECURE_SSL_REDIRECT
-    settings.SECURE_SSL_REDIRECT = False
-    yield original
-    settings.SECURE_SSL_REDIRECT = original
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    override = override_settings(SECURE_SSL_REDIRECT=False, STATIC_ROOT=None, STORAGES=storages)
+    override.enable()
+    return override
 
 
 @pytest.fixture(scope="session")
-def live_server(_https_redirect_off, live_server):
+def live_server(_live_server_settings, live_server):
     # The live server builds its middleware once, when it starts, and per-test `settings`
-    # overrides come too late: it starts with the HTTPS redirect off, then the setting is
-    # restored for the rest of the session.
-    from django.conf import settings
-
-    settings.SECURE_SSL_REDIRECT = _https_redirect_off
+    # overrides come too late: it starts with those settings, then they are restored for
+    # the rest of the session (each test's own fixtures set them again).
+    _live_server_settings.disable()
     return live_server
 
 
