@@ -237,6 +237,7 @@ class ThroughTheCuratorToolsTests(TestCase):
     @override_settings(  # what tests/conftest.py sets, which runs after setUpTestData
         SECURE_SSL_REDIRECT=False,
         RATELIMIT_ENABLE=False,
+        STATIC_ROOT=None,
         STORAGES={
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
