@@ -2,9 +2,9 @@
 colour and line weight is a class in static/studies/catalog.css).
 
 The template draws each plot's frame (title, description, axis); a forest plot's rows,
-up to SHOWN marks and table rows per plot and a few hundred per page, are written here
-once (every text escaped) and kept with the layout: drawing them through template
-loops took most of a large condition page's time.
+up to synthesis.SHOWN marks and table rows per plot and a few hundred per page, are
+written here once (by format_html_join, which escapes every value) and kept with the
+layout: drawing them through template loops took most of a large condition page's time.
 
 ``forest(group)`` lays out one forest plot: a row per estimate (a square at the value, a
 line across its 95% CI), the line of no effect, and the pooled diamond when there is one;
@@ -15,15 +15,15 @@ by the study's sample size and shaded by its certainty.
 
 import math
 from dataclasses import dataclass
-from html import escape
 
 from django.urls import reverse
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html_join
 
 from .stats import from_analysis_scale, is_ratio, to_analysis_scale
 
 # Plot coordinates (SVG user units); the SVG scales to the width of its container.
 LABEL_WIDTH = 190
+LABEL_X = LABEL_WIDTH - 8  # where the row labels end
 PLOT_WIDTH = 330
 WIDTH = LABEL_WIDTH + PLOT_WIDTH + 20
 ROW_HEIGHT = 22
@@ -140,7 +140,7 @@ def forest(group):
         "ticks": axis.ticks(),
         "tick_end": bottom + 10,
         "tick_label_y": bottom + 24,
-        "label_x": LABEL_WIDTH - 8,
+        "label_x": LABEL_X,
         "plot_left": LABEL_WIDTH,
         "plot_right": LABEL_WIDTH + PLOT_WIDTH,
         "log": is_ratio(group.measure),
@@ -152,29 +152,48 @@ def forest(group):
 
 def _forest_marks(rows):
     """Each row's label, CI line and square."""
-    return mark_safe(
-        "\n".join(
-            f'<text class="row-label" x="{LABEL_WIDTH - 8}" y="{row["y"]}" text-anchor="end"'
-            f' dominant-baseline="middle">{escape(row["label"])}</text>'
-            f'<line class="ci" x1="{row["x_low"]}" y1="{row["y"]}" x2="{row["x_high"]}"'
-            f' y2="{row["y"]}"/><rect class="point" x="{row["square_x"]}"'
-            f' y="{row["square_y"]}" width="8" height="8"/>'
+    return format_html_join(
+        "\n",
+        '<text class="row-label" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">'
+        '{}</text><line class="ci" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+        '<rect class="point" x="{}" y="{}" width="8" height="8"/>',
+        (
+            (
+                LABEL_X,
+                row["y"],
+                row["label"],
+                row["x_low"],
+                row["y"],
+                row["x_high"],
+                row["y"],
+                row["square_x"],
+                row["square_y"],
+            )
             for row in rows
-        )
+        ),
     )
 
 
 def _forest_table_rows(rows):
     """The rows of the plot's data table: the same estimates in numbers."""
-    return mark_safe(
-        "\n".join(
-            f'<tr><th scope="row"><a href="{reverse("studies:study_detail", args=[e.study])}">'
-            f"<bdi>{escape(e.title)}</bdi></a>{f' ({e.year})' if e.year else ''}</th>"
-            f"<td>{escape(e.outcome)}</td><td>{estimate_text(e.value)}</td>"
-            f"<td>{estimate_text(e.ci_low)} to {estimate_text(e.ci_high)}</td>"
-            f"<td>{estimate_text(e.p_value) or '—'}</td><td>{'—' if e.n is None else e.n}</td></tr>"
+    return format_html_join(
+        "\n",
+        '<tr><th scope="row"><a href="{}"><bdi>{}</bdi></a>{}</th><td>{}</td><td>{}</td>'
+        "<td>{} to {}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                reverse("studies:study_detail", args=[e.study]),
+                e.title,
+                f" ({e.year})" if e.year else "",
+                e.outcome,
+                estimate_text(e.value),
+                estimate_text(e.ci_low),
+                estimate_text(e.ci_high),
+                estimate_text(e.p_value) or "—",
+                "—" if e.n is None else e.n,
+            )
             for e in (row["estimate"] for row in rows)
-        )
+        ),
     )
 
 
