@@ -548,8 +548,8 @@ def _add_conditions(rows, history_ids, using):
         history_pk=quote(history_model._meta.pk.column),
         links=quote(through._meta.db_table),
         history=quote(history_model._meta.db_table),
-        id=quote("id"),
-        study_id=quote("study_id"),
+        id=quote(history_model._meta.get_field("id").column),
+        study_id=quote(through._meta.get_field("study").column),
         ids=", ".join(["%s"] * len(history_ids)),
     )
     with connection.cursor() as cursor:
