@@ -148,6 +148,14 @@ def gunicorn(env, port, workers=1, log=None, extra=()):
     return server(command, port, env=env, log=log)
 
 
+def worker_pid(master_pid):
+    """The one worker of a gunicorn master (started with --workers 1), once it has started."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    if len(children) != 1:
+        raise RuntimeError(f"expected one gunicorn worker, found {children}")
+    return int(children[0])
+
+
 class HttpTimer:
     """GETs over one keep-alive connection; each timing covers the whole response body."""
 

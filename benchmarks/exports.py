@@ -17,7 +17,14 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks.common import collectstatic, database, django_env, free_port, gunicorn
+from benchmarks.common import (
+    collectstatic,
+    database,
+    django_env,
+    free_port,
+    gunicorn,
+    worker_pid,
+)
 from benchmarks.list_pages import datasette, peer_file
 
 PATHS = ["/studies.csv", "/studies.bib", "/studies.ris", "/studies.json"]
@@ -28,13 +35,6 @@ def memory_kb(pid, field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise LookupError(field)
-
-
-def worker_pid(master_pid):
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    if len(children) != 1:
-        raise RuntimeError(f"expected one gunicorn worker, found {children}")
-    return int(children[0])
 
 
 def download(port, path):

@@ -55,6 +55,7 @@ from benchmarks.common import (
     ms,
     percentile,
     server,
+    worker_pid,
 )
 from benchmarks.list_pages import floor as list_floor
 
@@ -76,12 +77,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def worker_pid(master_pid):
-    """The one worker of a gunicorn master, once it has started."""
-    with open(f"/proc/{master_pid}/task/{master_pid}/children") as children:
-        return int(children.read().split()[0])
 
 
 class CpuTimer(HttpTimer):
