@@ -6,12 +6,17 @@ from unittest.mock import patch
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
+from django.http import QueryDict
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
+from studies import facets
+from studies.filters import StudyFilter
 from studies.importers import import_bibtex
 from studies.models import Condition, Study
 from studies.search import parse
+from studies.search_index import ensure_installed
 from tests.factories import make_condition, make_outcome, make_study
 
 
@@ -265,10 +270,6 @@ class SqliteTableRebuildTests(TestCase):
     ``migrate``, the missing triggers are put back and the index rebuilt."""
 
     def test_missing_triggers_are_restored_and_the_index_rebuilt(self):
-        from django.db import connection
-
-        from studies.search_index import ensure_installed
-
         if connection.vendor != "sqlite":
             pytest.skip("PostgreSQL keeps triggers when a table is altered")
         study = make_study(title="Itch after naltrexone")
@@ -298,17 +299,9 @@ class SearchFacetTests(TestCase):
         make_study([], title="Itch", design="other")
 
     def summarise(self, query):
-        from django.http import QueryDict
-
-        from studies import facets
-        from studies.filters import StudyFilter
-
         return facets.compute_summary(StudyFilter(QueryDict(query)))
 
     def test_condition_counts_and_the_untagged_in_one_query(self):
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as queries:
             summary = self.summarise("q=pain")
         assert summary.total == 3
@@ -333,16 +326,12 @@ class SqliteSearchIndexesTests(TestCase):
     narrow index, and the suggestions read the distinct journals from one."""
 
     def plan(self, queryset):
-        from django.db import connection
-
         sql, params = queryset.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             return " | ".join(row[3] for row in cursor.fetchall())
 
     def test_the_planner_takes_them(self):
-        from django.db import connection
-
         if connection.vendor != "sqlite":
             pytest.skip("PostgreSQL has its own indexes (migration 0016)")
         for n in range(20):
