@@ -2,6 +2,8 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from tests.static_files import uncollected_static
+
 # Property tests judge results, not speed: on a loaded machine (CI's two cores) a slow
 # example must not fail a test with a deadline or a "too slow" health check.
 hypothesis_settings.register_profile(
@@ -26,13 +28,9 @@ def _plain_http(settings):
 
 @pytest.fixture(autouse=True)
 def _static_without_manifest(settings):
-    # Production serves hashed files from collectstatic's manifest; tests do not collect,
-    # and serve from the finders (WHITENOISE_USE_FINDERS) without a STATIC_ROOT.
-    settings.STATIC_ROOT = None
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    # Production serves hashed files from collectstatic's manifest; tests do not collect.
+    for name, value in uncollected_static().items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture(autouse=True)

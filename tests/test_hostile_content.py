@@ -26,6 +26,7 @@ from studies import bibtex, exports
 from studies.exports import FORMULA_PREFIXES
 from studies.models import Condition, Source, Study
 from tests.factories import make_condition, make_mention, make_source, make_study
+from tests.static_files import uncollected_static
 
 SCRIPT = "<script>alert('x')</script>"
 JS_URL = "javascript:alert(document.cookie)"
@@ -235,13 +236,7 @@ def isolated_text(body):
 class ThroughTheCuratorToolsTests(TestCase):
     @classmethod
     @override_settings(  # what tests/conftest.py sets, which runs after setUpTestData
-        SECURE_SSL_REDIRECT=False,
-        RATELIMIT_ENABLE=False,
-        STATIC_ROOT=None,
-        STORAGES={
-            **settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        },
+        SECURE_SSL_REDIRECT=False, RATELIMIT_ENABLE=False, **uncollected_static()
     )
     def setUpTestData(cls):
         cls.admin = User.objects.create_superuser("admin", password="a long admin password")

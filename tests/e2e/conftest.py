@@ -29,14 +29,11 @@ def _live_server_settings(django_test_environment):
     # What the live server's middleware reads when it is built: plain HTTP, and static
     # files from the finders without a STATIC_ROOT or a manifest, as tests/conftest.py sets
     # them for each test (tests do not collect).
-    from django.conf import settings
     from django.test import override_settings
 
-    storages = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    override = override_settings(SECURE_SSL_REDIRECT=False, STATIC_ROOT=None, STORAGES=storages)
+    from tests.static_files import uncollected_static
+
+    override = override_settings(SECURE_SSL_REDIRECT=False, **uncollected_static())
     override.enable()
     return override
 
