@@ -70,6 +70,11 @@ def load_records(text, list_key=None):
             f"column {error.colno}{cut}",
             error.lineno,
         ) from error
+    except RecursionError as error:  # Python's decoder recurses once per level
+        raise ValueError(
+            "not a JSON file the catalog reads: its arrays or objects are nested thousands "
+            "of levels deep (no bibliographic record is)"
+        ) from error
     if list_key and isinstance(data, dict) and isinstance(data.get(list_key), list):
         return [(1, item) for item in data[list_key]]
     return [(1, data)]

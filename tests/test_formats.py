@@ -215,3 +215,16 @@ def test_the_catalogs_json_export_cut_short():
     [entry] = formats.parse_entries(text, formats.detect_format(text))
     assert entry.errors[0].startswith("not valid JSON: Unterminated string")
     assert entry.line == 3
+
+
+@pytest.mark.parametrize("format", ["csljson", "ctgov", "json"])
+@pytest.mark.parametrize(
+    "text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000]
+)
+def test_json_nested_too_deep_is_one_report_not_a_crash(format, text):
+    [entry] = formats.parse_entries(text, format)
+    assert entry.key == "(the whole file)"
+    assert entry.errors == [
+        "not a JSON file the catalog reads: its arrays or objects are nested thousands of "
+        "levels deep (no bibliographic record is)"
+    ]
