@@ -65,8 +65,10 @@ def _fields(study, parsed):
         "registry_status": status,
         "registry_checked": text_of(_get(status_module, "statusVerifiedDate")),
         "expected_completion": text_of(_get(status_module, "completionDateStruct", "date")),
-        "results_posted": text_of(bool(study.get("hasResults"))),
+        "results_posted": text_of(study.get("hasResults") is True),
     }
+    if not isinstance(study.get("hasResults"), bool | None):
+        parsed.errors.append(f"“hasResults” is {describe(study['hasResults'])}, not true or false")
     if not nct_id:
         parsed.errors.append("no NCT id (protocolSection.identificationModule.nctId)")
     if status in RegistryStatus:

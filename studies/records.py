@@ -10,6 +10,7 @@ the curator may accept; ``apply_updates`` writes the accepted ones.
 """
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from .duplicates import IDENTIFIER_LABELS
@@ -17,7 +18,7 @@ from .models import Study
 from .vocabulary import Design, DesignBasis, RegistryStatus, Status
 
 TEXT_FIELDS = ("population", "dose", "duration", "comparator", "adverse_events", "summary")
-REGISTRY_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+REGISTRY_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 YES_NO = {"yes": True, "no": False}
 # A record's field (as the parsers name it) and the study attribute it sets.
 ATTRIBUTES = {
@@ -67,6 +68,19 @@ def _read_dose(row, study, name, value):
         setattr(study, name, dose)
 
 
+def is_registry_date(value):
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, and a date of the calendar (not 2021-13)."""
+    match = REGISTRY_DATE.match(value)
+    if not match:
+        return False
+    year, month, day = (int(part) if part else 1 for part in match.groups())
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
 def read_fields(row, study, conditions):
     """Set ``study``'s fields from the record's fields beyond BibTeX's."""
     fields = row.entry.fields
@@ -93,7 +107,7 @@ def read_fields(row, study, conditions):
             row.reasons.append(f"the registry status “{fields['registry_status'][:40]}” is unknown")
     for name in ("registry_checked", "expected_completion"):
         if fields.get(name):
-            if REGISTRY_DATE.match(fields[name]):
+            if is_registry_date(fields[name]):
                 setattr(study, name, fields[name])
             else:
                 row.reasons.append(

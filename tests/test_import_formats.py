@@ -3,6 +3,7 @@ the catalog's studies made by other tools, registered trials and their updates, 
 publication types, and what a file with errors writes."""
 
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -264,6 +265,36 @@ class RegisteredTrialTests(TestCase):
         report = preview_bibtex(_read("ctgov_one.json"), "ctgov_one.json", format="ctgov")
         assert "status" not in report.rows[0].update
         assert report.rows[0].update["registry_status"] == "COMPLETED"
+
+    def test_a_registry_date_not_in_the_calendar_is_an_error(self):
+        study = json.loads(_read("ctgov_one.json"))
+        for name, path in (
+            ("registry checked", ["statusVerifiedDate"]),
+            ("expected completion", ["completionDateStruct", "date"]),
+        ):
+            for value in ("2021-13", "2021-02-30", "0000-00", "June 2021"):
+                changed = json.loads(json.dumps(study))
+                module = changed["protocolSection"]["statusModule"]
+                *parents, last = path
+                for key in parents:
+                    module = module[key]
+                module[last] = value
+                [row] = preview_bibtex(json.dumps(changed), "trial.json", format="ctgov").rows
+                assert row.reasons == [f"the {name} “{value}” is not a date"], value
+        [row] = preview_bibtex(_read("ctgov_one.json"), "trial.json", format="ctgov").rows
+        assert (row.study.registry_checked, row.study.expected_completion) == (
+            "2025-02",
+            "2022-06-30",
+        )
+
+    def test_has_results_must_be_true_or_false(self):
+        study = json.loads(_read("ctgov_one.json"))
+        study["hasResults"] = "false"
+        [row] = preview_bibtex(json.dumps(study), "trial.json", format="ctgov").rows
+        assert row.reasons == ['“hasResults” is the str "false", not true or false']
+        del study["hasResults"]
+        [row] = preview_bibtex(json.dumps(study), "trial.json", format="ctgov").rows
+        assert (row.reasons, row.study.results_posted) == ([], False)
 
     def test_only_registry_fields_can_be_updated(self):
         trial = make_study(title="A trial", registry_id="NCT90000101")
