@@ -5,8 +5,9 @@ import re
 from .bibtex import BINARY, ParsedEntry
 from .jsontext import JSON_SHAPES, describe, file_error, load_records, text_of
 
-PMID_IN_NOTE = re.compile(r"^PMID:\s*(\d+)\s*$", re.MULTILINE)
-PMCID_IN_NOTE = re.compile(r"^PMCID:\s*(PMC\d+)\s*$", re.MULTILINE)
+PMID_IN_NOTE = re.compile(r"^PMID:\s*(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
+# With or without “PMC”, any case: normalize_pmcid gives the catalog's form.
+PMCID_IN_NOTE = re.compile(r"^PMCID:\s*((?:PMC)?\d+)\s*$", re.MULTILINE | re.IGNORECASE)
 
 
 def _name(person):

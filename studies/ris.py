@@ -16,7 +16,9 @@ TAG = re.compile(r"([A-Z][A-Z0-9])  -(?: |$)")
 JOURNAL_KEYS = ("journal_name", "alternate_title3", "secondary_title", "alternate_title2")
 FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
 PMID = re.compile(r"^(?:PMID:?\s*)?(\d{1,9})$", re.IGNORECASE)
-PMCID = re.compile(r"\b(PMC\d{1,9})\b")
+# “PMC3962576”, “PMCID: PMC3962576”, “PMCID: 3962576”, any case: normalize_pmcid gives the
+# catalog's form.
+PMCID = re.compile(r"\b(PMC\d{1,9})\b|\bPMCID:?\s*(\d{1,9})\b", re.IGNORECASE)
 
 
 def _year(record):
@@ -59,7 +61,7 @@ def _fields(record):
     for value in (*notes, record.get("custom2", ""), record.get("note", "")):
         pmcid = PMCID.search(value or "")
         if pmcid:
-            fields["pmcid"] = pmcid.group(1)
+            fields["pmcid"] = pmcid.group(1) or pmcid.group(2)
             break
     if notes:
         fields["note"] = "; ".join(notes)

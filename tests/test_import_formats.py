@@ -144,6 +144,60 @@ def test_the_catalogs_studies_from_another_tool_are_duplicates(name):
     assert Study.objects.count() == count
 
 
+class IdentifierSpellingTests(TestCase):
+    """An identifier however a tool spells it finds the catalog's study (titles differ)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        make_study(
+            title="The catalog's study",
+            year=2014,
+            doi="10.1007/s10067-014-2517-2",
+            pmid="24526250",
+            pmcid="PMC3962576",
+            registry_id="NCT04270877",
+        )
+
+    def _matched_by(self, text, format):
+        [row] = preview_bibtex(text, "file", format=format).rows
+        assert row.status == DUPLICATE, (text, row.reasons)
+        return row.matched_by
+
+    def test_doi(self):
+        for doi in (
+            "https://doi.org/10.1007/S10067-014-2517-2",
+            "http://dx.doi.org/10.1007/s10067-014-2517-2",
+            "doi:10.1007/S10067-014-2517-2",
+        ):
+            text = f"TY  - JOUR\nTI  - Another title\nDO  - {doi}\nER  - \n"
+            assert self._matched_by(text, "ris") == "DOI 10.1007/s10067-014-2517-2"
+
+    def test_pmid(self):
+        for accession in ("PMID: 24526250", "pmid:24526250", "24526250"):
+            text = f"TY  - JOUR\nTI  - Another title\nAN  - {accession}\nER  - \n"
+            assert self._matched_by(text, "ris") == "PMID 24526250"
+        text = '[{"type": "article", "title": "Another title", "note": "pmid: 24526250"}]'
+        assert self._matched_by(text, "csljson") == "PMID 24526250"
+
+    def test_pmcid_with_or_without_pmc_in_any_case(self):
+        for tag, value in (
+            ("C2", "PMC3962576"),
+            ("C2", "pmc3962576"),
+            ("N1", "PMCID: PMC3962576"),
+            ("N1", "PMCID: 3962576"),
+            ("N1", "pmcid: pmc3962576"),
+        ):
+            text = f"TY  - JOUR\nTI  - Another title\n{tag}  - {value}\nER  - \n"
+            assert self._matched_by(text, "ris") == "PMCID PMC3962576", value
+        for note in ("PMCID: PMC3962576", "PMCID: pmc3962576", "PMCID: 3962576"):
+            text = json.dumps([{"type": "article", "title": "Another title", "note": note}])
+            assert self._matched_by(text, "csljson") == "PMCID PMC3962576", note
+
+    def test_lower_case_trial_id(self):
+        text = "@misc{t, title = {Another title}, note = {Trial registration: nct04270877}}"
+        assert self._matched_by(text, "bibtex") == "trial registry id NCT04270877"
+
+
 class MedlineTests(TestCase):
     @classmethod
     def setUpTestData(cls):
