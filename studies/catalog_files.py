@@ -25,6 +25,9 @@ CATALOG_FIELDS = (
     "comparator",
     "adverse_events",
     "summary",
+    "design_basis",
+    "design_quote",
+    "descriptive_title",
     *TRIAL_COLUMNS,
 )
 

@@ -44,6 +44,9 @@ ATTRIBUTES = {
     "registry_checked": "registry_checked",
     "expected_completion": "expected_completion",
     "results_posted": "results_posted",
+    "design_basis": "design_basis",
+    "design_quote": "design_quote",
+    "descriptive_title": "descriptive_title",
     **{name: name for name in TEXT_FIELDS},
 }
 
@@ -115,16 +118,10 @@ def read_fields(row, study, conditions):
                 )
     if fields.get("results_posted") in YES_NO:
         study.results_posted = YES_NO[fields["results_posted"]]
+    if fields.get("descriptive_title") in YES_NO:
+        study.descriptive_title = YES_NO[fields["descriptive_title"]]
 
-    if fields.get("design_basis") == DesignBasis.INFERRED:
-        # Held as the curation rules hold an inferred design (docs/curation.md): with the
-        # verbatim text it is inferred from, here the record's publication type.
-        study.design_basis = DesignBasis.INFERRED
-        study.design_quote = f"Publication type: {fields.get('design_evidence', '')}"
-        row.warnings.append(
-            f"design “{Design(study.design).label}” inferred from the publication type "
-            f"“{fields.get('design_evidence', '')}”: check it against the paper"
-        )
+    _read_design_basis(row, study, fields)
     for heading in filter(None, fields.get("mesh", "").split("; ")):
         pk = conditions.get(heading.casefold())
         if pk and pk not in row.condition_ids:
@@ -132,6 +129,32 @@ def read_fields(row, study, conditions):
             row.warnings.append(f"condition suggested by the MeSH heading “{heading[:80]}”")
     if fields.get("retracted"):
         row.warnings.append(f"retracted: {fields['retracted'][:200]}")
+
+
+def _read_design_basis(row, study, fields):
+    """Whether a document states the design or it is inferred, and from what quote: as the
+    curation rules hold a design (docs/curation.md)."""
+    basis = fields.get("design_basis")
+    if not basis:
+        return
+    if basis not in DesignBasis:
+        row.reasons.append(f"the design basis “{basis[:40]}” is neither stated nor inferred")
+        return
+    study.design_basis = basis
+    if "design_evidence" in fields:  # MEDLINE: the record's publication type
+        if basis == DesignBasis.INFERRED:
+            study.design_quote = f"Publication type: {fields['design_evidence']}"
+            row.warnings.append(
+                f"design “{Design(study.design).label}” inferred from the publication type "
+                f"“{fields['design_evidence']}”: check it against the paper"
+            )
+    elif fields.get("design_quote"):  # the catalog's JSON export
+        study.design_quote = fields["design_quote"]
+    elif basis == DesignBasis.INFERRED:  # the catalog's CSV export has no quote column
+        row.warnings.append(
+            f"design “{Design(study.design).label}” inferred, but the file gives no quote it "
+            "is inferred from: add it"
+        )
 
 
 def _value(study, attribute, condition_ids=None):
