@@ -10,7 +10,7 @@ import csv
 
 from .bibtex import BINARY, ParsedEntry
 from .exports import CSV_COLUMNS, FORMULA_PREFIXES, TRIAL_COLUMNS
-from .jsontext import describe, file_error, load_records, text_of
+from .jsontext import WrongShape, describe, file_error, load_records, text_of
 
 # Study fields beyond BibTeX's, read as they are named in the exports.
 CATALOG_FIELDS = (
@@ -83,8 +83,13 @@ def parse_json(text):
                 ParsedEntry(key, line, errors=["“authors” and “conditions” must be lists"])
             )
             continue
-        key = text_of(item.get("slug")) or key
-        entries.append(_entry(key, line, _fields(item, map(text_of, authors), conditions)))
+        try:
+            fields = _fields(item, map(text_of, authors), map(text_of, conditions))
+            key = text_of(item.get("slug")) or key
+        except WrongShape as error:
+            entries.append(ParsedEntry(key, line, errors=[f"a value is {error}"]))
+            continue
+        entries.append(_entry(key, line, fields))
     return entries
 
 

@@ -3,7 +3,7 @@
 import re
 
 from .bibtex import BINARY, ParsedEntry
-from .jsontext import JSON_SHAPES, describe, file_error, load_records, text_of
+from .jsontext import JSON_SHAPES, WrongShape, describe, file_error, load_records, text_of
 
 PMID_IN_NOTE = re.compile(r"^PMID:\s*(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
 # With or without “PMC”, any case: normalize_pmcid gives the catalog's form.
@@ -71,9 +71,14 @@ def parse_entries(text):
                 )
             )
             continue
-        parsed = ParsedEntry(text_of(item.get("id")) or f"item {number}", line)
-        parsed.entry_type = text_of(item.get("type"))
-        for name, value in _fields(item).items():
+        try:
+            parsed = ParsedEntry(text_of(item.get("id")) or f"item {number}", line)
+            parsed.entry_type = text_of(item.get("type"))
+            fields = _fields(item)
+        except WrongShape as error:
+            entries.append(ParsedEntry(f"item {number}", line, errors=[f"a value is {error}"]))
+            continue
+        for name, value in fields.items():
             if BINARY.search(value):
                 parsed.errors.append(f"the “{name}” field holds binary data or control characters")
             else:

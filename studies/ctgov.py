@@ -12,7 +12,7 @@ are posted.
 import re
 
 from .bibtex import BINARY, ParsedEntry
-from .jsontext import describe, file_error, load_records, text_of
+from .jsontext import WrongShape, describe, file_error, load_records, text_of
 from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus
 
 DOSE = re.compile(
@@ -99,9 +99,14 @@ def parse_entries(text):
                 return file_error(message)
             entries.append(ParsedEntry(f"study {number}", line, errors=[message]))
             continue
-        nct_id = text_of(_get(study, "protocolSection", "identificationModule", "nctId"))
-        parsed = ParsedEntry(nct_id or f"study {number}", line, "registered trial")
-        for name, value in _fields(study, parsed).items():
+        try:
+            nct_id = text_of(_get(study, "protocolSection", "identificationModule", "nctId"))
+            parsed = ParsedEntry(nct_id or f"study {number}", line, "registered trial")
+            fields = _fields(study, parsed)
+        except WrongShape as error:
+            entries.append(ParsedEntry(f"study {number}", line, errors=[f"a value is {error}"]))
+            continue
+        for name, value in fields.items():
             if BINARY.search(value):
                 parsed.errors.append(f"the “{name}” field holds binary data or control characters")
             else:

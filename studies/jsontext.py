@@ -13,7 +13,7 @@ WHITESPACE = " \t\r\n"
 
 
 class WrongShape(Exception):
-    pass
+    """A list or an object where a record's field holds text (text_of)."""
 
 
 def file_error(message, line=1):
@@ -99,9 +99,14 @@ def describe(value):
 
 
 def text_of(value):
-    """A field's value as the text a ParsedEntry holds; numbers as written."""
+    """A field's value as the text a ParsedEntry holds; numbers as written. A list or an
+    object raises WrongShape: its Python spelling (“['a', 'b']”) is no field's text."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list | dict):
+        raise WrongShape(
+            f"{describe(value)} where text belongs: {json.dumps(value, ensure_ascii=False)[:60]}"
+        )
     return str(value)

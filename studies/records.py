@@ -116,10 +116,13 @@ def read_fields(row, study, conditions):
                 row.reasons.append(
                     f"the {name.replace('_', ' ')} “{fields[name][:40]}” is not a date"
                 )
-    if fields.get("results_posted") in YES_NO:
-        study.results_posted = YES_NO[fields["results_posted"]]
-    if fields.get("descriptive_title") in YES_NO:
-        study.descriptive_title = YES_NO[fields["descriptive_title"]]
+    for name in ("results_posted", "descriptive_title"):
+        if fields.get(name) in YES_NO:
+            setattr(study, name, YES_NO[fields[name]])
+        elif fields.get(name):
+            row.reasons.append(
+                f"the {name.replace('_', ' ')} “{fields[name][:40]}” is neither yes nor no"
+            )
 
     _read_design_basis(row, study, fields)
     for heading in filter(None, fields.get("mesh", "").split("; ")):

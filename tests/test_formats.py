@@ -228,3 +228,40 @@ def test_json_nested_too_deep_is_one_report_not_a_crash(format, text):
         "not a JSON file the catalog reads: its arrays or objects are nested thousands of "
         "levels deep (no bibliographic record is)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("format", "text", "error"),
+    [
+        (
+            "json",
+            '[{"title": "A study", "conditions": [1, {"name": "FM"}]}]',
+            'a value is an object with the keys “name” where text belongs: {"name": "FM"}',
+        ),
+        (
+            "json",
+            '[{"title": ["A study", "its subtitle"]}]',
+            'a value is a list where text belongs: ["A study", "its subtitle"]',
+        ),
+        (
+            "json",
+            '[{"title": "A study", "authors": [{"family": "Müller"}]}]',
+            'a value is an object with the keys “family” where text belongs: {"family": "Müller"}',
+        ),
+        (
+            "csljson",
+            '[{"type": "article", "title": {"main": "A study"}}]',
+            'a value is an object with the keys “main” where text belongs: {"main": "A study"}',
+        ),
+        (
+            "ctgov",
+            '{"protocolSection": {"identificationModule": {"nctId": "NCT90000101", '
+            '"briefTitle": ["A trial"]}, "statusModule": {"overallStatus": "COMPLETED"}}}',
+            'a value is a list where text belongs: ["A trial"]',
+        ),
+    ],
+)
+def test_a_list_or_object_where_text_belongs_is_an_error_on_the_entry(format, text, error):
+    [entry] = formats.parse_entries(text, format)
+    assert entry.errors == [error]
+    assert entry.fields == {}

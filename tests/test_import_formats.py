@@ -512,3 +512,18 @@ class ImportStudiesCommandTests(TestCase):
         output = self._call("zotero.ris", "--format", "ris", "--dry-run")
         assert output.endswith("6 entries: 4 would be created, 0 duplicates, 2 errors\n")
         assert Condition.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("results_posted", "false", "the results posted “false” is neither yes nor no"),
+        ("results_posted", 1, "the results posted “1” is neither yes nor no"),
+        ("descriptive_title", "true", "the descriptive title “true” is neither yes nor no"),
+    ],
+)
+def test_a_yes_or_no_field_of_the_catalogs_json_given_as_anything_else(field, value, error):
+    text = json.dumps([{"slug": "a", "title": "A study", "evidence_level": 6, field: value}])
+    [row] = preview_bibtex(text, "studies.json", format="json").rows
+    assert row.reasons == [error]
