@@ -29,8 +29,10 @@ LABELS = {
     "json": "The catalog's JSON export",
     "csv": "The catalog's CSV export",
 }
-# "BibTeX, RIS, …, the catalog's JSON export or the catalog's CSV export": for messages.
-_NAMES = [label.split(" (")[0].replace("The ", "the ") for label in LABELS.values()]
+# Each format's name within a sentence ("RIS", "the catalog's CSV export"), and all of them:
+# "BibTeX, RIS, …, the catalog's JSON export or the catalog's CSV export". For messages.
+NAMES = {name: label.split(" (")[0].replace("The ", "the ") for name, label in LABELS.items()}
+_NAMES = list(NAMES.values())
 NAMES_IN_A_SENTENCE = f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]}"
 EXTENSIONS = {
     ".bib": "bibtex",

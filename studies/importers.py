@@ -423,9 +423,22 @@ def read_entries(text, format="bibtex"):
     bounded memory; the other formats' parsers give a list."""
     if format == "bibtex":
         blocks = bibtex.block_starts(text)  # one scan for both
-        return bibtex.iter_entries(text, blocks), len(bibtex.entry_starts(text, blocks))
+        total = len(bibtex.entry_starts(text, blocks))
+        if not total and text.strip():
+            return [_no_bibtex_entry(text)], 1
+        return bibtex.iter_entries(text, blocks), total
     entries = formats.parse_entries(text, format)
     return entries, len(entries)
+
+
+def _no_bibtex_entry(text):
+    """The report of a text read as BibTeX that holds no entry (BibTeX would take it all
+    for a comment): another format, most often, read as BibTeX."""
+    message = "no BibTeX entry (a line starting “@article{”, “@misc{”, …) in this text"
+    other = formats.detect_format(text)
+    if other and other != "bibtex":
+        message += f": it looks like {formats.NAMES[other]}; import it in that format"
+    return bibtex.ParsedEntry("(the whole file)", 1, errors=[message])
 
 
 def preview_bibtex(text, file_name="", progress=None, cancelled=None, format="bibtex"):

@@ -527,3 +527,33 @@ def test_a_yes_or_no_field_of_the_catalogs_json_given_as_anything_else(field, va
     text = json.dumps([{"slug": "a", "title": "A study", "evidence_level": 6, field: value}])
     [row] = preview_bibtex(text, "studies.json", format="json").rows
     assert row.reasons == [error]
+
+
+class NoBibtexEntryTests(TestCase):
+    """A text read as BibTeX with no entry (BibTeX takes it all for a comment) is an error
+    naming the format it looks like, not “0 entries … 0 errors”."""
+
+    def test_import_bibtex_given_a_ris_file(self):
+        out = io.StringIO()
+        call_command("import_bibtex", str(CORPUS / "zotero.ris"), stdout=out, stderr=io.StringIO())
+        assert out.getvalue().splitlines() == [
+            "error: “(the whole file)” (line 1): no BibTeX entry (a line starting “@article{”, "
+            "“@misc{”, …) in this text: it looks like RIS; import it in that format",
+            "1 entry: 0 created, 0 duplicates, 1 error",
+        ]
+        assert not Study.objects.exists()
+
+    def test_the_catalogs_csv_read_as_bibtex(self):
+        text = "slug,title,year\r\na,A study,2020\r\n"
+        [row] = preview_bibtex(text, "studies.csv", format="bibtex").rows
+        assert row.reasons == [
+            "no BibTeX entry (a line starting “@article{”, “@misc{”, …) in this text: it looks "
+            "like the catalog's CSV export; import it in that format"
+        ]
+
+    def test_a_comment_alone(self):
+        [row] = preview_bibtex("% nothing here yet\n", "empty.bib", format="bibtex").rows
+        assert row.reasons == [
+            "no BibTeX entry (a line starting “@article{”, “@misc{”, …) in this text"
+        ]
+        assert preview_bibtex("  \n", "blank.bib", format="bibtex").rows == []
