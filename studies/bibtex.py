@@ -152,6 +152,15 @@ class ParsedEntry:
     def ok(self):
         return not self.errors
 
+    def add_fields(self, fields):
+        """Keep each field a reader gives (text, or the authors' list of names), or say why
+        it cannot be trusted."""
+        for name, value in fields.items():
+            if any(BINARY.search(text) for text in (value if isinstance(value, list) else [value])):
+                self.errors.append(f"the “{name}” field holds binary data or control characters")
+            else:
+                self.fields[name] = value
+
     def __str__(self):
         return f"“{self.key or '(no key)'}” (line {self.line})"
 

@@ -8,7 +8,7 @@ imported.
 
 import csv
 
-from .bibtex import BINARY, ParsedEntry
+from .bibtex import ParsedEntry
 from .exports import CSV_COLUMNS, FORMULA_PREFIXES, TRIAL_COLUMNS
 from .jsontext import WrongShape, describe, file_error, load_records, text_of
 
@@ -35,7 +35,7 @@ CATALOG_FIELDS = (
 def _fields(values, authors, conditions):
     fields = {
         "title": text_of(values.get("title")),
-        "author": " and ".join(authors),
+        "author": [author for author in authors if author],
         "journal": text_of(values.get("journal")),
         "year": text_of(values.get("year")),
         "volume": text_of(values.get("volume")),
@@ -56,11 +56,7 @@ def _fields(values, authors, conditions):
 
 def _entry(key, line, fields):
     parsed = ParsedEntry(key, line, "study")
-    for name, value in fields.items():
-        if BINARY.search(value):
-            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
-        else:
-            parsed.fields[name] = value
+    parsed.add_fields(fields)
     return parsed
 
 

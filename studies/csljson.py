@@ -2,7 +2,7 @@
 
 import re
 
-from .bibtex import BINARY, ParsedEntry
+from .bibtex import ParsedEntry
 from .jsontext import JSON_SHAPES, WrongShape, describe, file_error, load_records, text_of
 
 PMID_IN_NOTE = re.compile(r"^PMID:\s*(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
@@ -12,11 +12,11 @@ PMCID_IN_NOTE = re.compile(r"^PMCID:\s*((?:PMC)?\d+)\s*$", re.MULTILINE | re.IGN
 
 def _name(person):
     if not isinstance(person, dict):
-        return str(person)
+        return text_of(person)
     if person.get("literal"):
-        return str(person["literal"])
-    family, given = person.get("family", ""), person.get("given", "")
-    return f"{family}, {given}" if family and given else str(family or given)
+        return text_of(person["literal"])
+    family, given = text_of(person.get("family")), text_of(person.get("given"))
+    return f"{family}, {given}" if family and given else family or given
 
 
 def _year(issued):
@@ -35,7 +35,9 @@ def _fields(item):
     authors = item.get("author") or []
     fields = {
         "title": text_of(item.get("title")),
-        "author": " and ".join(_name(p) for p in authors) if isinstance(authors, list) else "",
+        "author": [name for p in authors if (name := _name(p))]
+        if isinstance(authors, list)
+        else [],
         "journal": text_of(item.get("container-title")),
         "year": _year(item.get("issued")),
         "volume": text_of(item.get("volume")),
@@ -78,10 +80,6 @@ def parse_entries(text):
         except WrongShape as error:
             entries.append(ParsedEntry(f"item {number}", line, errors=[f"a value is {error}"]))
             continue
-        for name, value in fields.items():
-            if BINARY.search(value):
-                parsed.errors.append(f"the “{name}” field holds binary data or control characters")
-            else:
-                parsed.fields[name] = value
+        parsed.add_fields(fields)
         entries.append(parsed)
     return entries

@@ -11,7 +11,7 @@ are posted.
 
 import re
 
-from .bibtex import BINARY, ParsedEntry
+from .bibtex import ParsedEntry
 from .jsontext import WrongShape, describe, file_error, load_records, text_of
 from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus
 
@@ -106,10 +106,6 @@ def parse_entries(text):
         except WrongShape as error:
             entries.append(ParsedEntry(f"study {number}", line, errors=[f"a value is {error}"]))
             continue
-        for name, value in fields.items():
-            if BINARY.search(value):
-                parsed.errors.append(f"the “{name}” field holds binary data or control characters")
-            else:
-                parsed.fields[name] = value
+        parsed.add_fields(fields)
         entries.append(parsed)
     return entries

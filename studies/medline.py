@@ -15,7 +15,7 @@ import re
 
 from Bio import Medline
 
-from .bibtex import BINARY, ParsedEntry
+from .bibtex import ParsedEntry
 
 TAG_LINE = re.compile(r"[A-Z][A-Z0-9 ]{3}- ")
 FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
@@ -51,9 +51,9 @@ def mesh_terms(headings):
 
 def _fields(record, parsed):
     fields = {"title": record.get("TI", "").rstrip()}
-    authors = record.get("AU") or record.get("FAU") or []
+    authors = [a.strip() for a in record.get("AU") or record.get("FAU") or [] if a.strip()]
     if authors:
-        fields["author"] = " and ".join(authors)
+        fields["author"] = authors
     year = FIRST_YEAR.match(record.get("DP", ""))
     dois = [
         m.group(1) for v in (*record.get("AID", []), record.get("LID", "")) if (m := DOI.match(v))
@@ -100,11 +100,7 @@ def _entry(lines, line):
         return parsed
     parsed.key = f"PMID {record['PMID']}" if record.get("PMID") else f"line {line}"
     parsed.entry_type = "; ".join(record.get("PT", [])).lower()[:100]
-    for name, value in _fields(record, parsed).items():
-        if BINARY.search(value):
-            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
-        else:
-            parsed.fields[name] = value
+    parsed.add_fields(_fields(record, parsed))
     stray = [n for n, text in enumerate(lines, start=line) if not _is_tag_or_continuation(text)]
     if stray:
         parsed.errors.append(f"line {stray[0]} is neither a tag nor a continuation line")

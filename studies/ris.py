@@ -9,7 +9,7 @@ import re
 
 from rispy import RisParser
 
-from .bibtex import BINARY, ParsedEntry
+from .bibtex import ParsedEntry
 
 TAG = re.compile(r"([A-Z][A-Z0-9])  -(?: |$)")
 # Where each tool puts the journal's name, most specific first.
@@ -34,8 +34,8 @@ def _fields(record):
     """BibTeX-named fields of one rispy record."""
     fields = {"title": record.get("title") or record.get("primary_title") or ""}
     authors = [*record.get("authors", []), *record.get("first_authors", [])]
-    if authors:
-        fields["author"] = " and ".join(a.strip() for a in authors if a.strip())
+    if any(a.strip() for a in authors):
+        fields["author"] = [a.strip() for a in authors if a.strip()]
     for key in JOURNAL_KEYS:
         if record.get(key):
             fields["journal"] = record[key]
@@ -78,11 +78,7 @@ def _entry(parser, number, line, lines, errors):
     key = (record.get("id") or "").strip() or f"record {number}"
     parsed = ParsedEntry(key, line, (record.get("type_of_reference") or "").lower())
     parsed.errors.extend(errors)
-    for name, value in _fields(record).items():
-        if BINARY.search(value):
-            parsed.errors.append(f"the “{name}” field holds binary data or control characters")
-        else:
-            parsed.fields[name] = value
+    parsed.add_fields(_fields(record))
     return parsed
 
 

@@ -148,7 +148,7 @@ def test_medline_fields():
         "Low-dose naltrexone for fibromyalgia: a randomised, double-blind, "
         "placebo-controlled trial."
     )
-    assert rct.fields["author"] == "Müller J and Østergaard S and Nguyễn TH"
+    assert rct.fields["author"] == ["Müller J", "Østergaard S", "Nguyễn TH"]
     assert rct.fields["doi"] == "10.1000/ldn.2023.001"  # from AID … [doi]
     assert rct.fields["pmcid"] == "PMC9000001"
     assert rct.fields["note"] == "Trial registration: NCT90000001"  # from SI
@@ -167,7 +167,7 @@ def test_medline_publication_types_map_to_designs():
 
 def test_ris_fields():
     [trial, *_] = formats.parse_entries(_read("zotero.ris"), "ris")
-    assert trial.fields["author"] == "Müller, Jörg and Østergaard, Søren and Nguyễn, Thị Hạnh"
+    assert trial.fields["author"] == ["Müller, Jörg", "Østergaard, Søren", "Nguyễn, Thị Hạnh"]
     assert trial.fields["year"] == "2023"  # from “2023/03/01/”
     assert trial.fields["pages"] == "201-210"
     assert trial.fields["pmid"] == "90000001"  # from “AN  - PMID:90000001”
@@ -265,3 +265,25 @@ def test_a_list_or_object_where_text_belongs_is_an_error_on_the_entry(format, te
     [entry] = formats.parse_entries(text, format)
     assert entry.errors == [error]
     assert entry.fields == {}
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        (
+            "ris",
+            "TY  - JOUR\nTI  - A\nAU  - Research and Development Group\nAU  - Müller, J\nER  - \n",
+        ),
+        ("medline", "PMID- 1\nTI  - A\nAU  - Research and Development Group\nAU  - Müller, J\n"),
+        (
+            "csljson",
+            '[{"title": "A", "author": [{"literal": "Research and Development Group"}, '
+            '{"family": "Müller", "given": "J"}, {}]}]',
+        ),
+        ("json", '[{"title": "A", "authors": ["Research and Development Group", "Müller, J"]}]'),
+        ("csv", 'slug,title,authors\r\na,A,"Research and Development Group; Müller, J"\r\n'),
+    ],
+)
+def test_a_name_holding_and_stays_one_author(format, text):
+    [entry] = formats.parse_entries(text, format)
+    assert entry.fields["author"] == ["Research and Development Group", "Müller, J"]

@@ -68,6 +68,7 @@ class RoundTripTests(TestCase):
         )
         make_study(
             title="Naltrexone at low dose for chronic pain (NCT04270877)",
+            authors=["Pain Research and Development Group"],  # one author, “and” or not
             registry_id="NCT04270877",
             design="registered_trial",
             status="ongoing",
