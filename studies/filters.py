@@ -348,6 +348,9 @@ class StudyFilter(django_filters.FilterSet):
             chips.append((self.condition_names[slug], without("condition", value=slug)))
         for design in data.get("design") or []:
             chips.append((Design(design).label, without("design", value=design)))
+        for domain in data.get("domain") or []:
+            label = f"Outcomes on {OutcomeDomain(domain).label.lower()}"
+            chips.append((label, without("domain", value=domain)))
         if self.has_year_range():
             years = self.describe_years()
             chips.append((f"Years: {years}", without("year_min", "year_max", "undated")))
@@ -361,6 +364,9 @@ class StudyFilter(django_filters.FilterSet):
             chips.append((f"Evidence level {data['level']}", without("level")))
         if data.get("min_n") is not None:
             chips.append((f"At least {data['min_n']} participants", without("min_n")))
+        for band in data.get("dose_band") or []:
+            label = capfirst(DOSE_BAND_WORDS[DoseBand(band)])
+            chips.append((label, without("dose_band", value=band)))
         if data.get("has_results"):
             chips.append(("With reported outcomes", without("has_results")))
         return chips

@@ -97,6 +97,15 @@ class ChipsAndEmptyListTests(TestCase):
         assert '<a class="clear-all" href="/studies/">Clear all</a>' in html
         assert 'class="chip"' not in page(self.client, "")
 
+    def test_outcome_domains_and_dose_bands_are_chips_too(self):
+        html = page(self.client, "domain=pain&domain=sleep&dose_band=low")
+        assert self.chips(html) == [
+            ("Outcomes on pain", "/studies/?domain=sleep&dose_band=low"),
+            ("Outcomes on sleep", "/studies/?domain=pain&dose_band=low"),
+            ("Low dose (1–5 mg)", "/studies/?domain=pain&domain=sleep"),
+        ]
+        assert "(3 active)" in html
+
     def test_an_empty_list_offers_no_download_and_suggests_removing_the_last_filter(self):
         html = page(self.client, "condition=fibromyalgia&design=cohort")
         assert "No study matches this filter." in html
