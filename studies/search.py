@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from . import identifiers
@@ -108,7 +109,8 @@ def parse(text):
     chunks, unbalanced = _chunks(text)
     if unbalanced:
         parsed.notes.append("The unmatched quotation mark was ignored.")
-    if OPERATOR_SYMBOLS.search(text):
+    # A DOI pasted as a link is searched as its DOI (_identifier): nothing of it is ignored.
+    if any(OPERATOR_SYMBOLS.search(w) for w in text.split() if not _identifier(w.lstrip("-"))):
         parsed.notes.append(
             "Symbols such as * ^ & | ! : ( ) were ignored: the search matches plain words."
         )
@@ -174,7 +176,7 @@ def _identifier(chunk):
     if identifiers.DOI_PREFIXES.match(chunk):
         try:
             return identifiers.normalize_doi(chunk)
-        except Exception:  # not a DOI after all: searched as the words it holds
+        except ValidationError:  # not a DOI after all: searched as the words it holds
             return None
     return None
 

@@ -48,6 +48,10 @@ class ParseTests(TestCase):
 
     def test_a_doi_link_is_searched_as_its_doi(self):
         assert parse("https://doi.org/10.1000/ABC.12").words() == ["10", "1000", "abc", "12"]
+        # Its "https:" is not a symbol the search ignored.
+        assert parse("https://doi.org/10.1000/ABC.12").notes == []
+        assert parse("doi:10.1000/abc pain").notes == []
+        assert parse("https://doi.org/10.1000/ABC.12 title:pain").notes != []
 
 
 class SearchSemanticsTests(TestCase):
