@@ -370,7 +370,7 @@ class ImportAdminTests(TestCase):
         assert (job.status, job.done, job.total, job.data) == ("done", 4, 4, b"")
         assert job.task_id
         page = self.client.get(response.url).content.decode()
-        assert "2 created</strong>, 1 duplicates" in page
+        assert "2 created</strong>, 1 duplicate," in page
         assert reverse("admin:studies_study_change", args=[created.id]) in page
         assert "a missing comma after the “title” field (line 3)" in page
         assert 'http-equiv="refresh"' not in page  # finished: no more reloading
