@@ -243,7 +243,7 @@ if os.environ.get("STATICFILES_BACKEND"):
     STATIC_URL = os.environ.get("STATIC_URL", STATIC_URL)
 # --- end of scale-out settings ------------------------------------------------------------
 
-# Background jobs (BibTeX imports) with Django's tasks framework, queued in the database:
+# Background jobs (imports of every format) with Django's tasks framework, queued in the database:
 # `manage.py db_worker` runs them (docs/deployment.md).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
