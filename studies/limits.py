@@ -4,11 +4,13 @@ The limits keep every record well inside what the databases can index: PostgreSQ
 search vector of a study (title, authors, summary, journal; migration 0005) must stay
 under 1 MB, and a summary of 2.3 MB of distinct words or 150,000 authors overflowed it.
 At these limits a study's text is at most about 230,000 characters, whose vector is at
-most about 300 kB (tests/test_limits.py builds one). docs/limits.md lists them.
+most about 300 kB (tests/test_limits.py builds one). docs/editing.md ("Field limits")
+lists them.
 
-Each limit is enforced three times: by model validation (``full_clean``, which the admin
-and the importer run), by the admin's form fields, and by a check constraint in the
-database, so that no write path can store what the search index cannot hold.
+Each limit is enforced three times: by the model fields' validators (which the admin runs
+through ``full_clean`` and the importer field by field), by the admin's form fields, and
+by a check constraint in the database, so that no write path can store what the search
+index cannot hold.
 """
 
 from django.core.exceptions import ValidationError
