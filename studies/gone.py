@@ -16,10 +16,6 @@ def deleted_study(slug):
     return last
 
 
-def deleted_study_exists(slug):
-    return deleted_study(slug) is not None
-
-
 def gone_or_404(request, slug):
     """410 Gone for the URL of a study the catalog held and deleted; Http404 otherwise.
 

@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404
 from django.test import RequestFactory, TestCase, override_settings
 from django.urls import include, path, reverse
 
-from studies.gone import deleted_study_exists, gone_or_404
+from studies.gone import deleted_study, gone_or_404
 from studies.importers import import_bibtex
 from studies.models import Study
 from tests.factories import make_condition, make_outcome, make_study
@@ -119,11 +119,11 @@ class DeletedStudyTests(TestCase):
         self._delete()
         Study.history.filter(id=self.study.pk).earliest().instance.save()
         assert Study.objects.get(pk=self.study.pk).title == "<b>Gone</b> study"
-        assert not deleted_study_exists("gone-study-2012")
+        assert deleted_study("gone-study-2012") is None
 
     def test_public_url_of_a_deleted_study_answers_410(self):
         self._delete()
-        assert deleted_study_exists("gone-study-2012")
+        assert deleted_study("gone-study-2012") is not None
         response = self.client.get("/gone/gone-study-2012/")
         assert response.status_code == 410
         content = response.content.decode()
@@ -131,8 +131,8 @@ class DeletedStudyTests(TestCase):
         assert "&lt;b&gt;Gone&lt;/b&gt; study" in content
 
     def test_unknown_and_live_slugs_are_not_gone(self):
-        assert not deleted_study_exists("never-existed")
-        assert not deleted_study_exists("gone-study-2012")
+        assert deleted_study("never-existed") is None
+        assert deleted_study("gone-study-2012") is None
         request = RequestFactory().get("/")
         with self.assertRaises(Http404):
             gone_or_404(request, "never-existed")
@@ -141,4 +141,4 @@ class DeletedStudyTests(TestCase):
     def test_a_renamed_slug_is_not_gone(self):
         self.study.slug = "renamed"
         self.study.save()
-        assert not deleted_study_exists("gone-study-2012")
+        assert deleted_study("gone-study-2012") is None
