@@ -61,7 +61,7 @@ from benchmarks.import_bibtex import timed  # noqa: E402
 from benchmarks.insert_floor import empty_catalog, insert_floor, written_rows  # noqa: E402
 from studies.exports import CSV_COLUMNS  # noqa: E402
 from studies.formats import parse_entries  # noqa: E402
-from studies.importers import import_bibtex, preview_bibtex  # noqa: E402
+from studies.importers import import_bibtex  # noqa: E402
 from studies.models import Study  # noqa: E402
 
 WORDS = ["low", "dose", "naltrexone", "fibromyalgia", "pain", "crohn", "disease", "trial"]
@@ -256,7 +256,7 @@ def main():
         assert len(entries) == count and all(e.ok for e in entries), name
         entries = None
         empty_catalog()
-        preview = timed(lambda: preview_bibtex(text, "bench", format=name), repeat)[0]  # noqa: B023
+        preview = timed(lambda: import_bibtex(text, "bench", dry_run=True, format=name), repeat)[0]  # noqa: B023
         full, report = timed(
             lambda: import_bibtex(text, "bench", format=name),  # noqa: B023
             repeat,

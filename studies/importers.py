@@ -441,15 +441,6 @@ def _no_bibtex_entry(text):
     return bibtex.ParsedEntry("(the whole file)", 1, errors=[message])
 
 
-def preview_bibtex(text, file_name="", progress=None, cancelled=None, format="bibtex"):
-    """What importing ``text`` (in ``format``: see formats.PARSERS) would do, entry by
-    entry. Writes nothing."""
-    entries, total = read_entries(text, format)
-    return preview_records(
-        entries, file_name, total=total, progress=progress, cancelled=cancelled, format=format
-    )
-
-
 def _prepared_column(field, values, connection):
     """``field.get_db_prep_save`` of each value, each distinct (hashable) value prepared once."""
     try:

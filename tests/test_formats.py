@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from studies import formats
-from studies.importers import ERROR, NEW, UnreadableFile, decode_upload, preview_bibtex
+from studies.importers import ERROR, NEW, UnreadableFile, decode_upload, import_bibtex
 
 CORPUS = Path(__file__).parent / "import_corpus"
 
@@ -109,7 +109,7 @@ EXPECTED_REPORTS = {
 @pytest.mark.parametrize("name", sorted(EXPECTED_REPORTS))
 def test_corpus_gives_the_expected_report_per_entry(name):
     text = _read(name)
-    report = preview_bibtex(text, name, format=formats.detect_format(text, name))
+    report = import_bibtex(text, name, dry_run=True, format=formats.detect_format(text, name))
     summary = [
         (row.entry.key, row.entry.line, row.status, row.reasons[0] if row.reasons else "")
         for row in report.rows

@@ -15,7 +15,7 @@ from django.test import TestCase
 from studies import exports
 from studies.exports import TRIAL_COLUMNS
 from studies.formats import detect_format
-from studies.importers import DUPLICATE, decode_upload, import_bibtex, preview_bibtex
+from studies.importers import DUPLICATE, decode_upload, import_bibtex
 from studies.models import Condition, ImportJob, Study
 from tests.factories import make_condition, make_study
 
@@ -198,7 +198,7 @@ class IdentifierSpellingTests(TestCase):
         )
 
     def _matched_by(self, text, format):
-        [row] = preview_bibtex(text, "file", format=format).rows
+        [row] = import_bibtex(text, "file", format=format, dry_run=True).rows
         assert row.status == DUPLICATE, (text, row.reasons)
         return row.matched_by
 
@@ -260,7 +260,7 @@ class MedlineTests(TestCase):
         assert "condition suggested by the MeSH heading “CRPS”" in row.warnings
 
     def test_an_inferred_design_is_told_to_the_curator(self):
-        report = preview_bibtex(_read("pubmed.nbib"), "pubmed.nbib", format="medline")
+        report = import_bibtex(_read("pubmed.nbib"), "pubmed.nbib", dry_run=True, format="medline")
         warnings = {row.entry.key: row.warnings for row in report.rows}
         assert (
             "design “Narrative review” inferred from the publication type “Review”: "
@@ -323,7 +323,9 @@ class RegisteredTrialTests(TestCase):
 
     def test_a_changed_status_is_an_update_the_curator_may_accept(self):
         _import("ctgov_studies.json", skip_errors=True)
-        report = preview_bibtex(_read("ctgov_one.json"), "ctgov_one.json", format="ctgov")
+        report = import_bibtex(
+            _read("ctgov_one.json"), "ctgov_one.json", dry_run=True, format="ctgov"
+        )
         [row] = report.rows
         assert row.status == DUPLICATE
         assert row.matched_by == "trial registry id NCT90000101"
@@ -355,7 +357,9 @@ class RegisteredTrialTests(TestCase):
             status="published",
             registry_status="RECRUITING",
         )
-        report = preview_bibtex(_read("ctgov_one.json"), "ctgov_one.json", format="ctgov")
+        report = import_bibtex(
+            _read("ctgov_one.json"), "ctgov_one.json", dry_run=True, format="ctgov"
+        )
         assert "status" not in report.rows[0].update
         assert report.rows[0].update["registry_status"] == "COMPLETED"
 
@@ -372,9 +376,13 @@ class RegisteredTrialTests(TestCase):
                 for key in parents:
                     module = module[key]
                 module[last] = value
-                [row] = preview_bibtex(json.dumps(changed), "trial.json", format="ctgov").rows
+                [row] = import_bibtex(
+                    json.dumps(changed), "trial.json", format="ctgov", dry_run=True
+                ).rows
                 assert row.reasons == [f"the {name} “{value}” is not a date"], value
-        [row] = preview_bibtex(_read("ctgov_one.json"), "trial.json", format="ctgov").rows
+        [row] = import_bibtex(
+            _read("ctgov_one.json"), "trial.json", format="ctgov", dry_run=True
+        ).rows
         assert (row.study.registry_checked, row.study.expected_completion) == (
             "2025-02",
             "2022-06-30",
@@ -383,10 +391,10 @@ class RegisteredTrialTests(TestCase):
     def test_has_results_must_be_true_or_false(self):
         study = json.loads(_read("ctgov_one.json"))
         study["hasResults"] = "false"
-        [row] = preview_bibtex(json.dumps(study), "trial.json", format="ctgov").rows
+        [row] = import_bibtex(json.dumps(study), "trial.json", format="ctgov", dry_run=True).rows
         assert row.reasons == ['“hasResults” is the str "false", not true or false']
         del study["hasResults"]
-        [row] = preview_bibtex(json.dumps(study), "trial.json", format="ctgov").rows
+        [row] = import_bibtex(json.dumps(study), "trial.json", format="ctgov", dry_run=True).rows
         assert (row.reasons, row.study.results_posted) == ([], False)
 
     def test_only_registry_fields_can_be_updated(self):
@@ -526,7 +534,7 @@ class ImportStudiesCommandTests(TestCase):
 )
 def test_a_yes_or_no_field_of_the_catalogs_json_given_as_anything_else(field, value, error):
     text = json.dumps([{"slug": "a", "title": "A study", "evidence_level": 6, field: value}])
-    [row] = preview_bibtex(text, "studies.json", format="json").rows
+    [row] = import_bibtex(text, "studies.json", format="json", dry_run=True).rows
     assert row.reasons == [error]
 
 
@@ -546,15 +554,17 @@ class NoBibtexEntryTests(TestCase):
 
     def test_the_catalogs_csv_read_as_bibtex(self):
         text = "slug,title,year\r\na,A study,2020\r\n"
-        [row] = preview_bibtex(text, "studies.csv", format="bibtex").rows
+        [row] = import_bibtex(text, "studies.csv", format="bibtex", dry_run=True).rows
         assert row.reasons == [
             "no BibTeX entry (a line starting “@article{”, “@misc{”, …) in this text: it looks "
             "like the catalog's CSV export; import it in that format"
         ]
 
     def test_a_comment_alone(self):
-        [row] = preview_bibtex("% nothing here yet\n", "empty.bib", format="bibtex").rows
+        [row] = import_bibtex(
+            "% nothing here yet\n", "empty.bib", format="bibtex", dry_run=True
+        ).rows
         assert row.reasons == [
             "no BibTeX entry (a line starting “@article{”, “@misc{”, …) in this text"
         ]
-        assert preview_bibtex("  \n", "blank.bib", format="bibtex").rows == []
+        assert import_bibtex("  \n", "blank.bib", format="bibtex", dry_run=True).rows == []

@@ -20,7 +20,6 @@ from studies.importers import (
     UnreadableFile,
     decode_upload,
     import_bibtex,
-    preview_bibtex,
 )
 from studies.models import Study
 from tests.factories import make_condition, make_study
@@ -91,7 +90,7 @@ def _summary(report):
 @pytest.mark.parametrize("name", sorted(EXPECTED_REPORTS))
 def test_corpus_gives_the_expected_report_per_entry(name):
     text = _read(name)
-    report = preview_bibtex(text, name)
+    report = import_bibtex(text, name, dry_run=True)
     summary = _summary(report)
     assert [row[:3] for row in summary] == [row[:3] for row in EXPECTED_REPORTS[name]]
     for (*_, reason), (*_, expected) in zip(summary, EXPECTED_REPORTS[name], strict=True):
@@ -117,7 +116,7 @@ class ImportTests(TestCase):
         cls.crohns = make_condition(name="Crohn's disease", slug="crohns-disease")
 
     def test_preview_writes_nothing(self):
-        report = preview_bibtex(_read("missing_comma.bib"), "missing_comma.bib")
+        report = import_bibtex(_read("missing_comma.bib"), "missing_comma.bib", dry_run=True)
         assert len(report.new) == 2
         assert not Study.objects.exists()
 
@@ -212,7 +211,7 @@ class ImportTests(TestCase):
             "@article{b, title = {Naltrexone in {C}rohn's disease}, year = {2011}}\n"
             "@article{c, title = {Naltrexone in Crohn's disease}, year = {2012}}\n"
         )
-        report = preview_bibtex(text)
+        report = import_bibtex(text, dry_run=True)
         assert [(row.status, row.matched_by, row.existing) for row in report.rows] == [
             (DUPLICATE, "PMID 123456", by_pmid),
             (DUPLICATE, "title and year", by_title),
@@ -224,7 +223,7 @@ class ImportTests(TestCase):
             "@article{a, title = {First}, doi = {10.1000/one}}\n"
             "@article{b, title = {Second}, doi = {10.1000/ONE}}\n"
         )
-        report = preview_bibtex(text)
+        report = import_bibtex(text, dry_run=True)
         assert [row.status for row in report.rows] == [NEW, DUPLICATE]
         assert report.rows[1].earlier is report.rows[0]
         assert len(import_bibtex(text).created) == 1
@@ -360,7 +359,7 @@ class ValidationTests(TestCase):
             "validators",
             [lambda value: (_ for _ in ()).throw(ValidationError("no volumes today"))],
         ):
-            report = preview_bibtex(text)
+            report = import_bibtex(text, dry_run=True)
         a, b = report.rows
         assert a.status == ERROR and a.reasons == ["the volume: no volumes today"]
         assert b.status == NEW
@@ -438,7 +437,7 @@ class RoundTripTests(TestCase):
         fields = ["title", "authors", "journal", "year", "volume", "issue", "pages"]
         fields += ["doi", "pmid", "pmcid", "registry_id", "url"]
         text = "".join(exports.FORMATS["bibtex"].stream(Study.objects.all()))
-        report = preview_bibtex(text)
+        report = import_bibtex(text, dry_run=True)
         for row in report.rows:
             original = row.existing
             for name in fields:
@@ -528,7 +527,7 @@ class CheckingOnceTests(TestCase):
             f"@misc{{k{n}, title = {{T{n}}}, volume = {{{n % 2 + 1}}}}}\n" for n in range(6)
         )
         with mock.patch.object(Study._meta.get_field("volume"), "validators", [no_volume_two]):
-            report = preview_bibtex(text)
+            report = import_bibtex(text, dry_run=True)
         assert sorted(calls) == ["1", "2"]
         assert [row.reasons for row in report.rows] == [[], ["the volume: not two"]] * 3
         assert [row.status for row in report.rows] == [NEW, ERROR] * 3
