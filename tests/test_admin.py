@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -422,8 +423,6 @@ class ImportAdminTests(TestCase):
 
     def test_a_file_over_the_real_limit_is_a_form_error(self):
         # One byte over BIBTEX_UPLOAD_MAX_BYTES (20 MB): refused before it is read.
-        from django.conf import settings
-
         response = self._upload(b" " * (settings.BIBTEX_UPLOAD_MAX_BYTES + 1), "huge.bib")
         assert response.status_code == 200
         [error] = response.context["form"].errors["file"]

@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import QueryDict
 from django.test import TestCase
 
+from studies import facets
 from studies.filters import StudyFilter
 
 from .factories import make_condition, make_outcome, make_study
@@ -233,8 +234,6 @@ class DomainAndDoseFilterTests(TestCase):
         assert "low dose (1–5 mg)" in filterset.heading(1)
 
     def test_dose_band_facet_counts_without_its_own_selection(self):
-        from studies import facets
-
         summary = facets.compute_summary(StudyFilter(QueryDict("dose_band=low")))
         counts = {o.value: (o.count, o.selected) for o in summary.facets["dose_band"]}
         assert counts == {

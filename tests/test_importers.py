@@ -1,4 +1,5 @@
 import io
+import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -497,8 +498,6 @@ class CommandTests(TestCase):
         )
 
     def _tmp(self):
-        import tempfile
-
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
         return directory.name

@@ -4,6 +4,7 @@ a year range, active filters as chips, the empty list, the skip link, link previ
 import re
 from html import unescape
 
+from django.http import QueryDict
 from django.test import TestCase
 
 from studies.facets import summarise
@@ -28,8 +29,6 @@ class UndatedTests(TestCase):
         make_study([], title="Undated, other condition", year=None, design="rct")
 
     def titles(self, query):
-        from django.http import QueryDict
-
         return sorted(StudyFilter(QueryDict(query)).qs.values_list("title", flat=True))
 
     def test_a_year_range_says_how_many_undated_studies_it_hides(self):
@@ -48,7 +47,7 @@ class UndatedTests(TestCase):
         query = "condition=fibromyalgia&year_min=2010&undated=1"
         assert self.titles(query) == ["Dated RCT", "Undated RCT"]
         assert self.titles("condition=fibromyalgia&year_min=2010") == ["Dated RCT"]
-        summary = summarise(StudyFilter(self._query(query)))
+        summary = summarise(StudyFilter(QueryDict(query)))
         assert summary.total == 2
         assert {o.value: o.count for o in summary.facets["design"]}["rct"] == 2
         csv = b"".join(self.client.get("/studies.csv?" + query).streaming_content).decode()
@@ -57,15 +56,10 @@ class UndatedTests(TestCase):
     def test_undated_alone_means_nothing_and_is_dropped_from_the_url(self):
         response = self.client.get("/studies/?undated=1")
         assert response.status_code == 301 and response["Location"] == "/studies/"
-        assert "or without a year" in StudyFilter(self._query("year_max=2000&undated=1")).heading(2)
+        assert "or without a year" in StudyFilter(QueryDict("year_max=2000&undated=1")).heading(2)
 
     def test_no_note_without_a_year_range(self):
         assert "without a year" not in page(self.client, "condition=fibromyalgia").split("<form")[0]
-
-    def _query(self, text):
-        from django.http import QueryDict
-
-        return QueryDict(text)
 
 
 class ChipsAndEmptyListTests(TestCase):

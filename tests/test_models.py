@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import TestCase
 
-from studies.models import Claim, Study
+from studies.models import Claim, Outcome, Study
 from studies.vocabulary import DESIGN_LEVELS, Design, EvidenceLevel
 
 from .factories import make_condition, make_outcome, make_source, make_study
@@ -128,8 +128,6 @@ class OutcomeEstimateTests(TestCase):
         cls.study = make_study()
 
     def outcome(self, **fields):
-        from studies.models import Outcome
-
         return Outcome(study=self.study, name="Pain", **fields)
 
     def errors(self, **fields):

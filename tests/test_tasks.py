@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -282,8 +283,6 @@ class BackgroundCommandTests(TestCase):
         assert Study.objects.count() == 3
 
     def _tmp(self):
-        import tempfile
-
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
         return directory.name

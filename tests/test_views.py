@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
+import bibtexparser
 import hypothesis
 import hypothesis.extra.django
 import pytest
@@ -308,8 +309,6 @@ class StudyDetailTests(CatalogData):
         assert 'href="https://clinicaltrials.gov/study/NCT01234567"' in html
 
     def test_single_study_bibtex(self):
-        import bibtexparser
-
         response = self.client.get(reverse("studies:study_bibtex", args=[self.trial.slug]))
         assert response.status_code == 200
         assert response["Content-Disposition"] == f'attachment; filename="{self.trial.slug}.bib"'
