@@ -26,8 +26,9 @@ def _skip(text, index):
     return index
 
 
-def _array_items(text, index):
-    """(line, item) of each item of the array that starts at ``index``, in order."""
+def _array_items(text, index, whole_text=True):
+    """(line, item) of each item of the array that starts at ``index``, in order; with
+    ``whole_text``, nothing may follow the array."""
     decoder = json.JSONDecoder()
     line, counted_to = 1, 0
     index = _skip(text, index + 1)
@@ -43,12 +44,29 @@ def _array_items(text, index):
         if index >= len(text):
             raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
         if text[index] == "]":
-            if _skip(text, index + 1) < len(text):
+            if whole_text and _skip(text, index + 1) < len(text):
                 raise json.JSONDecodeError("Extra data", text, _skip(text, index + 1))
             return items
         if text[index] != ",":
             raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
         index = _skip(text, index + 1)
+
+
+def _member_items(text, start, key):
+    """(line, item) of each item of the array under ``key`` in the object that starts at
+    ``start``, a text json.loads has read already (so well-formed); as json.loads does,
+    the last of repeated keys counts."""
+    decoder = json.JSONDecoder()
+    index, found = _skip(text, start + 1), None
+    while text[index] != "}":
+        name, index = decoder.raw_decode(text, index)
+        index = _skip(text, _skip(text, index) + 1)  # past the colon
+        if name == key:
+            found = index
+        index = _skip(text, decoder.raw_decode(text, index)[1])
+        if text[index] == ",":
+            index = _skip(text, index + 1)
+    return _array_items(text, found, whole_text=False)
 
 
 def load_records(text, list_key=None):
@@ -76,7 +94,7 @@ def load_records(text, list_key=None):
             "of levels deep (no bibliographic record is)"
         ) from error
     if list_key and isinstance(data, dict) and isinstance(data.get(list_key), list):
-        return [(1, item) for item in data[list_key]]
+        return _member_items(text, start, list_key)
     return [(1, data)]
 
 

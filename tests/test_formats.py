@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from studies import formats
+from studies import formats, jsontext
 from studies.importers import ERROR, NEW, UnreadableFile, decode_upload, import_bibtex
 
 CORPUS = Path(__file__).parent / "import_corpus"
@@ -91,12 +91,12 @@ EXPECTED_REPORTS = {
         ("(the whole file)", 1, ERROR, "not a JSON file the catalog reads"),
     ],
     "ctgov_studies.json": [
-        ("NCT90000101", 1, NEW, ""),
-        ("NCT90000102", 1, NEW, ""),
-        ("NCT90000103", 1, NEW, ""),
-        ("NCT90000104", 1, NEW, ""),
-        ("NCT90000105", 1, ERROR, "the overall status “AVAILABLE” is not one the catalog knows"),
-        ("study 6", 1, ERROR, "not a ClinicalTrials.gov study: a study has a “protocolSection”"),
+        ("NCT90000101", 3, NEW, ""),
+        ("NCT90000102", 32, NEW, ""),
+        ("NCT90000103", 52, NEW, ""),
+        ("NCT90000104", 68, NEW, ""),
+        ("NCT90000105", 83, ERROR, "the overall status “AVAILABLE” is not one the catalog knows"),
+        ("study 6", 89, ERROR, "not a ClinicalTrials.gov study: a study has a “protocolSection”"),
     ],
     "truncated.csv": [
         ("first", 2, NEW, ""),
@@ -172,6 +172,18 @@ def test_ris_fields():
     assert trial.fields["pages"] == "201-210"
     assert trial.fields["pmid"] == "90000001"  # from “AN  - PMID:90000001”
     assert trial.fields["pmcid"] == "PMC9000001"  # from a note
+
+
+def test_a_listed_ctgov_study_keeps_its_line():
+    # The site's download: other members around the "studies" list, nested ones too.
+    text = (
+        '{\n  "query": {"studies": "x"},\n  "studies": [\n    {"a": 1},\n\n'
+        '    {"b": [2, {"c": "]"}]}\n  ],\n  "totalCount": 2\n}\n'
+    )
+    assert jsontext.load_records(text, list_key="studies") == [
+        (4, {"a": 1}),
+        (6, {"b": [2, {"c": "]"}]}),
+    ]
 
 
 def test_ctgov_fields():
