@@ -68,8 +68,11 @@ def report_json(report):
 
 
 def _json_value(value):
-    """A study's value as JSON keeps it (a Decimal dose as its text)."""
-    if value is None or isinstance(value, str | int | float | bool | list):
+    """A study's value as the report keeps it for the curator: a list (authors,
+    conditions) as its items joined by “; ”, a Decimal dose as its text."""
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
 

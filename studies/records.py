@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from .duplicates import IDENTIFIER_LABELS
-from .models import Study
+from .models import Condition, Study
 from .vocabulary import Design, DesignBasis, RegistryStatus, Status
 
 TEXT_FIELDS = ("population", "dose", "duration", "comparator", "adverse_events", "summary")
@@ -177,6 +177,7 @@ def compare_duplicates(report):
     pairs = through.objects.filter(study__in=existing).values_list("study_id", "condition_id")
     for study_id, condition_id in pairs:
         condition_ids.setdefault(study_id, []).append(condition_id)
+    names = {}
     for row in rows:
         catalog = existing[row.existing.pk]
         for name in row.entry.fields:
@@ -186,6 +187,9 @@ def compare_duplicates(report):
             old = _value(catalog, attribute, condition_ids.get(catalog.pk, []))
             new = _value(row.study, attribute, row.condition_ids)
             if old != new:
+                if attribute == "conditions":  # compared by id, shown by name
+                    names = names or dict(Condition.objects.values_list("pk", "name"))
+                    old, new = sorted(names[pk] for pk in old), sorted(names[pk] for pk in new)
                 row.differences.append((attribute, old, new))
         if row.matched_by.startswith(IDENTIFIER_LABELS["registry_id"]):
             row.update = {

@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.urls import reverse
 
-from studies.models import ImportJob, Study
-from tests.factories import make_condition
+from studies.models import Condition, ImportJob, Study
+from tests.factories import make_condition, make_study
 from tests.test_admin import make_curator
 
 IMPORT = reverse("admin:studies_study_import")
@@ -50,6 +50,26 @@ class ImportFormatsAdminTests(TestCase):
                 response = self.client.get(response.url)
             assert response.status_code == 200, path.name
         assert not Study.objects.exists()
+
+    def test_a_duplicate_shows_its_differing_authors_and_conditions_as_text(self):
+        make_study(
+            [Condition.objects.get(slug="fibromyalgia")],
+            title="Pilot",
+            year=2009,
+            doi="10.1000/pilot",
+            authors=["Younger J", "Mackey S"],
+        )
+        make_condition(name="Chronic pain", slug="chronic-pain")
+        text = (
+            "@article{p, title={Pilot}, year={2009}, doi={10.1000/pilot},\n"
+            "  author={Younger, J. and Mackey, S.}, keywords={chronic pain}}\n"
+        )
+        content = self._preview(text=text)[0].content.decode()
+        assert (
+            "authors differs: catalog “Younger J; Mackey S”, file “Younger, J.; Mackey, S.”"
+            in content
+        )
+        assert "conditions differs: catalog “Fibromyalgia”, file “Chronic pain”" in content
 
     def test_a_file_with_errors_writes_nothing_unless_the_curator_chooses(self):
         response, job = self._preview("no_er.ris")
