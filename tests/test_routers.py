@@ -79,13 +79,14 @@ class ReplicaMirrorTests(TransactionTestCase):
 
 @pytest.mark.slow
 @pytest.mark.skipif(REPLICA_CONFIGURED, reason="this is the run with the replica configured")
-def test_the_suite_runs_with_a_replica_configured():
+def test_the_suite_runs_with_a_replica_configured(tmp_path):
     env = dict(os.environ, DATABASE_REPLICA_URL="")
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         # Its own test database, so as not to collide with this run's.
         url = env["DATABASE_URL"] = url.rstrip("/") + "_routers"
-    env["DATABASE_REPLICA_URL"] = url or "sqlite:///replica-mirror.sqlite3"
+    # On SQLite, a file of its own outside the checkout (the mirror opens it, empty).
+    env["DATABASE_REPLICA_URL"] = url or f"sqlite:///{tmp_path / 'replica-mirror.sqlite3'}"
     result = subprocess.run(
         [
             sys.executable,
