@@ -9,8 +9,9 @@ imported.
 import csv
 
 from .bibtex import ParsedEntry
-from .exports import CSV_COLUMNS, FORMULA_PREFIXES, TRIAL_COLUMNS
+from .exports import CSV_COLUMNS, FORMULA_PREFIXES
 from .jsontext import WrongShape, describe, file_error, load_records, text_of
+from .models import Study
 
 # Study fields beyond BibTeX's, read as they are named in the exports.
 CATALOG_FIELDS = (
@@ -28,7 +29,7 @@ CATALOG_FIELDS = (
     "design_basis",
     "design_quote",
     "descriptive_title",
-    *TRIAL_COLUMNS,
+    *Study.REGISTRY_RECORD,
 )
 
 

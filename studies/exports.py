@@ -28,15 +28,12 @@ from . import bibtex
 from .citations import Citation
 from .identifiers import doi_url
 from .jsontext import text_of
-from .models import Claim, EffectSummary, Mention, Outcome, StudyCondition
+from .models import Claim, EffectSummary, Mention, Outcome, Study, StudyCondition
 from .vocabulary import EvidenceLevel
 
 READ_CHUNK_SIZE = 1000  # studies read from the database at a time
 WRITE_BATCH_SIZE = 100  # studies written into one piece of the response (tens of kB)
 
-# A registered trial's record at its registry (issue 13): status, when it was checked,
-# the completion date, whether results are posted there.
-TRIAL_COLUMNS = ("registry_status", "registry_checked", "expected_completion", "results_posted")
 # Characters a spreadsheet reads as the start of a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 CSV_COLUMNS = [
@@ -52,7 +49,7 @@ CSV_COLUMNS = [
     "pmid",
     "pmcid",
     "registry_id",
-    *TRIAL_COLUMNS,
+    *Study.REGISTRY_RECORD,
     "url",
     "design",
     "evidence_level",
@@ -88,7 +85,7 @@ STUDY_COLUMNS = [
     "adverse_events",
     "design_basis",
     "design_quote",
-    *TRIAL_COLUMNS,
+    *Study.REGISTRY_RECORD,
 ]
 
 
@@ -270,7 +267,7 @@ def study_to_dict(row):
     data["condition_tags"] = row["condition_tags"]
     data["design_basis"] = row["design_basis"]
     data["design_quote"] = row["design_quote"] or None
-    for column in TRIAL_COLUMNS:
+    for column in Study.REGISTRY_RECORD:
         data[column] = row[column] if row[column] != "" else None
     for relation in ("outcomes", "effect_summaries", "mentions", "claims"):
         data["sources" if relation == "mentions" else relation] = [

@@ -21,8 +21,9 @@ from bibtexparser.middlewares.parsestack import default_unparse_stack
 from bibtexparser.model import Entry, Field
 
 from studies.bibtex import LATEX_ESCAPES, LIGATURES, author_name, page_range
-from studies.exports import CSV_COLUMNS, TRIAL_COLUMNS, spreadsheet_safe
+from studies.exports import CSV_COLUMNS, spreadsheet_safe
 from studies.identifiers import doi_url
+from studies.models import Study
 
 
 def _none_if_empty(value):
@@ -77,7 +78,7 @@ def study_to_dict(study):
     ]
     data["design_basis"] = study.design_basis
     data["design_quote"] = study.design_quote or None
-    for column in TRIAL_COLUMNS:
+    for column in Study.REGISTRY_RECORD:
         data[column] = getattr(study, column) if getattr(study, column) != "" else None
     data["outcomes"] = [
         _plain(

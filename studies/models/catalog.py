@@ -387,15 +387,17 @@ class Study(Versioned):
             taken.add(slug)
         return slug
 
-    # The fields a newer registry record of the same trial may change (the import's
-    # "update" of a trial the catalog holds already).
-    REGISTRY_FIELDS = (
-        "status",
+    # A registered trial's record at its registry (issue 13): its status there, when that
+    # was checked, the completion date, whether results are posted. The exports write them.
+    REGISTRY_RECORD = (
         "registry_status",
         "registry_checked",
         "expected_completion",
         "results_posted",
     )
+    # The fields a newer registry record of the same trial may change (the import's
+    # "update" of a trial the catalog holds already).
+    REGISTRY_FIELDS = ("status", *REGISTRY_RECORD)
 
     def apply_registry_update(self, values, user=None, reason="", expected_version=None):
         """Take a newer registry record's status fields; saved with a history record.
