@@ -15,7 +15,7 @@ of the same file (all duplicates). bibtexparser with its LaTeX-decoding middlewa
 once, for comparison: it is slow (--skip-latex leaves it out).
 
 The importer writes studies with executemany and copies their history rows in the database
-(studies/importers.py, _insert and _copy_to_history); tests/test_importers.py
+(studies/bulk_writes.py, insert and copy_to_history); tests/test_importers.py
 (BulkWriteGuardTests) fails when a field of Study or of its history model is not written by
 them. Figures: benchmarks/README.md.
 """

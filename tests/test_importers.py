@@ -13,7 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.test import TestCase, override_settings
 
-from studies import bibtex, exports, importers
+from studies import bibtex, bulk_writes, exports, importers
 from studies.importers import (
     DUPLICATE,
     ERROR,
@@ -311,8 +311,8 @@ def _sample_value(field, user):
 
 
 class BulkWriteGuardTests(TestCase):
-    """The importer writes studies and their history with hand-written SQL (_insert,
-    _copy_to_history): a field added to Study or to its history model that they do not
+    """The importer writes studies and their history with hand-written SQL (bulk_writes:
+    insert, copy_to_history): a field added to Study or to its history model that they do not
     write makes these tests fail."""
 
     SET_BY_IMPORT = {"id", "slug", "title", "created_at", "updated_at"}
@@ -533,7 +533,7 @@ class CheckingOnceTests(TestCase):
 
     def test_links_and_their_history_are_written_for_every_batch(self):
         pain, fm = make_condition(name="Pain"), make_condition(name="Fibromyalgia")
-        count = importers.INSERT_BATCH + 3  # two batches
+        count = bulk_writes.INSERT_BATCH + 3  # two batches
         keywords = ["Pain", "Pain, Fibromyalgia"]
         text = "".join(
             f"@misc{{k{n}, title = {{T{n}}}, keywords = {{{keywords[n % 2]}}}}}\n"

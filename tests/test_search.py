@@ -196,7 +196,7 @@ class IndexInStepTests(TestCase):
         # The importer pauses the SQLite triggers inside its transaction: a failure
         # half-way rolls the pause back with the rows, and later writes are indexed.
         with (
-            patch("studies.importers._copy_to_history", side_effect=DatabaseError("injected")),
+            patch("studies.bulk_writes.copy_to_history", side_effect=DatabaseError("injected")),
             pytest.raises(DatabaseError),
         ):
             import_bibtex("@article{x, title = {Naltrexone and itch}, year = {2019}}\n", "x.bib")

@@ -19,7 +19,7 @@ from django.test import TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from studies import importers, jobs
+from studies import bulk_writes, jobs
 from studies.models import ImportJob, Study
 from tests.factories import make_condition
 
@@ -116,13 +116,13 @@ class RunJobTests(TestCase):
 
     def test_cancelled_while_writing_rolls_back_what_was_written(self):
         job = queued_job(bib(600))  # two batches of studies
-        real = importers._insert
+        real = bulk_writes.insert
 
         def cancel_after_the_first_batch(model, rows, using):
             real(model, rows, using)
             ImportJob.objects.get(pk=job.pk).request_cancel()
 
-        with mock.patch.object(importers, "_insert", cancel_after_the_first_batch):
+        with mock.patch.object(bulk_writes, "insert", cancel_after_the_first_batch):
             jobs.run_job(job.pk)
         job.refresh_from_db()
         assert job.status == "cancelled"
@@ -134,7 +134,7 @@ class RunJobTests(TestCase):
         job = queued_job(bib(3))
         refused = IntegrityError("UNIQUE constraint failed: studies_study.slug")
         with (
-            mock.patch.object(importers, "_insert", side_effect=refused),
+            mock.patch.object(bulk_writes, "insert", side_effect=refused),
             pytest.raises(IntegrityError),
         ):
             jobs.run_job(job.pk)
