@@ -118,13 +118,18 @@ def parse(text):
     for chunk, _quoted, negated in chunks:
         chunk = _identifier(chunk) or chunk
         words = [w.lower() for w in WORD.findall(chunk)]
-        if words and all(w in STOP_WORDS for w in words):
-            # PostgreSQL could not search for them; with other words, a phrase keeps them
-            # (as the distance between the others on PostgreSQL, as written on SQLite).
-            dropped.extend(words)
-            continue
-        if words:
-            parsed.terms.append(Term(tuple(words), negated))
+        # PostgreSQL cannot search for them, and drops them from either end of a phrase
+        # ("pain's", "of low dose"): so they are dropped there on both databases. Between
+        # other words a phrase keeps them (as the distance between the others on
+        # PostgreSQL, as written on SQLite).
+        start, end = 0, len(words)
+        while start < end and words[start] in STOP_WORDS:
+            start += 1
+        while end > start and words[end - 1] in STOP_WORDS:
+            end -= 1
+        dropped.extend(words[:start] + words[end:])
+        if start < end:
+            parsed.terms.append(Term(tuple(words[start:end]), negated))
     if dropped:
         shown = ", ".join(f"“{w}”" for w in dict.fromkeys(dropped))
         parsed.notes.append(f"Very common words were not searched for: {shown}.")

@@ -46,6 +46,12 @@ class ParseTests(TestCase):
             assert not parsed, text
             assert parsed.notes, text
 
+    def test_common_words_at_the_ends_of_a_phrase_are_dropped_and_named(self):
+        parsed = parse('"of low dose" pain\'s "naltrexone in the"')
+        assert [t.words for t in parsed.terms] == [("low", "dose"), ("pain",), ("naltrexone",)]
+        assert parse('"effect of naltrexone"').terms[0].words == ("effect", "of", "naltrexone")
+        assert "Very common words were not searched for: “of”, “s”, “in”, “the”." in parsed.notes
+
     def test_a_doi_link_is_searched_as_its_doi(self):
         assert parse("https://doi.org/10.1000/ABC.12").words() == ["10", "1000", "abc", "12"]
         # Its "https:" is not a symbol the search ignored.
@@ -123,6 +129,17 @@ class SearchSemanticsTests(TestCase):
         assert self.found('"trial crossover"') == []
         assert self.found("younger -mackey") == [self.pilot.pk]
         assert self.found('placebo -"crossover trial"') == [self.pilot.pk]
+
+    def test_common_words_at_either_end_of_a_phrase_are_left_out(self):
+        # PostgreSQL drops them there; SQLite searched them as written, so a phrase such
+        # as "of the treatment" or a possessive found studies on one database only.
+        assert self.found('"for the treatment of"') == [self.stanford.pk]
+        assert self.found('"the crossover trial"') == [self.stanford.pk]
+        assert self.found("fibromyalgia's") == self.ids(self.stanford, self.pilot)
+        assert self.found("LDN's pilot") == [self.pilot.pk]
+        # Between other words they stay: the phrase keeps its words apart.
+        assert self.found('"naltrexone for the treatment"') == [self.stanford.pk]
+        assert self.found('"naltrexone treatment"') == []
 
     def test_figures_and_outcomes(self):
         assert self.found("symptoms 30") == [self.pilot.pk]
