@@ -41,6 +41,19 @@ PREFIX_MIN_LENGTH = 3
 WORD = re.compile(r"[^\W_]+")
 # What the reader may have meant as an operator, which is searched as plain words instead.
 OPERATOR_SYMBOLS = re.compile(r"[*^&|!():+~<>{}\[\]]")
+# "doi: 10.1002/art.37734", "PMID: 23359310", "PMCID: PMC3962576", as PubMed and journals
+# print them: the label says what the identifier after it is, and is not searched for.
+IDENTIFIER_LABEL = re.compile(
+    r"(?<![^\s\"(])(?:doi\s*:\s*(?=10\.)|pmid\s*:\s*(?=\d)|pmcid\s*:\s*(?=pmc\d))",
+    re.IGNORECASE,
+)
+# A link to the record an identifier names (identifiers.pubmed_url, pmc_url, registry_url).
+RECORD_LINK = re.compile(
+    r"^https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|pmc\.ncbi\.nlm\.nih\.gov/articles"
+    r"|ncbi\.nlm\.nih\.gov/pmc/articles|clinicaltrials\.gov/(?:study|ct2/show)|isrctn\.com)"
+    r"/(\w+)/?(?:[?#]\S*)?$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -106,11 +119,16 @@ def clean_text(text):
 def parse(text):
     """Parse the reader's search text into terms; see the module docstring."""
     parsed = ParsedSearch(text)
+    text = IDENTIFIER_LABEL.sub("", text)
     chunks, unbalanced = _chunks(text)
     if unbalanced:
         parsed.notes.append("The unmatched quotation mark was ignored.")
-    # A DOI pasted as a link is searched as its DOI (_identifier): nothing of it is ignored.
-    if any(OPERATOR_SYMBOLS.search(w) for w in text.split() if not _identifier(w.lstrip("-"))):
+    # The colon and slashes of a pasted link are part of it, not an operator ignored.
+    plain = text
+    for chunk, _quoted, _negated in chunks:
+        if _identifier(chunk):
+            plain = plain.replace(chunk, " ")
+    if OPERATOR_SYMBOLS.search(plain):
         parsed.notes.append(
             "Symbols such as * ^ & | ! : ( ) were ignored: the search matches plain words."
         )
@@ -177,7 +195,11 @@ def _chunks(text):
 
 
 def _identifier(chunk):
-    """A DOI pasted as a link (https://doi.org/10.…) is searched as the DOI it names."""
+    """A DOI pasted as a link (https://doi.org/10.…) is searched as the DOI it names, and a
+    link to a PubMed, PubMed Central or trial registry record as its PMID, PMCID or id."""
+    link = RECORD_LINK.match(chunk.rstrip(identifiers.TRAILING_PUNCTUATION))
+    if link:
+        return link.group(1)
     if identifiers.DOI_PREFIXES.match(chunk):
         try:
             return identifiers.normalize_doi(chunk)

@@ -59,6 +59,21 @@ class ParseTests(TestCase):
         assert parse("doi:10.1000/abc pain").notes == []
         assert parse("https://doi.org/10.1000/ABC.12 title:pain").notes != []
 
+    def test_an_identifier_label_is_not_searched_for(self):
+        for text, words in [
+            ("doi: 10.1000/ABC.12", ["10", "1000", "abc", "12"]),
+            ("PMID: 23359310", ["23359310"]),
+            ("PMCID:PMC3962576", ["pmc3962576"]),
+            ("https://pmc.ncbi.nlm.nih.gov/articles/PMC3962576/", ["pmc3962576"]),
+            ("https://www.ncbi.nlm.nih.gov/pmc/articles/PMC3962576", ["pmc3962576"]),
+        ]:
+            parsed = parse(text)
+            assert parsed.words() == words, text
+            assert parsed.notes == [], text
+        # Only as the label of an identifier: otherwise the word itself is searched for.
+        assert parse("pmid doi").words() == ["pmid", "doi"]
+        assert parse("PMID: pain").words() == ["pmid", "pain"]
+
 
 class SearchSemanticsTests(TestCase):
     """Each case means the same on both databases."""
@@ -118,6 +133,17 @@ class SearchSemanticsTests(TestCase):
         assert self.found("https://doi.org/10.1002/ART.37734") == [self.stanford.pk]
         assert self.found("23359310") == [self.stanford.pk]
         assert self.found("NCT00568555") == [self.pilot.pk]
+
+    def test_identifiers_pasted_with_their_label_or_as_a_record_link(self):
+        # As PubMed prints them ("doi: 10.…. PMID: …") and as the study page links them.
+        assert self.found("doi: 10.1002/art.37734.") == [self.stanford.pk]
+        assert self.found("PMID: 23359310") == [self.stanford.pk]
+        assert self.found("pmid:23359310") == [self.stanford.pk]
+        assert self.found("https://pubmed.ncbi.nlm.nih.gov/23359310/") == [self.stanford.pk]
+        assert self.found("https://clinicaltrials.gov/study/NCT00568555") == [self.pilot.pk]
+        assert self.found("https://clinicaltrials.gov/ct2/show/NCT00568555?term=ldn") == [
+            self.pilot.pk
+        ]
 
     def test_stemming_and_prefix_on_the_last_word(self):
         assert self.found("responds") == [self.crohn_trial.pk]  # "responded"
