@@ -23,13 +23,14 @@ of every other worker: nothing about it is kept in a per-process cache.
 
 import contextvars
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Greatest, TruncSecond
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -63,7 +64,14 @@ def bump_catalog_revision(using=None):
     using = using or router.db_for_write(CatalogRevision)
     now = timezone.now()
     rows = CatalogRevision.objects.using(using).filter(pk=REVISION_PK)
-    if not rows.update(number=F("number") + 1, changed_at=now):
+    # Last-Modified is in whole seconds, so each revision's time is in a later second than
+    # the one before: a client that revalidates by date alone (If-Modified-Since) is never
+    # told that its copy of a revision made earlier in the same second is current.
+    changed_at = Greatest(
+        Value(now, output_field=DateTimeField()),
+        TruncSecond("changed_at") + timedelta(seconds=1),
+    )
+    if not rows.update(number=F("number") + 1, changed_at=changed_at):
         # The row is gone (a flushed database): start again, past any number seen before
         # only by its time, which is part of the fingerprint.
         CatalogRevision.objects.using(using).get_or_create(

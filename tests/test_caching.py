@@ -1,4 +1,5 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -7,6 +8,7 @@ from django.http import HttpResponse
 from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
+from django.utils.http import http_date, parse_http_date
 
 from studies.caching import catalog_version, public_page, read_catalog_version
 from studies.models import Study
@@ -58,6 +60,30 @@ class PublicPageTests(TestCase):
     def test_a_repeat_request_with_the_date_gets_304(self):
         last_modified = self.get().headers["Last-Modified"]
         assert self.get(if_modified_since=last_modified).status_code == 304
+
+    def test_a_change_in_the_same_second_as_the_last_one_changes_the_last_modified(self):
+        # Last-Modified is in whole seconds: a client that revalidates by date alone (a
+        # crawler, a feed reader) must not be told the page before a change is current.
+        start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=200_000)
+        self.get()
+        with patch("django.utils.timezone.now", return_value=start):
+            self.study.save()
+        first = self.get()
+        assert first.headers["Last-Modified"] == http_date(start.timestamp())
+        for later in (500_000, 900_000):  # two more changes within that second
+            with patch("django.utils.timezone.now", return_value=start.replace(microsecond=later)):
+                self.study.save()
+            response = self.get(if_modified_since=first.headers["Last-Modified"])
+            assert response.status_code == 200
+            assert parse_http_date(response.headers["Last-Modified"]) > parse_http_date(
+                first.headers["Last-Modified"]
+            )
+            assert self.get(if_modified_since=response.headers["Last-Modified"]).status_code == 304
+            first = response
+        # Once the clock is past the revision's time, the revision takes the clock's.
+        with patch("django.utils.timezone.now", return_value=start + timedelta(minutes=1)):
+            self.study.save()
+        assert self.get().headers["Last-Modified"] == http_date(start.timestamp() + 60)
 
     def test_editing_a_study_changes_the_etag(self):
         etag = self.get().headers["ETag"]
