@@ -48,9 +48,22 @@ from .models import (
     Outcome,
     Source,
     Study,
+    StudyCondition,
 )
 
-CATALOG_MODELS = (Study, Condition, Outcome, EffectSummary, Source, Mention, Claim, BottomLine)
+# StudyCondition too: a condition tag edited or deleted alone (its basis is on the home
+# page's map) sends no m2m_changed.
+CATALOG_MODELS = (
+    Study,
+    Condition,
+    StudyCondition,
+    Outcome,
+    EffectSummary,
+    Source,
+    Mention,
+    Claim,
+    BottomLine,
+)
 REVISION_PK = 1
 
 # The revision read at the start of the current request (see public_page).

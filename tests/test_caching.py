@@ -12,7 +12,7 @@ from django.utils.http import http_date, parse_http_date
 
 from studies.caching import catalog_version, public_page, read_catalog_version
 from studies.models import Study
-from studies.vocabulary import Design
+from studies.vocabulary import ConditionBasis, Design
 from tests.factories import make_condition, make_outcome, make_study
 
 
@@ -129,6 +129,19 @@ class PublicPageTests(TestCase):
         outcome.delete()
         etags.add(self.get().headers["ETag"])
         assert len(etags) == 4
+
+    def test_editing_or_deleting_a_condition_tag_on_its_own_changes_the_etag(self):
+        # The home page's map counts only the tags a study's own text names: a tag's basis
+        # is on the page, and a tag saved or deleted alone sends no m2m_changed.
+        self.study.conditions.add(self.condition)
+        etag = self.get().headers["ETag"]
+        tag = self.study.condition_tags.get()
+        tag.basis = ConditionBasis.CITING
+        tag.save()
+        changed = self.get(if_none_match=etag)
+        assert changed.status_code == 200
+        tag.delete()
+        assert self.get(if_none_match=changed.headers["ETag"]).status_code == 200
 
     def test_the_revision_is_one_primary_key_read_per_request(self):
         self.get()
