@@ -185,15 +185,22 @@ def dose_band_facet(filterset, counts):
 
 
 def decade_facet(filterset, counts):
-    """Counts by decade, from the catalog's first decade to its last (empty ones greyed)."""
+    """Counts by decade, from the catalog's first decade to its last (empty ones greyed):
+    the studies each decade's link shows."""
     years = Study.objects.filter(year__isnull=False).order_by("year").values_list("year", flat=True)
     first, last = years.first(), years.last()  # two index lookups
     if first is None:
         return []
     low, high = filterset.value.get("year_min"), filterset.value.get("year_max")
+    # With undated=1 a decade's link keeps it, and shows the studies without a year too.
+    keeps_undated = filterset.value.get("undated") and filterset.has_year_range()
+    undated = counts.get(None, 0) if keeps_undated else 0
     return [
         Option(
-            str(decade), f"{decade}s", counts.get(decade, 0), (low, high) == (decade, decade + 9)
+            str(decade),
+            f"{decade}s",
+            counts.get(decade, 0) + undated,
+            (low, high) == (decade, decade + 9),
         )
         for decade in range(first // 10 * 10, last + 1, 10)
     ]
