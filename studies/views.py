@@ -85,6 +85,8 @@ def study_list(request):
     paginator = Paginator(filterset.qs.for_list(), PAGE_SIZE)
     paginator.count = summary.total  # counted with the facets: no COUNT query of its own
     page = paginator.get_page(page_number)
+    # Past the last page, the last page is shown: its own address is the canonical one.
+    canonical = filterset.canonical_params(page.number)
     page.object_list = _page_rows(filterset, page)
     chips = filterset.chips()
     suggestions = suggest(filterset.search, page.paginator.count)

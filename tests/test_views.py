@@ -1,5 +1,6 @@
 import re
 from datetime import UTC, datetime
+from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from studies import views
 from studies.filters import StudyFilter
+from studies.links import absolute_url
 
 from .factories import (
     make_claim,
@@ -184,6 +186,17 @@ class StudyListTests(CatalogData):
         response = self.client.get("/studies/?condition=fibromyalgia&page=2")
         assert response.status_code == 200
         assert response.context["page"].number == 2
+
+    def test_a_page_past_the_last_shows_the_last_under_its_own_address(self):
+        for n in range(views.PAGE_SIZE):
+            make_study([self.fibro], title=f"Extra {n}", year=2000)
+        response = self.client.get("/studies/?condition=fibromyalgia&page=99")
+        assert response.status_code == 200
+        assert response.context["page"].number == 2
+        html = response.content.decode()
+        canonical = escape(absolute_url("/studies/?condition=fibromyalgia&page=2"))
+        assert f'<link rel="canonical" href="{canonical}">' in html
+        assert "page=99" not in html
 
     def test_export_links_carry_the_canonical_filter(self):
         html = self.client.get("/studies/?condition=fibromyalgia&year_min=abc").content.decode()
