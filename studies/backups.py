@@ -216,12 +216,13 @@ def _history_mismatches(dumped, by_model):
             key = (fields["history_date"], history_id)
             if fields["id"] not in newest or key > newest[fields["id"]][0]:
                 newest[fields["id"]] = (key, fields)
-        # Not the version: saving an outcome or a claim bumps its study's version without a
-        # history record of the study (studies/versions.py).
+        # Not the version or the time of the last change: saving an outcome or a claim
+        # bumps its study's version and updated_at without a history record of the study
+        # (StudyPart, studies/versions.py).
         compared = [
             f.name
             for f in history.model._meta.concrete_fields
-            if not f.name.startswith("history_") and f.name not in ("id", "version")
+            if not f.name.startswith("history_") and f.name not in ("id", "version", "updated_at")
         ]
         for pk, fields in by_model[label].items():
             if pk not in newest:

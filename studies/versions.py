@@ -27,11 +27,12 @@ class EditConflict(Exception):
 
 
 class VersionedQuerySet(models.QuerySet):
-    def bump_version(self, expected_version=None):
-        """Add one to the version of every row; with ``expected_version``, only rows still
-        at that version, and ``EditConflict`` when that leaves none. Returns the count."""
+    def bump_version(self, expected_version=None, **changes):
+        """Add one to the version of every row (and write ``changes`` to it); with
+        ``expected_version``, only rows still at that version, and ``EditConflict`` when
+        that leaves none. Returns the count."""
         rows = self if expected_version is None else self.filter(version=expected_version)
-        count = rows.update(version=F("version") + 1)
+        count = rows.update(version=F("version") + 1, **changes)
         if expected_version is not None and not count:
             raise EditConflict(self.model, None, expected_version)
         return count

@@ -1,9 +1,12 @@
 import xml.etree.ElementTree as ET
+from datetime import timedelta
+from unittest.mock import patch
 
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import timezone
 
-from tests.factories import make_condition, make_study
+from tests.factories import make_condition, make_effect_summary, make_study
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -34,3 +37,25 @@ class FeedTests(TestCase):
     def test_characters_xml_cannot_hold_are_dropped(self):
         root, _ = self.entries("?q=%08pain")
         assert "\x08" not in root.find(f"{ATOM}title").text
+
+    def test_an_entry_is_updated_when_its_verdict_changes(self):
+        # The entry's text holds the study's verdicts: a feed reader learns of a change
+        # from the entry's <updated>, and the feed's.
+        summary = make_effect_summary(self.tagged, self.condition, verdict="benefit")
+
+        def updated(query="?condition=fibromyalgia"):
+            root, _ = self.entries(query)
+            entry = root.find(f"{ATOM}entry")
+            return root.find(f"{ATOM}updated").text, entry.find(f"{ATOM}updated").text
+
+        before = updated()
+        later = timezone.now() + timedelta(hours=1)
+        for change in (
+            lambda: setattr(summary, "verdict", "no_benefit") or summary.save(),
+            summary.delete,
+        ):
+            with patch("django.utils.timezone.now", return_value=later):
+                change()
+            after = updated()
+            assert after[0] > before[0] and after[1] > before[1]
+            before, later = after, later + timedelta(hours=1)

@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
@@ -449,17 +450,18 @@ class SearchDocument(models.Model):
 
 class StudyPart(models.Model):
     """A row edited as part of its study: writing it bumps the study's version, so that a
-    study form opened before the change is stale (studies/versions.py)."""
+    study form opened before the change is stale (studies/versions.py), and its
+    ``updated_at``, which dates the study's entry in the feed (its verdicts are there)."""
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        Study.objects.filter(pk=self.study_id).bump_version()
+        Study.objects.filter(pk=self.study_id).bump_version(updated_at=timezone.now())
 
     def delete(self, *args, **kwargs):
         study_id = self.study_id
         result = super().delete(*args, **kwargs)
-        Study.objects.filter(pk=study_id).bump_version()
+        Study.objects.filter(pk=study_id).bump_version(updated_at=timezone.now())
         return result
