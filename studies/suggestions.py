@@ -94,15 +94,20 @@ def conditions():
 class Suggestions:
     corrected: str = ""  # the search with its misspelt words replaced, or ""
     condition: tuple = ()  # (slug, name) of a condition the search names
+    # The whole search names the condition (not one word of it): filtering by the
+    # condition replaces the search, which may be a misspelling that finds nothing.
+    condition_is_search: bool = False
 
 
 def suggest(parsed, total):
     """Suggestions for the parsed search ``parsed`` that found ``total`` studies."""
     if not parsed:
         return Suggestions()
+    condition, whole = _condition(parsed, conditions())
     return Suggestions(
         corrected=_corrected(parsed) if total <= FEW_RESULTS else "",
-        condition=_condition(parsed, conditions()),
+        condition=condition,
+        condition_is_search=whole,
     )
 
 
@@ -155,13 +160,15 @@ def _nearest(word, vocab, cutoff):
 
 
 def _condition(parsed, names):
+    """((slug, name) of the condition the search names, or (); whether the whole search
+    names it)."""
     text = " ".join(parsed.words())
     if text in names:
-        return names[text]
+        return names[text], True
     match = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=CONDITION_CUTOFF)
     if match:
-        return names[match[0]]
+        return names[match[0]], True
     for word in parsed.words():
         if word in names:
-            return names[word]
-    return ()
+            return names[word], False
+    return (), False

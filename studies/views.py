@@ -117,7 +117,8 @@ def study_list(request):
 
 def _suggestion_links(filterset, suggestions):
     """Links for the suggestions: the corrected search and the condition the search names,
-    each with the list's other filters kept."""
+    each with the list's other filters kept (a search that is the condition's name, or a
+    misspelling of it, gives way to the condition's filter)."""
     links = {}
     if suggestions and suggestions.corrected:
         params = [(k, v) for k, v in filterset.canonical_params() if k != "q"]
@@ -131,10 +132,13 @@ def _suggestion_links(filterset, suggestions):
     if suggestions and suggestions.condition:
         slug, name = suggestions.condition
         if slug not in (filterset.value.get("condition") or []):
+            params = filterset.params_with("condition", slug)
+            if suggestions.condition_is_search:  # the filter says what the search said
+                params = [(k, v) for k, v in params if k != "q"]
             links["named_condition"] = (
                 name,
                 reverse("studies:condition_detail", args=[slug]),
-                _url("studies:study_list", filterset.params_with("condition", slug)),
+                _url("studies:study_list", params),
             )
     return links
 

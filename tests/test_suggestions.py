@@ -40,4 +40,12 @@ class SuggestionTests(TestCase):
         html = unescape(self.client.get("/studies/?q=fibromialgia&design=rct").content.decode())
         assert 'Did you mean <a href="/studies/?q=fibromyalgia&design=rct"' in html
         assert '<a href="/conditions/fibromyalgia/">the condition\'s page</a>' in html
-        assert 'href="/studies/?q=fibromialgia&condition=fibromyalgia&design=rct"' in html
+        # The search was the condition's name, misspelt: its filter replaces the search,
+        # which found nothing (and would find nothing among the condition's studies).
+        assert 'href="/studies/?condition=fibromyalgia&design=rct"' in html
+
+    def test_a_condition_named_by_one_word_of_the_search_keeps_the_search(self):
+        html = unescape(self.client.get("/studies/?q=fms+mackey").content.decode())
+        assert '<a href="/studies/?q=fms+mackey&condition=fibromyalgia">show only' in html
+        assert suggest(parse("fms mackey"), 1).condition_is_search is False
+        assert suggest(parse("fibromialgia"), 0).condition_is_search is True
