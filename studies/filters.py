@@ -406,7 +406,7 @@ class StudyFilter(django_filters.FilterSet):
         studies = "1 study" if count == 1 else f"{count} studies"
         parts = self.describe()
         data = self.value
-        if data.get("q"):
+        if data.get("q") and self.search:
             parts.pop(0)
             studies += f" matching “{data['q']}”"
         if data.get("condition"):
@@ -417,7 +417,7 @@ class StudyFilter(django_filters.FilterSet):
         """The filter in words, e.g. ``Fibromyalgia · randomised trials · 2010–2024``."""
         data = self.value
         parts = []
-        if data.get("q"):
+        if data.get("q") and self.search:  # not a search with no word to look for
             # Isolated, so a right-to-left override in the search cannot reverse the heading.
             parts.append(f"“\u2068{data['q']}\u2069”")
         if data.get("condition"):

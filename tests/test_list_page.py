@@ -158,6 +158,17 @@ class PreviewTests(TestCase):
             "/studies/?condition=fibromyalgia&design=rct&year_min=2010&year_max=2024"
         )
 
+    def test_a_search_that_was_not_applied_is_not_described_as_applied(self):
+        # "the" is a very common word and "-x" only leaves out: neither search is applied,
+        # so the list is not "2 studies matching “the”".
+        for query in ("q=the&condition=fibromyalgia", "q=-crohn&condition=fibromyalgia"):
+            html = page(self.client, query)
+            assert self.meta(html, "og:description") == "2 studies of fibromyalgia", query
+            assert self.meta(html, "og:title") == "Fibromyalgia · 2 studies", query
+            assert "the search was not applied" in html or "not only words to leave out" in html
+        html = page(self.client, "q=rct+2&condition=fibromyalgia")
+        assert self.meta(html, "og:description") == "1 study matching “rct 2” of fibromyalgia"
+
     def test_study_and_condition_pages(self):
         html = self.client.get(self.study.get_absolute_url()).content.decode()
         assert self.meta(html, "og:title") == "Fibro RCT"
