@@ -5,7 +5,10 @@ from unittest.mock import patch
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import parse_http_date
 
+from studies.caching import read_catalog_version
+from studies.models import Study
 from tests.factories import make_condition, make_effect_summary, make_study
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -59,3 +62,19 @@ class FeedTests(TestCase):
             after = updated()
             assert after[0] > before[0] and after[1] > before[1]
             before, later = after, later + timedelta(hours=1)
+
+    def test_the_feed_carries_the_catalog_revisions_date_and_answers_304_to_it(self):
+        # The syndication framework dates a feed by its newest entry; the 304 check uses
+        # the catalog revision, which every change moves on, entries or not.
+        Study.objects.filter(pk=self.tagged.pk).update(
+            updated_at=timezone.now() + timedelta(days=1)
+        )
+        self.other.title = "LDN in Crohn's disease: a retitled study"
+        self.other.save()
+        response = self.client.get(reverse("studies:feed"))
+        _, revision_date = read_catalog_version()
+        assert parse_http_date(response["Last-Modified"]) == int(revision_date.timestamp())
+        headers = {"if_modified_since": response["Last-Modified"]}
+        assert self.client.get(reverse("studies:feed"), headers=headers).status_code == 304
+        make_study(title="A later study")
+        assert self.client.get(reverse("studies:feed"), headers=headers).status_code == 200
