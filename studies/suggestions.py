@@ -163,11 +163,12 @@ def _condition(parsed, names):
     """((slug, name) of the condition the search names, or (); whether the whole search
     names it)."""
     text = " ".join(parsed.words())
+    whole = len(parsed.positive) == len(parsed.terms)  # a -word is more than the name
     if text in names:
-        return names[text], True
+        return names[text], whole
     match = process.extractOne(text, list(names), scorer=fuzz.ratio, score_cutoff=CONDITION_CUTOFF)
     if match:
-        return names[match[0]], True
+        return names[match[0]], whole
     for word in parsed.words():
         if word in names:
             return names[word], False

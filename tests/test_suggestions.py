@@ -49,3 +49,5 @@ class SuggestionTests(TestCase):
         assert '<a href="/studies/?q=fms+mackey&condition=fibromyalgia">show only' in html
         assert suggest(parse("fms mackey"), 1).condition_is_search is False
         assert suggest(parse("fibromialgia"), 0).condition_is_search is True
+        # A search that also leaves something out is more than the condition's name.
+        assert suggest(parse("fibromyalgia -mackey"), 0).condition_is_search is False
