@@ -26,14 +26,14 @@ def _skip(text, index):
     return index
 
 
-def _array_items(text, index, whole_text=True):
-    """(line, item) of each item of the array that starts at ``index``, in order; with
-    ``whole_text``, nothing may follow the array."""
+def _array_items(text, index):
+    """(line, item) of each item of the array that starts at ``index``, in order, and the
+    index just past the array."""
     decoder = json.JSONDecoder()
     line, counted_to = 1, 0
     index = _skip(text, index + 1)
     if index < len(text) and text[index] == "]":
-        return []
+        return [], index + 1
     items = []
     while True:
         line += text.count("\n", counted_to, index)
@@ -44,9 +44,7 @@ def _array_items(text, index, whole_text=True):
         if index >= len(text):
             raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
         if text[index] == "]":
-            if whole_text and _skip(text, index + 1) < len(text):
-                raise json.JSONDecodeError("Extra data", text, _skip(text, index + 1))
-            return items
+            return items, index + 1
         if text[index] != ",":
             raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
         index = _skip(text, index + 1)
@@ -55,18 +53,22 @@ def _array_items(text, index, whole_text=True):
 def _member_items(text, start, key):
     """(line, item) of each item of the array under ``key`` in the object that starts at
     ``start``, a text json.loads has read already (so well-formed); as json.loads does,
-    the last of repeated keys counts."""
+    the last of repeated keys counts. Only that array is decoded again."""
     decoder = json.JSONDecoder()
-    index, found = _skip(text, start + 1), None
+    index, items = _skip(text, start + 1), None
     while text[index] != "}":
         name, index = decoder.raw_decode(text, index)
         index = _skip(text, _skip(text, index) + 1)  # past the colon
-        if name == key:
-            found = index
-        index = _skip(text, decoder.raw_decode(text, index)[1])
+        if name == key and text[index] == "[":
+            items, index = _array_items(text, index)
+        else:
+            index = decoder.raw_decode(text, index)[1]
+            if name == key:
+                items = None
+        index = _skip(text, index)
         if text[index] == ",":
             index = _skip(text, index + 1)
-    return _array_items(text, found, whole_text=False)
+    return items
 
 
 def load_records(text, list_key=None):
@@ -79,7 +81,10 @@ def load_records(text, list_key=None):
     start = _skip(text, 0)
     try:
         if start < len(text) and text[start] == "[":
-            return _array_items(text, start)
+            items, end = _array_items(text, start)
+            if _skip(text, end) < len(text):
+                raise json.JSONDecodeError("Extra data", text, _skip(text, end))
+            return items
         data = json.loads(text)
     except json.JSONDecodeError as error:
         cut = " (the file may be cut short)" if error.pos >= len(text.rstrip()) else ""
