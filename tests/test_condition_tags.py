@@ -66,6 +66,10 @@ class ConditionTagTests(TestCase):
         assert "(1 inferred)" in evidence_map({})
         assert "Autoimmune diseases" not in evidence_map({})
         assert "Autoimmune diseases" in evidence_map({"tags": "all"})
+        # A number opens the list, which counts every tag: the default map says so.
+        also = "also holds any study tied to the condition only by a citing document"
+        assert also in " ".join(evidence_map({}).split())
+        assert also not in " ".join(evidence_map({"tags": "all"}).split())
 
     def test_the_study_page_shows_basis_and_inferred_design(self):
         page = self.client.get(self.cited.get_absolute_url()).content.decode()
