@@ -10,7 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import path
 from django.utils.http import http_date, parse_http_date
 
-from studies.caching import catalog_version, public_page, read_catalog_version
+from studies.caching import (
+    bump_catalog_revision,
+    catalog_version,
+    public_page,
+    read_catalog_version,
+)
 from studies.models import Study
 from studies.vocabulary import ConditionBasis, Design
 from tests.factories import make_condition, make_outcome, make_study
@@ -58,32 +63,60 @@ class PublicPageTests(TestCase):
         assert response.headers["ETag"] == etag
 
     def test_a_repeat_request_with_the_date_gets_304(self):
-        last_modified = self.get().headers["Last-Modified"]
-        assert self.get(if_modified_since=last_modified).status_code == 304
+        # Asked once the clock is past the revision's time (the test data's burst of
+        # changes runs it a second or two ahead: caching._not_after_now).
+        _, changed_at = read_catalog_version()
+        with patch("django.utils.timezone.now", return_value=changed_at + timedelta(seconds=5)):
+            last_modified = self.get().headers["Last-Modified"]
+            assert self.get(if_modified_since=last_modified).status_code == 304
 
     def test_a_change_in_the_same_second_as_the_last_one_changes_the_last_modified(self):
         # Last-Modified is in whole seconds: a client that revalidates by date alone (a
         # crawler, a feed reader) must not be told the page before a change is current.
         start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=200_000)
+        asked = start + timedelta(seconds=5)  # readers ask once the burst of changes is over
         self.get()
-        with patch("django.utils.timezone.now", return_value=start):
+        clock = [start]
+        with patch("django.utils.timezone.now", side_effect=lambda: clock[0]):
             self.study.save()
-        first = self.get()
-        assert first.headers["Last-Modified"] == http_date(start.timestamp())
-        for later in (500_000, 900_000):  # two more changes within that second
-            with patch("django.utils.timezone.now", return_value=start.replace(microsecond=later)):
+            clock[0] = asked
+            first = self.get()
+            assert first.headers["Last-Modified"] == http_date(start.timestamp())
+            for later in (500_000, 900_000):  # two more changes within that second
+                clock[0] = start.replace(microsecond=later)
                 self.study.save()
-            response = self.get(if_modified_since=first.headers["Last-Modified"])
-            assert response.status_code == 200
-            assert parse_http_date(response.headers["Last-Modified"]) > parse_http_date(
-                first.headers["Last-Modified"]
-            )
-            assert self.get(if_modified_since=response.headers["Last-Modified"]).status_code == 304
-            first = response
-        # Once the clock is past the revision's time, the revision takes the clock's.
-        with patch("django.utils.timezone.now", return_value=start + timedelta(minutes=1)):
+                clock[0] = asked
+                response = self.get(if_modified_since=first.headers["Last-Modified"])
+                assert response.status_code == 200
+                assert parse_http_date(response.headers["Last-Modified"]) > parse_http_date(
+                    first.headers["Last-Modified"]
+                )
+                modified = response.headers["Last-Modified"]
+                assert self.get(if_modified_since=modified).status_code == 304
+                first = response
+            # Once the clock is past the revision's time, the revision takes the clock's.
+            clock[0] = start + timedelta(minutes=1)
             self.study.save()
-        assert self.get().headers["Last-Modified"] == http_date(start.timestamp() + 60)
+            assert self.get().headers["Last-Modified"] == http_date(start.timestamp() + 60)
+
+    def test_a_revision_ahead_of_the_clock_is_dated_no_later_than_the_response(self):
+        # A burst of changes runs the revision's time ahead of the clock: the page is then
+        # dated by the clock (RFC 9110, 8.8.2.1), and a client sending that date back is
+        # told the page changed, never that its copy is current.
+        now = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+        with patch("django.utils.timezone.now", return_value=now):
+            for _ in range(3):  # three changes in one second: the third is 2 s ahead
+                bump_catalog_revision()
+            response = self.get()
+            assert response.headers["Last-Modified"] == http_date(now.timestamp())
+            modified = response.headers["Last-Modified"]
+            assert self.get(if_modified_since=modified).status_code == 200
+        later = now + timedelta(seconds=3)  # the clock has caught up
+        with patch("django.utils.timezone.now", return_value=later):
+            response = self.get()
+            assert response.headers["Last-Modified"] == http_date(now.timestamp() + 2)
+            modified = response.headers["Last-Modified"]
+            assert self.get(if_modified_since=modified).status_code == 304
 
     def test_editing_a_study_changes_the_etag(self):
         etag = self.get().headers["ETag"]
