@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import DEFERRED
+from django.db import connections, router, transaction
+from django.db.models import DEFERRED, F
 from django.template.defaultfilters import pluralize
 
 from . import bibtex, bulk_writes, formats, records
-from .caching import bump_catalog_revision
+from .caching import REVISION_PK, bump_catalog_revision
 from .duplicates import IDENTIFIER_LABELS, TitleIndex
-from .models import YEAR_MAX, YEAR_MIN, Condition, Study
+from .models import YEAR_MAX, YEAR_MIN, CatalogRevision, Condition, Study
 from .vocabulary import Design
 
 NEW, DUPLICATE, ERROR = "new", "duplicate", "error"
@@ -37,6 +37,8 @@ AUTHOR_SEPARATOR = re.compile(r"\s+and\s+")
 KEYWORD_SEPARATOR = re.compile(r"\s*[,;]\s*")
 TRIAL_REGISTRATION = re.compile(r"Trial registration:\s*(\S+)", re.IGNORECASE)
 PROGRESS_EVERY = 1000
+# PostgreSQL's advisory lock that imports writing at once take in turn (any fixed number).
+IMPORT_LOCK = 7_201_502
 
 
 # The fields an import sets: the model's own validators run on these.
@@ -396,6 +398,21 @@ def _place(row, index, slugs):
             row.existing = match
 
 
+def _wait_for_other_imports():
+    """Inside the writing transaction, before the recheck: wait until an import writing
+    meanwhile has committed, so that this one checks its entries against what it wrote.
+
+    PostgreSQL: a lock only imports take (an advisory lock, held to the end of the
+    transaction), so other writers neither wait for it nor deadlock with it. SQLite: the
+    database's write lock, taken before the first read by a write that changes nothing."""
+    connection = connections[router.db_for_write(Study)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+    else:
+        CatalogRevision.objects.filter(pk=REVISION_PK).update(number=F("number"))
+
+
 def _recheck(report):
     """Inside the writing transaction: the studies added since the preview indexed the
     catalog (by another curator, meanwhile) make their duplicates duplicates."""
@@ -475,6 +492,7 @@ def create_new(report, user=None, cancelled=None, skip_errors=True, updates=()):
     reason = f"Imported from {report.file_name or 'pasted ' + formats.LABELS[report.format]}"
     reason = reason[:100]
     with transaction.atomic():
+        _wait_for_other_imports()
         _recheck(report)
         report.updated = records.apply_updates(report, updates, user, reason)
         report.created = bulk_writes.create_with_history(

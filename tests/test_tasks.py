@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -14,14 +16,14 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, connections, transaction
 from django.test import TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from studies import bulk_writes, jobs
+from studies import bulk_writes, importers, jobs
 from studies.models import ImportJob, Study
-from tests.factories import make_condition
+from tests.factories import make_condition, make_study
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 ROOT = Path(__file__).resolve().parent.parent
@@ -323,3 +325,94 @@ class WorkerTests(TransactionTestCase):
         job.refresh_from_db()
         assert (job.status, job.report["created"]) == ("done", 50)
         assert Study.objects.count() == 50
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the SQLite test database is in memory, shared by threads through table locks",
+)
+class ConcurrentImportTests(TransactionTestCase):
+    """Two imports of overlapping files confirmed at nearly the same time."""
+
+    def setUp(self):
+        make_condition(name="Fibromyalgia")
+
+    def test_the_second_import_checks_against_what_the_first_wrote(self):
+        first = preview(bib(300), "first.bib")
+        second = preview(bib(200, start=200), "second.bib")  # k200–k299 in both
+        first_inside, second_started = threading.Event(), threading.Event()
+        outcomes = {}
+
+        def pause_in_the_first_transaction():
+            first_inside.set()  # the first batch is inserted, not committed
+            second_started.wait(5)
+            time.sleep(0.5)  # the second import is on its way in its own transaction
+            return False
+
+        def run(name, report, cancelled=None):
+            try:
+                outcomes[name] = importers.create_new(report, cancelled=cancelled)
+            except Exception as error:  # noqa: BLE001 (the test reports it)
+                outcomes[name] = error
+            finally:
+                connections.close_all()
+
+        writer = threading.Thread(target=run, args=("first", first, pause_in_the_first_transaction))
+        writer.start()
+        assert first_inside.wait(10)
+        other = threading.Thread(target=run, args=("second", second))
+        other.start()
+        second_started.set()
+        writer.join(30)
+        other.join(30)
+        assert len(outcomes["first"].created) == 300
+        assert not isinstance(outcomes["second"], Exception), outcomes["second"]
+        assert len(outcomes["second"].created) == 100
+        assert len(outcomes["second"].duplicates) == 100
+        assert Study.objects.count() == 400
+
+    def test_a_curator_saving_meanwhile_neither_waits_for_the_import_nor_deadlocks(self):
+        report = preview(bib(10), "first.bib")
+        import_waits, outcomes = threading.Event(), {}
+        recheck = importers._recheck
+
+        def recheck_a_moment_later(report):
+            import_waits.set()  # the import's transaction is open, its lock taken
+            time.sleep(1)
+            recheck(report)
+
+        def import_file():
+            try:
+                with mock.patch.object(importers, "_recheck", recheck_a_moment_later):
+                    outcomes["import"] = importers.create_new(report)
+            except Exception as error:  # noqa: BLE001 (the test reports it)
+                outcomes["import"] = error
+            finally:
+                connections.close_all()
+
+        def save_a_study():
+            try:
+                with transaction.atomic():
+                    outcomes["curator"] = make_study(title="Entered by hand", doi="10.5555/job.5")
+            except Exception as error:  # noqa: BLE001 (the test reports it)
+                outcomes["curator"] = error
+            finally:
+                connections.close_all()
+
+        importing = threading.Thread(target=import_file)
+        importing.start()
+        assert import_waits.wait(10)
+        saving = threading.Thread(target=save_a_study)
+        saving.start()
+        saving.join(0.8)
+        assert not saving.is_alive()  # saved while the import still waited
+        importing.join(30)
+        assert isinstance(outcomes["curator"], Study), outcomes["curator"]
+        assert not isinstance(outcomes["import"], Exception), outcomes["import"]
+        assert len(outcomes["import"].created) == 9  # the curator's study is a duplicate
+        assert Study.objects.count() == 10
+
+
+def preview(text, file_name):
+    entries, total = importers.read_entries(text)
+    return importers.preview_records(entries, file_name, total=total)
