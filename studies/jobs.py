@@ -96,10 +96,15 @@ def fail_stale_jobs():
     transaction died with the worker, so nothing of them was written. A worker still on
     such a job is asked to cancel it, so that it writes nothing either. Returns how many.
 
-    Run by every worker before it takes a job, and by the job's page."""
+    Run by every worker before it takes a job, and by the job's page. It writes only when
+    a job is stale: on SQLite a write waits for the database's write lock, which an
+    import's transaction holds until it commits, and the page would wait with it."""
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.IMPORT_JOB_TIMEOUT)
-    return ImportJob.objects.filter(status__in=ImportJob.RUNNING, started_at__lt=cutoff).update(
+    stale = ImportJob.objects.filter(status__in=ImportJob.RUNNING, started_at__lt=cutoff)
+    if not stale.exists():
+        return 0
+    return stale.update(
         status=ImportJob.Status.FAILED,
         message=(
             f"The worker stopped: the import was still unfinished {timesince(cutoff, now)} "

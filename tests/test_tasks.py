@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, transaction
 from django.test import TestCase, TransactionTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -187,6 +188,22 @@ class JobPageTests(TestCase):
         page = self.client.get(job.get_absolute_url()).content.decode()
         assert "failed: nothing was imported" in page and "The database refused" in page
         assert "http-equiv" not in page
+
+    def test_following_a_job_writes_nothing(self):
+        # On SQLite a write waits for the write lock, which the worker's import transaction
+        # holds until it commits: the page polled meanwhile would wait, then fail.
+        job = ImportJob.objects.create(
+            file_name="big.bib",
+            status=ImportJob.Status.WRITING,
+            started_at=timezone.now(),
+            done=4000,
+            total=4000,
+        )
+        with CaptureQueriesContext(connection) as queries:
+            page = self.client.get(job.get_absolute_url())
+        assert page.status_code == 200
+        writes = [q["sql"] for q in queries if not q["sql"].lstrip().startswith("SELECT")]
+        assert not [sql for sql in writes if "importjob" in sql], writes
 
     def test_unknown_jobs_are_404_and_others_are_refused(self):
         assert self.client.get("/admin/studies/study/import-bibtex/999999/").status_code == 404
