@@ -21,6 +21,7 @@ from django.test import TestCase, TransactionTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from studies import bulk_writes, importers, jobs
 from studies.models import ImportJob, Study
@@ -210,6 +211,33 @@ class JobPageTests(TestCase):
         self.client.force_login(User.objects.create_user("reader", is_staff=True))
         job = ImportJob.objects.create(file_name="a.bib")
         assert self.client.get(job.get_absolute_url()).status_code == 403
+
+
+class ConfirmTwiceTests(TestCase):
+    """A double click on the confirm button, or the preview confirmed in two tabs."""
+
+    def setUp(self):
+        self.enterContext(override_settings(TASKS=DATABASE_TASKS))  # the job stays queued
+        self.client.force_login(make_curator())
+
+    def test_the_second_confirmation_follows_the_one_import(self):
+        self.client.post(reverse("admin:studies_study_import"), {"text": bib(3)})
+        job = ImportJob.objects.get()
+        jobs.run_job(job.pk)
+        confirm = reverse("admin:studies_study_import_confirm")
+        first = self.client.post(confirm, {"token": job.token})
+        assert first.url == job.get_absolute_url()
+        second = self.client.post(confirm, {"token": job.token}, follow=True)
+        assert second.redirect_chain == [(job.get_absolute_url(), 302)]
+        page = second.content.decode()
+        assert "This import was confirmed already; its page follows it." in page
+        assert "no longer pending" not in page
+        assert DBTaskResult.objects.count() == 2  # the preview's task and one import
+        jobs.run_job(job.pk)
+        assert Study.objects.count() == 3
+        third = self.client.post(confirm, {"token": job.token}, follow=True)
+        assert third.redirect_chain == [(job.get_absolute_url(), 302)]
+        assert "3 created" in third.content.decode()
 
 
 @override_settings(IMPORT_JOB_TIMEOUT=3600)

@@ -61,12 +61,10 @@ def confirm_view(model_admin, request):
     _require_add(model_admin, request)
     if request.method != "POST":
         return redirect("admin:studies_study_import")
-    job = ImportJob.objects.filter(
-        token=request.POST.get("token", ""),
-        user=request.user,
-        status=ImportJob.Status.PREVIEWED,
-    ).first()
-    if job is None:
+    job = ImportJob.objects.filter(token=request.POST.get("token", ""), user=request.user).first()
+    if job is not None and job.confirmed:
+        return _confirmed_already(request, job)
+    if job is None or job.status != ImportJob.Status.PREVIEWED:
         messages.error(request, "That import is no longer pending. Upload the file again.")
         return redirect("admin:studies_study_import")
     skip_errors = bool(request.POST.get("skip_errors"))
@@ -82,8 +80,17 @@ def confirm_view(model_admin, request):
         return redirect(job)
     updates = [int(n) for n in request.POST.getlist("update") if n.isdigit()]
     if not job.confirm(skip_errors=skip_errors, updates=updates):
+        if job.confirmed:  # by a request of the same curator meanwhile
+            return _confirmed_already(request, job)
         messages.error(request, "That import is no longer pending. Upload the file again.")
         return redirect("admin:studies_study_import")
+    return redirect(job)
+
+
+def _confirmed_already(request, job):
+    """A second click on the confirm button, or the preview confirmed in another tab: the
+    job's page, which follows the one import."""
+    messages.info(request, "This import was confirmed already; its page follows it.")
     return redirect(job)
 
 
