@@ -179,8 +179,15 @@ class JobPageTests(TestCase):
         job = ImportJob.objects.create(file_name="a.bib", status=ImportJob.Status.DONE)
         cancel = reverse("admin:studies_study_import_cancel", args=[job.pk])
         response = self.client.post(cancel, follow=True)
-        assert "The import is done already." in response.content.decode()
+        assert "Nothing to cancel: the import has ended (done)." in response.content.decode()
         assert not ImportJob.objects.get(pk=job.pk).cancel_requested
+
+    def test_cancelling_twice_says_the_import_has_ended(self):
+        job = ImportJob.objects.create(file_name="a.bib", status=ImportJob.Status.QUEUED)
+        cancel = reverse("admin:studies_study_import_cancel", args=[job.pk])
+        self.client.post(cancel)
+        page = self.client.post(cancel, follow=True).content.decode()
+        assert "Nothing to cancel: the import has ended (cancelled: nothing was imported)." in page
 
     def test_a_failed_job_shows_why(self):
         job = ImportJob.objects.create(

@@ -127,7 +127,9 @@ def cancel_view(model_admin, request, pk):
     job = get_object_or_404(ImportJob, pk=pk)
     if request.method == "POST":
         if job.finished:
-            messages.warning(request, f"The import is {job.get_status_display()} already.")
+            messages.warning(
+                request, f"Nothing to cancel: the import has ended ({job.get_status_display()})."
+            )
         else:
             job.request_cancel()
             messages.info(request, "Cancelling the import: nothing of it will be written.")
