@@ -39,6 +39,17 @@ def cache_is_shared():
     return not isinstance(caches["default"], LocMemCache)
 
 
+def cache_keeps():
+    """Whether the cache keeps what is put in it. Redis away is no error to the site (every
+    cache operation is a miss, settings.redis_cache): warming would keep nothing."""
+    probe = "studies:warm-catalog-probe"
+    cache = caches["default"]
+    cache.set(probe, True, 60)
+    kept = cache.get(probe) is True
+    cache.delete(probe)
+    return kept
+
+
 def warm(paths=None):
     """Request each path; yields (path, status) as it goes."""
     hosts = [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]

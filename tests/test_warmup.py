@@ -8,6 +8,7 @@ from django.db import connection
 from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 
+from ldn_catalog.settings import redis_cache
 from studies import warmup
 
 from .factories import make_condition, make_study
@@ -57,3 +58,11 @@ class WarmCatalogTests(TestCase):
             assert out.getvalue().startswith(f"Warmed {len(warmup.pages())} pages")
             for path in paths:
                 assert self.queries(path) < cold[path], path
+
+    def test_a_cache_that_keeps_nothing_is_reported_not_warmed(self):
+        # Redis away: every cache operation is a miss, which the site survives.
+        with override_settings(CACHES={"default": redis_cache("redis://127.0.0.1:1/13")}):
+            out = StringIO()
+            with pytest.raises(CommandError, match="The cache keeps nothing"):
+                call_command("warm_catalog", stdout=out)
+        assert "Warmed" not in out.getvalue()

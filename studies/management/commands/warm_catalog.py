@@ -18,6 +18,10 @@ class Command(BaseCommand):
                 "reach the servers: set CACHE_DIR (files shared by the workers of one "
                 "machine) or REDIS_URL."
             )
+        if not warmup.cache_keeps():
+            raise CommandError(
+                "The cache keeps nothing (is Redis at REDIS_URL running?), so nothing was warmed."
+            )
         started = time.perf_counter()
         failed = []
         count = 0
