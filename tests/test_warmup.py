@@ -66,3 +66,10 @@ class WarmCatalogTests(TestCase):
             with pytest.raises(CommandError, match="The cache keeps nothing"):
                 call_command("warm_catalog", stdout=out)
         assert "Warmed" not in out.getvalue()
+
+    @override_settings(ALLOWED_HOSTS=[".example.org"])
+    def test_a_domain_and_its_subdomains_allowed_is_a_host_to_warm(self):
+        assert dict(warmup.warm(["/", "/conditions/fibromyalgia/"])) == {
+            "/": 200,
+            "/conditions/fibromyalgia/": 200,
+        }
