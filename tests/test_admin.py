@@ -406,6 +406,9 @@ class ImportAdminTests(TestCase):
         self.client.force_login(other)
         page = self.client.get(job.get_absolute_url())
         assert page.context["token"] == ""
+        assert "Only curator, who uploaded the file, can confirm this import." in (
+            page.content.decode()
+        )
         self.client.post(CONFIRM, {"token": job.token})
         assert Study.objects.count() == 1
 
