@@ -350,10 +350,11 @@ def preview_records(
     ``progress(done, total)`` is called every PROGRESS_EVERY entries; ``cancelled()``, if
     given, is asked as often, and ImportCancelled raised when it says so.
     """
+    # Read before the index: a study added while the index is read is rechecked at the import.
+    latest = Study.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     index, slugs = _index_catalog()
     lookups = Lookups(_index_conditions())
     rows = []
-    latest = Study.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     for number, entry in enumerate(entries, start=1):
         row = Row(entry)
         rows.append(row)

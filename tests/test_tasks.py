@@ -134,6 +134,22 @@ class RunJobTests(TestCase):
         assert not Study.history.exists()
         assert not Study.conditions.through.objects.exists()
 
+    def test_a_study_added_while_the_preview_reads_the_catalog_is_a_duplicate(self):
+        job = queued_job(bib(3))
+        index_catalog = importers._index_catalog
+
+        def index_then_a_study_is_added(studies=None):
+            index = index_catalog(studies)
+            if studies is None:  # the preview's index, not the import's recheck
+                make_study(title="Entered by hand meanwhile", doi="10.5555/job.1")
+            return index
+
+        with mock.patch.object(importers, "_index_catalog", index_then_a_study_is_added):
+            jobs.run_job(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.report["created"], job.report["duplicates"]) == ("done", 2, 1)
+        assert Study.objects.filter(doi="10.5555/job.1").count() == 1
+
     def test_a_refused_write_fails_the_job_with_a_message_and_writes_nothing(self):
         job = queued_job(bib(3))
         refused = IntegrityError("UNIQUE constraint failed: studies_study.slug")
