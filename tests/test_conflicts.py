@@ -5,7 +5,7 @@ a browser would, hidden inputs included."""
 from django.test import Client, TestCase
 from django.urls import reverse
 
-from studies.models import Condition, Outcome, Study
+from studies.models import Condition, Outcome, Study, StudyCondition
 from tests.factories import (
     make_condition,
     make_effect_summary,
@@ -139,6 +139,44 @@ class StudyFormTests(CuratorsTests):
         assert change.label.endswith(": Verdict")
         assert (change.had, change.now) == ("Benefit", "No benefit")
         assert Study.objects.get(pk=self.study.pk).dose == "4.5 mg"
+
+    def test_a_condition_tag_changed_since_is_reapplied_not_overwritten(self):
+        form_a, form_b = self.open(self.a, self.study), self.open(self.b, self.study)
+        tag = {"condition_tags-0-basis": "citing", "condition_tags-0-note": "Alice's note"}
+        assert self.save(self.a, self.study, form_a | tag).status_code == 302
+
+        response = self.save(self.b, self.study, form_b | {"dose": "3 mg"})
+
+        assert response.status_code == 200
+        changes = response.context["edit_conflict"]["changes"]
+        assert [(c.label, c.had, c.now, c.yours) for c in changes] == [
+            (
+                "condition tag “Fibromyalgia”: Basis",
+                "Named by the study",
+                "Named only by a citing document",
+                False,
+            ),
+            ("condition tag “Fibromyalgia”: Note", "(empty)", "Alice's note", False),
+        ]
+        assert self.save(self.b, self.study, form_data(response, "study_form")).status_code == 302
+        [saved] = StudyCondition.objects.filter(study=self.study)
+        assert (saved.basis, saved.note) == ("citing", "Alice's note")
+        assert Study.objects.get(pk=self.study.pk).dose == "3 mg"
+
+    def test_a_condition_tag_written_alone_makes_the_study_form_stale(self):
+        form_b = self.open(self.b, self.study)
+        tag = StudyCondition.objects.get(study=self.study)
+        tag.note = "Checked against the abstract."
+        tag.save()
+        response = self.save(self.b, self.study, form_b | {"condition_tags-0-note": "Bob's"})
+        assert response.status_code == 200
+        [change] = response.context["edit_conflict"]["changes"]
+        assert (change.now, change.typed, change.yours) == (
+            "Checked against the abstract.",
+            "Bob's",
+            True,
+        )
+        assert StudyCondition.objects.get(pk=tag.pk).note == "Checked against the abstract."
 
     def test_rows_added_or_removed_since_are_listed_and_kept(self):
         form_b = self.open(self.b, self.study)

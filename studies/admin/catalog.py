@@ -156,6 +156,8 @@ class OutcomeInline(admin.StackedInline):
 
 
 class StudyConditionInline(admin.TabularInline):
+    form = ColumnForm
+    formset = VersionedInlineFormSet
     model = StudyCondition
     extra = 0
     autocomplete_fields = ["condition"]

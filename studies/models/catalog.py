@@ -136,7 +136,26 @@ class Condition(Versioned):
         }
 
 
-class StudyCondition(models.Model):
+class StudyPart(models.Model):
+    """A row edited as part of its study: writing it bumps the study's version, so that a
+    study form opened before the change is stale (studies/versions.py), and its
+    ``updated_at``, which dates the study's entry in the feed (its verdicts are there)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        Study.objects.filter(pk=self.study_id).bump_version(updated_at=timezone.now())
+
+    def delete(self, *args, **kwargs):
+        study_id = self.study_id
+        result = super().delete(*args, **kwargs)
+        Study.objects.filter(pk=study_id).bump_version(updated_at=timezone.now())
+        return result
+
+
+class StudyCondition(StudyPart):
     """A study's condition tag, with what it rests on (docs/curation.md)."""
 
     study = models.ForeignKey("Study", on_delete=models.CASCADE, related_name="condition_tags")
@@ -159,7 +178,7 @@ class StudyCondition(models.Model):
         verbose_name = "condition tag"
 
     def __str__(self):
-        return f"{self.study_id} → {self.condition_id} ({self.basis})"
+        return str(self.condition)
 
     @property
     def named_only_by_citing(self):
@@ -446,22 +465,3 @@ class SearchDocument(models.Model):
     class Meta:
         managed = False
         db_table = search.TABLE
-
-
-class StudyPart(models.Model):
-    """A row edited as part of its study: writing it bumps the study's version, so that a
-    study form opened before the change is stale (studies/versions.py), and its
-    ``updated_at``, which dates the study's entry in the feed (its verdicts are there)."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        Study.objects.filter(pk=self.study_id).bump_version(updated_at=timezone.now())
-
-    def delete(self, *args, **kwargs):
-        study_id = self.study_id
-        result = super().delete(*args, **kwargs)
-        Study.objects.filter(pk=study_id).bump_version(updated_at=timezone.now())
-        return result
