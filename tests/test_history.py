@@ -8,6 +8,7 @@ from studies.gone import deleted_study, gone_or_404
 from studies.importers import import_bibtex
 from studies.models import Study
 from tests.factories import make_condition, make_outcome, make_study
+from tests.forms_in_pages import form_data
 from tests.test_admin import make_curator, study_form_data
 
 
@@ -72,6 +73,23 @@ class EditHistoryTests(TestCase):
             "Vandalised title",
             "Original title",
         ]
+
+    def test_an_edit_of_the_condition_tags_is_in_the_record_of_that_edit(self):
+        crohns = make_condition(name="Crohn's disease")
+        url = reverse("admin:studies_study_change", args=[self.study.pk])
+        form = form_data(self.client.get(url), "study_form")
+        form |= {
+            "condition_tags-0-basis": "citing",
+            "condition_tags-TOTAL_FORMS": "2",
+            "condition_tags-1-condition": str(crohns.pk),
+            "condition_tags-1-basis": "study",
+        }
+        assert self.client.post(url, form).status_code == 302
+
+        latest = self.study.history.first()
+        assert latest.history_user == self.curator
+        tags = {(tag.condition_id, tag.basis) for tag in latest.conditions.all()}
+        assert tags == {(self.condition.pk, "citing"), (crohns.pk, "study")}
 
     def test_outcomes_and_conditions_keep_history(self):
         outcome = make_outcome(self.study, name="Pain")

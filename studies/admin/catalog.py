@@ -335,6 +335,14 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
             obj.reviewed_by = request.user
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        for formset in formsets:
+            if formset.model is StudyCondition and (
+                formset.new_objects or formset.changed_objects or formset.deleted_objects
+            ):
+                form.instance.record_condition_tags()
+
     def action_checkbox(self, study):
         # The version each row showed, so that the action refuses studies changed since.
         return format_html(

@@ -377,6 +377,21 @@ class Study(Versioned):
         if errors:
             raise ValidationError(errors)
 
+    def record_condition_tags(self):
+        """Copy the study's condition tags as they are now onto its newest history record.
+
+        simple-history copies them when the study is saved; the admin saves a study's
+        inline rows, its tags among them, after the study, so the record of the save that
+        changed the tags held the tags from before it."""
+        record = self.history.first()
+        links = record.conditions.model  # simple-history's HistoricalStudy_conditions
+        links.objects.filter(history=record).delete()
+        fields = [field.name for field in StudyCondition._meta.fields]
+        links.objects.bulk_create(
+            links(history=record, **{name: getattr(tag, name) for name in fields})
+            for tag in self.condition_tags.all()
+        )
+
     IDENTIFIER_FIELDS = {
         "doi": identifiers.normalize_doi,
         "pmid": identifiers.normalize_pmid,
