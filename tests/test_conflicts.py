@@ -2,6 +2,7 @@
 and re-applies on top (studies/admin/conflicts.py). Pages are read and forms submitted as
 a browser would, hidden inputs included."""
 
+from django.contrib.auth.models import User
 from django.test import Client, TestCase
 from django.urls import reverse
 
@@ -186,6 +187,25 @@ class StudyFormTests(CuratorsTests):
         assert self.save(self.b, self.study, form_data(response, "study_form")).status_code == 302
         assert Outcome.objects.filter(pk=added.pk).exists()
         assert Study.objects.get(pk=self.study.pk).dose == "3 mg"
+
+    def test_a_row_deleted_since_is_listed_and_the_rest_of_the_form_saves(self):
+        fatigue = make_outcome(self.study, name="Fatigue", figures="Less fatigue")
+        admin = Client()
+        admin.force_login(User.objects.create_superuser("carol", password="a long password"))
+        form_admin, form_b = self.open(admin, self.study), self.open(self.b, self.study)
+        deleted = form_admin | {"outcomes-0-DELETE": "on"}
+        assert self.save(admin, self.study, deleted).status_code == 302
+
+        typed = {"outcomes-0-figures": "29% less pain", "outcomes-1-figures": "Much less"}
+        response = self.save(self.b, self.study, form_b | typed)
+
+        assert response.context["edit_conflict"]["removed"] == [f"outcome #{self.outcome.pk}"]
+        assert "they stay deleted" in response.content.decode()
+        reapplied = form_data(response, "study_form")
+        assert reapplied["outcomes-1-id"] == str(fatigue.pk)
+        assert reapplied["outcomes-1-figures"] == "Much less"
+        assert self.save(self.b, self.study, reapplied).status_code == 302
+        assert list(Outcome.objects.values_list("name", "figures")) == [("Fatigue", "Much less")]
 
     def test_an_unchanged_form_saves_as_before(self):
         form = self.open(self.a, self.study)

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Case, When
 from django.forms.models import BaseInlineFormSet
+from django.forms.utils import ErrorDict
 
 from ..versions import EditConflict
 
@@ -177,11 +179,50 @@ class VersionedModelForm(VersionedFormMixin, forms.ModelForm):
 
 
 class VersionedInlineForm(VersionedFormMixin, forms.ModelForm):
-    pass
+    gone = False  # the row was deleted after the form was opened (VersionedInlineFormSet)
+
+    def full_clean(self):
+        if self.gone:
+            # Not validated: nothing is saved from it (its id no longer names a row).
+            self._errors, self.cleaned_data = ErrorDict(), {}
+            return
+        super().full_clean()
 
 
 class VersionedInlineFormSet(BaseInlineFormSet):
-    """Rows of a versioned record: a stale parent form re-applies their changes too."""
+    """Rows of a versioned record: a stale parent form re-applies their changes too.
+
+    A row deleted after the form was opened is listed as removed and left out: Django
+    saves nothing from it (``save_existing_objects`` skips a row whose record is gone), but
+    its id no longer validates, an error the admin shows nowhere, so the form could not be
+    saved at all."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if self.is_bound and i < self.initial_form_count():
+            form.gone = form.instance.pk is None
+        return form
+
+    @property
+    def initial_forms(self):
+        return [form for form in super().initial_forms if not form.gone]
+
+    def get_queryset(self):
+        """The rows, those the form was posted with first and in its order: the admin pairs
+        the n-th row form with the n-th row (a row deleted or added since shifted the
+        pairs, and the last row form was not shown)."""
+        if not hasattr(self, "_queryset") and self.is_bound:
+            rows = super().get_queryset()
+            name = f"{self.model._meta.pk.name}"
+            posted = [
+                self.data.get(f"{self.add_prefix(i)}-{name}", "")
+                for i in range(self.initial_form_count())
+            ]
+            whens = [When(pk=pk, then=n) for n, pk in enumerate(posted) if str(pk).isdigit()]
+            if whens:
+                ordering = rows.query.order_by or rows.model._meta.ordering or ["pk"]
+                self._queryset = rows.order_by(Case(*whens, default=len(whens)), *ordering)
+        return super().get_queryset()
 
     def clean(self):
         super().clean()
