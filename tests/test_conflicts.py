@@ -207,6 +207,19 @@ class StudyFormTests(CuratorsTests):
         assert self.save(self.b, self.study, reapplied).status_code == 302
         assert list(Outcome.objects.values_list("name", "figures")) == [("Fatigue", "Much less")]
 
+    def test_deleting_a_condition_makes_the_forms_of_its_studies_stale(self):
+        form_b = self.open(self.b, self.study)
+        Condition.objects.get(pk=self.condition.pk).delete()  # its tags and summaries too
+
+        response = self.save(self.b, self.study, form_b | {"dose": "3 mg"})
+
+        assert "Someone saved this study after you opened it" in response.content.decode()
+        removed = response.context["edit_conflict"]["removed"]
+        assert [row.split(" #")[0] for row in removed] == ["condition tag", "effect summary"]
+        assert self.save(self.b, self.study, form_data(response, "study_form")).status_code == 302
+        study = Study.objects.get(pk=self.study.pk)
+        assert (study.dose, study.conditions.count()) == ("3 mg", 0)
+
     def test_an_unchanged_form_saves_as_before(self):
         form = self.open(self.a, self.study)
         assert self.save(self.a, self.study, form | {"dose": "3 mg"}).status_code == 302

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -146,13 +148,18 @@ class StudyPart(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
+        self.study_changed()
+
+    def study_changed(self):
         Study.objects.filter(pk=self.study_id).bump_version(updated_at=timezone.now())
 
-    def delete(self, *args, **kwargs):
-        study_id = self.study_id
-        result = super().delete(*args, **kwargs)
-        Study.objects.filter(pk=study_id).bump_version(updated_at=timezone.now())
-        return result
+
+@receiver(post_delete, dispatch_uid="study-part-deleted")
+def _study_part_deleted(sender, instance, **kwargs):
+    """A part deleted alone, or with what it points to (deleting a condition deletes its
+    tags and effect summaries): its study changed."""
+    if isinstance(instance, StudyPart):
+        instance.study_changed()
 
 
 class StudyCondition(StudyPart):
