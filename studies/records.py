@@ -9,16 +9,13 @@ fields whose values differ (none, for a re-imported export) and the newer regist
 the curator may accept; ``apply_updates`` writes the accepted ones.
 """
 
-import re
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from .duplicates import IDENTIFIER_LABELS
 from .models import Condition, Study
-from .vocabulary import Design, DesignBasis, RegistryStatus, Status
+from .vocabulary import Design, DesignBasis, RegistryStatus, Status, is_registry_date
 
 TEXT_FIELDS = ("population", "dose", "duration", "comparator", "adverse_events", "summary")
-REGISTRY_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 YES_NO = {"yes": True, "no": False}
 # A record's field (as the parsers name it) and the study attribute it sets.
 ATTRIBUTES = {
@@ -69,19 +66,6 @@ def _read_dose(row, study, name, value):
         row.reasons.append(f"the {name} “{value[:40]}” is not a dose in mg")
     else:
         setattr(study, name, dose)
-
-
-def is_registry_date(value):
-    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, and a date of the calendar (not 2021-13)."""
-    match = REGISTRY_DATE.match(value)
-    if not match:
-        return False
-    year, month, day = (int(part) if part else 1 for part in match.groups())
-    try:
-        date(year, month, day)
-    except ValueError:
-        return False
-    return True
 
 
 def read_fields(row, study, conditions):

@@ -1,5 +1,9 @@
 """The catalog's controlled vocabulary: stable slugs used in URLs, filters and exports."""
 
+import re
+from datetime import date
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -70,6 +74,32 @@ class RegistryStatus(models.TextChoices):
     COMPLETED = "COMPLETED", "Completed"
     WITHDRAWN = "WITHDRAWN", "Withdrawn"
     UNKNOWN = "UNKNOWN", "Unknown status"
+
+
+# A date as a registry gives it: the year, the month or the day.
+REGISTRY_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def is_registry_date(value):
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, and a date of the calendar (not 2021-13)."""
+    match = REGISTRY_DATE.match(value)
+    if not match:
+        return False
+    year, month, day = (int(part) if part else 1 for part in match.groups())
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_registry_date(value):
+    if value and not is_registry_date(value):
+        raise ValidationError(
+            "“%(value)s” is not a date as a registry gives it: YYYY, YYYY-MM or YYYY-MM-DD.",
+            code="invalid_registry_date",
+            params={"value": value[:40]},
+        )
 
 
 # The catalog's status of a trial the registry gives each status. A registry's "unknown"

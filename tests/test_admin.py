@@ -225,6 +225,19 @@ class IdentifierValidationTests(TestCase):
         assert errors["doi"][0].startswith("“not a doi” is not a DOI")
         assert not Study.objects.exists()
 
+    def test_registry_dates_that_are_not_dates_are_form_errors(self):
+        data = study_form_data(registry_checked="2024-13", expected_completion="soon")
+        response = self.client.post(ADD, data)
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert errors["registry_checked"] == [
+            "“2024-13” is not a date as a registry gives it: YYYY, YYYY-MM or YYYY-MM-DD."
+        ]
+        assert errors["expected_completion"][0].startswith("“soon” is not a date")
+        assert not Study.objects.exists()
+        data = study_form_data(registry_checked="2024-02-29", expected_completion="2026-05")
+        assert self.client.post(ADD, data).status_code == 302
+
     def test_authors_are_edited_one_per_line(self):
         study = make_study(authors=["A, B", "C, D"])
         form = StudyAdminForm(instance=study)

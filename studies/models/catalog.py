@@ -30,6 +30,7 @@ from ..vocabulary import (
     EvidenceLevel,
     RegistryStatus,
     Status,
+    validate_registry_date,
 )
 
 YEAR_MIN = 1900
@@ -260,6 +261,7 @@ class Study(Versioned):
         db_default="",
         help_text="When the registry last verified that status, as it gives the date "
         "(YYYY-MM or YYYY-MM-DD).",
+        validators=[validate_registry_date],
     )
     expected_completion = models.CharField(
         max_length=10,
@@ -268,6 +270,7 @@ class Study(Versioned):
         db_default="",
         help_text="The trial's completion date as the registry gives it (expected, or "
         "actual once completed): YYYY-MM or YYYY-MM-DD.",
+        validators=[validate_registry_date],
     )
     results_posted = models.BooleanField(
         null=True, blank=True, help_text="Whether the registry holds the trial's results."
