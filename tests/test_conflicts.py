@@ -283,6 +283,32 @@ class ConditionAndSourceFormTests(CuratorsTests):
         assert (source.title, source.publisher) == ("A blog", "Alice's press")
 
 
+class StudyPartFormTests(CuratorsTests):
+    def test_an_outcome_edited_on_its_own_page_is_checked_against_its_study(self):
+        url = reverse("admin:studies_outcome_change", args=[self.outcome.pk])
+        form_a = form_data(self.a.get(url), "outcome_form")
+        form_b = self.open(self.b, self.study)
+        figures = {"outcomes-0-figures": "29% less pain"}
+        assert self.save(self.b, self.study, form_b | figures).status_code == 302
+
+        response = self.a.post(url, form_a | {"name": "Pain (VAS)"})
+
+        assert response.status_code == 200
+        assert "Someone saved this outcome after you opened it" in response.content.decode()
+        [change] = response.context["edit_conflict"]["changes"]
+        assert (change.label, change.now, change.yours) == (
+            "Figures",
+            "29% less pain",
+            False,
+        )
+        self.outcome.refresh_from_db()
+        assert (self.outcome.name, self.outcome.figures) == ("Pain", "29% less pain")
+        assert self.a.post(url, form_data(response, "outcome_form")).status_code == 302
+        self.outcome.refresh_from_db()
+        assert (self.outcome.name, self.outcome.figures) == ("Pain (VAS)", "29% less pain")
+        assert self.outcome.history.first().history_user == self.alice
+
+
 class MarkReviewedTests(CuratorsTests):
     def action(self, client, page, studies):
         data = form_data(page, "changelist-form")

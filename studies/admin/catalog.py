@@ -27,7 +27,12 @@ from ..models import (
 )
 from ..versions import EditConflict
 from . import imports
-from .conflicts import VersionedAdmin, VersionedInlineForm, VersionedInlineFormSet
+from .conflicts import (
+    StudyPartForm,
+    VersionedAdmin,
+    VersionedInlineForm,
+    VersionedInlineFormSet,
+)
 
 
 def _count(model, counted="pk"):
@@ -437,11 +442,23 @@ class SourceAdmin(VersionedAdmin, HistoryAdmin):
         return source.mention_count
 
 
-class StudyPartAdmin(HistoryAdmin):
-    """A model edited inline on its study; listed on its own for its history."""
+class StudyPartAdmin(VersionedAdmin, HistoryAdmin):
+    """A model edited inline on its study; listed on its own for its history. Its own
+    change form is checked against the study's version, as the study's form is."""
 
+    versioned_form = StudyPartForm
     autocomplete_fields = ["study"]
     list_select_related = ["study"]
+
+    def save_model(self, request, obj, form, change):
+        obj._history_user = request.user
+        if change:
+            # EditConflict when the study changed since the form was opened (the admin's
+            # transaction then writes nothing, and the form shows the conflict).
+            Study.objects.filter(pk=form.study_id).bump_version(
+                expected_version=form.cleaned_data["version"]
+            )
+        obj.save()
 
 
 @admin.register(Outcome)

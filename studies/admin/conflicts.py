@@ -20,6 +20,7 @@ from django.db.models import Case, When
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import ErrorDict
 
+from ..models import Study
 from ..versions import EditConflict
 
 STRUCTURAL_FIELDS = {"id", "DELETE", "ORDER", "version"}
@@ -143,17 +144,18 @@ class VersionedModelForm(VersionedFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.current_version = self.stored_version() if self.instance.pk is not None else None
+        self.fields["version"].initial = self.current_version
+
+    def stored_version(self):
         # The stored version, not the instance's: reverting to an entry of the history
         # edits an old copy (simple-history's form), and is checked against the record.
-        self.current_version = (
+        return (
             type(self.instance)
             ._default_manager.filter(pk=self.instance.pk)
             .values_list("version", flat=True)
             .first()
-            if self.instance.pk is not None
-            else None
         )
-        self.fields["version"].initial = self.current_version
 
     def clean(self):
         cleaned = super().clean()
@@ -176,6 +178,23 @@ class VersionedModelForm(VersionedFormMixin, forms.ModelForm):
                 },
             )
         return cleaned
+
+
+class StudyPartForm(VersionedModelForm):
+    """An outcome, effect summary, claim or provenance quote edited on a page of its own:
+    it has no version, but writing it bumps its study's (StudyPart), so the form carries
+    the study's version and is checked against it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.study_id = self.instance.study_id  # before the form may move it to another
+
+    def stored_version(self):
+        return (
+            Study.objects.filter(pk=self.instance.study_id)
+            .values_list("version", flat=True)
+            .first()
+        )
 
 
 class VersionedInlineForm(VersionedFormMixin, forms.ModelForm):
@@ -253,10 +272,12 @@ class VersionedAdmin(admin.ModelAdmin):
     change_form_template = "admin/studies/versioned_change_form.html"
     object_history_form_template = "admin/studies/versioned_history_form.html"
 
+    versioned_form = VersionedModelForm
+
     def get_form(self, request, obj=None, **kwargs):
-        if not issubclass(self.form, VersionedModelForm):
+        if not issubclass(self.form, self.versioned_form):
             kwargs["form"] = type(
-                f"Versioned{self.form.__name__}", (VersionedModelForm, self.form), {}
+                f"Versioned{self.form.__name__}", (self.versioned_form, self.form), {}
             )
         return super().get_form(request, obj, **kwargs)
 
