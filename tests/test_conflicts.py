@@ -2,11 +2,13 @@
 and re-applies on top (studies/admin/conflicts.py). Pages are read and forms submitted as
 a browser would, hidden inputs included."""
 
+from datetime import date
+
 from django.contrib.auth.models import User
 from django.test import Client, TestCase
 from django.urls import reverse
 
-from studies.models import Condition, Outcome, Study, StudyCondition
+from studies.models import BottomLine, Condition, Outcome, Study, StudyCondition
 from tests.factories import (
     make_condition,
     make_effect_summary,
@@ -281,6 +283,27 @@ class ConditionAndSourceFormTests(CuratorsTests):
         assert response.status_code == 200
         source.refresh_from_db()
         assert (source.title, source.publisher) == ("A blog", "Alice's press")
+
+
+class BottomLineFormTests(CuratorsTests):
+    def test_a_stale_bottom_line_save_is_refused_and_reapplies(self):
+        line = BottomLine.objects.create(
+            condition=self.condition, text="First.", certainty="low", reviewed=date(2025, 1, 1)
+        )
+        form_a, form_b = self.open(self.a, line), self.open(self.b, line)
+        assert self.save(self.a, line, form_a | {"text": "Alice's."}).status_code == 302
+
+        response = self.save(self.b, line, form_b | {"certainty": "moderate"})
+
+        assert response.status_code == 200
+        [change] = response.context["edit_conflict"]["changes"]
+        assert (change.label, change.had, change.now) == ("Text", "First.", "Alice's.")
+        line.refresh_from_db()
+        assert (line.text, line.certainty) == ("Alice's.", "low")
+        reapplied = form_data(response, "bottomline_form")
+        assert self.save(self.b, line, reapplied).status_code == 302
+        line.refresh_from_db()
+        assert (line.text, line.certainty) == ("Alice's.", "moderate")
 
 
 class StudyPartFormTests(CuratorsTests):

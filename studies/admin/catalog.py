@@ -414,7 +414,7 @@ class ConditionAdmin(VersionedAdmin, HistoryAdmin):
 
 
 @admin.register(BottomLine)
-class BottomLineAdmin(HistoryAdmin):
+class BottomLineAdmin(VersionedAdmin, HistoryAdmin):
     list_display = ["condition", "certainty", "reviewed"]
     list_filter = ["certainty"]
     search_fields = ["condition__name", "text"]

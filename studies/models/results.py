@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 from .. import limits
 from ..limits import length_at_most
 from ..querysets import EffectSummaryQuerySet, OutcomeQuerySet
+from ..versions import Versioned
 from ..vocabulary import RATIO_MEASURES, Certainty, Direction, EffectMeasure, OutcomeDomain, Verdict
 from .catalog import Condition, Study, StudyPart, text_field
 
@@ -166,7 +167,7 @@ class EffectSummary(StudyPart):
         return f"{self.get_verdict_display()} ({self.get_certainty_display()} certainty)"
 
 
-class BottomLine(models.Model):
+class BottomLine(Versioned):
     """The curator's plain statement of what the evidence for one condition adds up to."""
 
     condition = models.OneToOneField(
