@@ -232,7 +232,7 @@ class VersionedInlineFormSet(BaseInlineFormSet):
         pairs, and the last row form was not shown)."""
         if not hasattr(self, "_queryset") and self.is_bound:
             rows = super().get_queryset()
-            name = f"{self.model._meta.pk.name}"
+            name = self.model._meta.pk.name
             posted = [
                 self.data.get(f"{self.add_prefix(i)}-{name}", "")
                 for i in range(self.initial_form_count())
@@ -240,7 +240,7 @@ class VersionedInlineFormSet(BaseInlineFormSet):
             whens = [When(pk=pk, then=n) for n, pk in enumerate(posted) if str(pk).isdigit()]
             if whens:
                 ordering = rows.query.order_by or rows.model._meta.ordering or ["pk"]
-                self._queryset = rows.order_by(Case(*whens, default=len(whens)), *ordering)
+                self._queryset = rows.order_by(Case(*whens, default=len(posted)), *ordering)
         return super().get_queryset()
 
     def clean(self):

@@ -140,8 +140,8 @@ class Condition(Versioned):
 
 
 class StudyPart(models.Model):
-    """A row edited as part of its study: writing it bumps the study's version, so that a
-    study form opened before the change is stale (studies/versions.py), and its
+    """A row edited as part of its study: writing or deleting it bumps the study's version,
+    so that a study form opened before the change is stale (studies/versions.py), and its
     ``updated_at``, which dates the study's entry in the feed (its verdicts are there)."""
 
     class Meta:
