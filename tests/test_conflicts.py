@@ -359,6 +359,19 @@ class MarkReviewedTests(CuratorsTests):
         assert Study.objects.get(pk=self.study.pk).reviewed_by == self.bob
         assert Study.objects.get(pk=self.study.pk).summary == "Alice's summary."
 
+    def test_a_study_form_opened_before_a_mark_says_what_changed(self):
+        form_b = self.open(self.b, self.study)
+        self.action(self.a, self.a.get(CHANGELIST), [self.study])
+
+        response = self.save(self.b, self.study, form_b | {"dose": "3 mg"})
+
+        page = response.content.decode()
+        assert "without a change to the fields shown here" not in page
+        assert "check what is shown read-only, such as when it was last reviewed" in page
+        assert self.save(self.b, self.study, form_data(response, "study_form")).status_code == 302
+        study = Study.objects.get(pk=self.study.pk)
+        assert (study.dose, study.reviewed_by) == ("3 mg", self.alice)
+
     def test_an_inline_change_also_stops_the_mark(self):
         page = self.b.get(CHANGELIST)
         make_outcome(self.study, name="Sleep")
