@@ -197,7 +197,7 @@ def _check(catalog):
             raise CurationError(f"{where} has no provenance quote.")
         for mention in mentions:
             catalog.check_quote(mention["source"], mention["quote"], where)
-        _check_provenance(catalog, study, where)
+        _check_provenance(study, where)
         _check_design(catalog, study, where)
         _check_dose(study, where)
         tagged = {tag["slug"] for tag in study["conditions"]}
@@ -371,14 +371,13 @@ def _checkstudy_fields(study, where):
             )
 
 
-def _check_provenance(catalog, study, where):
-    """Identifiers must occur in a source document; years and sizes in the study's quotes."""
-    documents = [compact(text) for text in catalog.texts.values()]
+def _check_provenance(study, where):
+    """Identifiers, years and sizes must be stated by the study's own quotes."""
+    quotes = " ".join(normalize_space(m["quote"]) for m in study["mentions"])
     for name in Study.IDENTIFIER_FIELDS:
         value = study.get(name)
-        if value and not any(compact(value) in text for text in documents):
-            raise CurationError(f"{where}: {name} “{value}” occurs in no source document.")
-    quotes = " ".join(normalize_space(m["quote"]) for m in study["mentions"])
+        if value and compact(value) not in compact(quotes):
+            raise CurationError(f"{where}: no provenance quote states its {name} “{value}”.")
     for year in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", study["slug"]):
         identifiers = " ".join(str(study.get(name) or "") for name in Study.IDENTIFIER_FIELDS)
         if str(study.get("year")) != year and year not in identifiers:

@@ -205,6 +205,15 @@ def test_a_dose_must_be_quoted_from_the_study():
     refused(catalog(dose_max_mg=5), "the dose 5 mg is not stated")
 
 
+def test_an_identifier_must_be_stated_by_the_studys_own_quotes():
+    # In the document is not enough: the quote that cites the study must state it.
+    built = catalog(pmid="12345678")
+    built.texts["doc"] = TEXT + " Elsewhere: PMID 12345678."
+    refused(built, "no provenance quote states its pmid “12345678”")
+    built.studies[0]["mentions"].append({"source": "doc", "quote": "PMID 12345678."})
+    curation._check(built)
+
+
 def test_a_slug_carries_no_year_the_study_lacks():
     refused(catalog(year=None, mentions=catalog().studies[0]["mentions"]), "carries the year 2020")
 
