@@ -80,7 +80,11 @@ def pool(domain, measure, estimates):
     with np.errstate(invalid="ignore", divide="ignore"):
         result = combine_effects(effects, variances, method_re="dl", use_t=False)
         fixed, random = result.conf_int(use_t=False)[:2]
-    i2 = float(result.i2)
+    # I² = (Q - df) / Q where Q exceeds its degrees of freedom, else 0. statsmodels gives
+    # (Q - df) / Q as it is: negative below df, and far above 1 where identical estimates
+    # leave Q a rounding error below zero.
+    q, df = float(result.q), len(estimates) - 1
+    i2 = (q - df) / q if q > df else 0.0
     mean, (low, high), tau2 = result.mean_effect_re, random, result.tau2
     if tau2 < 0:
         # DerSimonian and Laird truncate tau² at zero (less spread than chance alone gives
@@ -94,6 +98,6 @@ def pool(domain, measure, estimates):
         value=from_analysis_scale(measure, float(mean)),
         ci_low=from_analysis_scale(measure, float(low)),
         ci_high=from_analysis_scale(measure, float(high)),
-        i2=i2 if math.isfinite(i2) and i2 > 0 else 0.0,
+        i2=i2,
         tau2=float(tau2),
     )

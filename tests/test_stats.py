@@ -138,6 +138,16 @@ def test_homogeneous_estimates_have_no_between_study_variance():
     assert pooled.ci_high == pytest.approx(expected["high"], abs=1e-9)
 
 
+def test_identical_estimates_have_no_heterogeneity():
+    # Two studies with the same ratio and interval: Q is zero, but on the log scale it
+    # comes out a rounding error below zero, and I² = (Q - df) / Q was then 5.6e14 (shown
+    # as "I² = 56294995342131296%"). I² is a proportion: no spread, none of it real.
+    for measure, row in (("HR", Row(2, 1, 4)), ("OR", Row(0.7, 0.3, 1.9)), ("MD", Row(2, 1, 4))):
+        pooled = pool("pain", measure, [row, row])
+        assert pooled.i2 == 0 and pooled.tau2 == 0, measure
+        assert pooled.value == pytest.approx(row.value)
+
+
 def test_what_is_not_pooled_says_why():
     one = [Row(5.04, 1.22, 20.77)]
     assert pool("other", "HR", one) is None
