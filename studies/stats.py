@@ -56,6 +56,9 @@ def why_not_pooled(measure, estimates):
         return "this measure is not pooled (only HR, RR, OR, MD and SMD are)"
     if len(estimates) < 2:
         return "a single estimate: nothing to pool"
+    if len({e.study for e in estimates}) < 2:
+        # Outcomes of one study are not independent, and there is no between-study spread.
+        return "the estimates are all from one study: nothing to pool"
     if any(e.ci_low == e.ci_high for e in estimates):
         return "an estimate has a zero-width interval, so its weight is undefined"
     return None
@@ -63,7 +66,7 @@ def why_not_pooled(measure, estimates):
 
 def pool(domain, measure, estimates):
     """The DerSimonian–Laird random-effects estimate of ``estimates`` (objects with
-    value, ci_low and ci_high), or None with the reason from ``why_not_pooled``."""
+    study, value, ci_low and ci_high), or None with the reason from ``why_not_pooled``."""
     if why_not_pooled(measure, estimates):
         return None
     # Imported here, not at the top: statsmodels brings scipy and pandas, about 90 MB in

@@ -45,6 +45,7 @@ ESTIMATE_KEYS = (
 class Numbers(NamedTuple):
     """An estimate as the pool reads it."""
 
+    study: int  # the study's primary key
     value: object
     ci_low: object
     ci_high: object
@@ -216,10 +217,18 @@ def _groups(outcomes):
     as_floats["hi"] = Cast("ci_high", FloatField())
     bare = outcomes.with_estimate().order_by().annotate(**as_floats)
     numbers, order = {}, {}
-    for domain, measure, value, low, high, level, year, pk in bare.values_list(
-        "domain", "effect_measure", "v", "lo", "hi", "study__evidence_level", "study__year", "pk"
+    for domain, measure, value, low, high, study, level, year, pk in bare.values_list(
+        "domain",
+        "effect_measure",
+        "v",
+        "lo",
+        "hi",
+        "study",
+        "study__evidence_level",
+        "study__year",
+        "pk",
     ):
-        numbers.setdefault((domain, measure), []).append(Numbers(value, low, high))
+        numbers.setdefault((domain, measure), []).append(Numbers(study, value, low, high))
         # Strongest evidence first, then newest (undated last), then the oldest row.
         order.setdefault((domain, measure), []).append((level, year is None, -(year or 0), pk))
     first = {key: [pk for *_, pk in heapq.nsmallest(SHOWN, keys)] for key, keys in order.items()}

@@ -10,11 +10,12 @@ checks that ``pool`` (statsmodels' combine_effects) gives the same numbers; the 
 are also checked against metafor's, as statsmodels' tests quote them.
 """
 
+import itertools
 import math
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -40,11 +41,15 @@ METAFOR_G = [
 ]
 
 
+_studies = itertools.count(1)
+
+
 @dataclass(frozen=True)
 class Row:
     value: float
     ci_low: float
     ci_high: float
+    study: int = field(default_factory=lambda: next(_studies))  # each row its own study
 
 
 def hedges_g(m1, s1, n1, m2, s2, n2):
@@ -142,10 +147,10 @@ def test_identical_estimates_have_no_heterogeneity():
     # Two studies with the same ratio and interval: Q is zero, but on the log scale it
     # comes out a rounding error below zero, and I² = (Q - df) / Q was then 5.6e14 (shown
     # as "I² = 56294995342131296%"). I² is a proportion: no spread, none of it real.
-    for measure, row in (("HR", Row(2, 1, 4)), ("OR", Row(0.7, 0.3, 1.9)), ("MD", Row(2, 1, 4))):
-        pooled = pool("pain", measure, [row, row])
+    for measure, numbers in (("HR", (2, 1, 4)), ("OR", (0.7, 0.3, 1.9)), ("MD", (2, 1, 4))):
+        pooled = pool("pain", measure, [Row(*numbers), Row(*numbers)])
         assert pooled.i2 == 0 and pooled.tau2 == 0, measure
-        assert pooled.value == pytest.approx(row.value)
+        assert pooled.value == pytest.approx(numbers[0])
 
 
 def test_what_is_not_pooled_says_why():
@@ -155,6 +160,9 @@ def test_what_is_not_pooled_says_why():
     two = [Row(30, 20, 40), Row(50, 40, 60)]
     assert pool("pain", "pct_responders", two) is None
     assert "not pooled" in why_not_pooled("pct_responders", two)
+    one_study = [Row(0.5, 0.1, 0.9, study=7), Row(0.4, 0.0, 0.8, study=7)]
+    assert pool("pain", "SMD", one_study) is None
+    assert "all from one study" in why_not_pooled("SMD", one_study)
     flat = [Row(1, 1, 1), Row(2, 1, 3)]
     assert pool("pain", "MD", flat) is None
     assert "zero-width" in why_not_pooled("MD", flat)

@@ -174,6 +174,28 @@ class ConditionSynthesisTests(TestCase):
         assert "verdicts disagree" not in html
         assert self.client.get("/conditions/rare.json").json()["bottom_line"] is None
 
+    def test_outcomes_of_one_study_are_not_pooled(self):
+        # Two pain scales of one trial are not two studies: no diamond, no I² or τ² of a
+        # "between-study" spread, and the caption says why.
+        condition = make_condition(name="One trial", slug="one-trial")
+        trial = make_study([condition], title="The only trial", year=2020)
+        for name, value in (("Pain (VAS)", "0.5"), ("Pain (BPI)", "0.4")):
+            value = Decimal(value)
+            make_outcome(
+                trial,
+                name=name,
+                domain="pain",
+                effect_measure="SMD",
+                value=value,
+                ci_low=value - Decimal("0.4"),
+                ci_high=value + Decimal("0.4"),
+            )
+        data = self.client.get("/conditions/one-trial.json").json()
+        assert len(data["estimates"]) == 2 and data["pooled"] == []
+        html = self.client.get("/conditions/one-trial/").content.decode()
+        assert '<polygon class="diamond"' not in html
+        assert "No diamond: the estimates are all from one study: nothing to pool." in html
+
     def test_unknown_condition_json_is_404(self):
         assert self.client.get("/conditions/nothing-here.json").status_code == 404
 
