@@ -7,6 +7,7 @@ se = (upper − lower) / (2 × 1.959964), on the analysis scale.
 """
 
 import math
+import sys
 from dataclasses import dataclass
 
 from .vocabulary import POOLABLE_MEASURES, RATIO_MEASURES
@@ -61,6 +62,11 @@ def why_not_pooled(measure, estimates):
         return "the estimates are all from one study: nothing to pool"
     if any(e.ci_low == e.ci_high for e in estimates):
         return "an estimate has a zero-width interval, so its weight is undefined"
+    variances = [effect_and_variance(measure, e.value, e.ci_low, e.ci_high)[1] for e in estimates]
+    if min(variances) < max(variances) * sys.float_info.epsilon:
+        # One weight is then lost beside another in floating point: the moments of
+        # DerSimonian–Laird cancel to nothing, and τ² comes out infinite or meaningless.
+        return "the widths of the intervals are too far apart to weigh them together"
     return None
 
 

@@ -153,6 +153,19 @@ def test_identical_estimates_have_no_heterogeneity():
         assert pooled.value == pytest.approx(numbers[0])
 
 
+def test_estimates_whose_weights_differ_beyond_float_precision_are_not_pooled():
+    # HR 10000 with a 0.0001-wide interval weighs 1e17 times HR 2 (1 to 4): the moments
+    # of DerSimonian–Laird then cancel to nothing, and τ² came out infinite and the pool
+    # NaN (written as NaN into the JSON, "nan" on the page).
+    rows = [Row(10000, 10000, 10000.0001), Row(2, 1, 4)]
+    assert pool("pain", "HR", rows) is None
+    assert "too far apart" in why_not_pooled("HR", rows)
+    rows = [Row(0.0001, 0, 0.0002), Row(5, -(10**8), 10**8)]
+    assert pool("pain", "MD", rows) is None
+    # Unequal but not extreme precision is pooled as ever.
+    assert pool("pain", "HR", [Row(100, 99.9, 100.1), Row(2, 1, 4)]) is not None
+
+
 def test_what_is_not_pooled_says_why():
     one = [Row(5.04, 1.22, 20.77)]
     assert pool("other", "HR", one) is None

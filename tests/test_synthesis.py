@@ -1,5 +1,6 @@
 """The condition page's synthesis: bottom line, plots, pooled estimates and its JSON."""
 
+import json
 import math
 import re
 from datetime import date
@@ -195,6 +196,29 @@ class ConditionSynthesisTests(TestCase):
         html = self.client.get("/conditions/one-trial/").content.decode()
         assert '<polygon class="diamond"' not in html
         assert "No diamond: the estimates are all from one study: nothing to pool." in html
+
+    def test_no_nan_or_infinity_where_the_pool_cannot_be_computed(self):
+        condition = make_condition(name="Extremes", slug="extremes")
+        for value, low, high in (("10000", "10000", "10000.0001"), ("2", "1", "4")):
+            make_outcome(
+                make_study([condition], year=2020),
+                domain="pain",
+                effect_measure="HR",
+                value=Decimal(value),
+                ci_low=Decimal(low),
+                ci_high=Decimal(high),
+            )
+
+        def refuse(constant):
+            raise AssertionError(f"{constant} in the JSON")
+
+        response = self.client.get("/conditions/extremes.json")
+        data = json.loads(response.content, parse_constant=refuse)
+        assert len(data["estimates"]) == 2 and data["pooled"] == []
+        html = self.client.get("/conditions/extremes/").content.decode()
+        assert not re.search(r"\bnan\b|\binf\b", html, re.I)
+        assert '<polygon class="diamond"' not in html
+        assert "No diamond: the widths of the intervals are too far apart" in html
 
     def test_unknown_condition_json_is_404(self):
         assert self.client.get("/conditions/nothing-here.json").status_code == 404
