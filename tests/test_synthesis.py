@@ -220,6 +220,28 @@ class ConditionSynthesisTests(TestCase):
         assert '<polygon class="diamond"' not in html
         assert "No diamond: the widths of the intervals are too far apart" in html
 
+    def test_a_pooled_ratio_is_never_shown_as_zero(self):
+        # A pooled HR whose lower bound is 0.0004 was printed "0.00" (two decimals): a
+        # hazard ratio of zero, which no estimate or pool can be.
+        condition = make_condition(name="Small ratios", slug="small-ratios")
+        for value, low, high in (("0.01", "0.0001", "1"), ("0.02", "0.0002", "2")):
+            make_outcome(
+                make_study([condition], year=2020),
+                domain="adverse_events",
+                effect_measure="HR",
+                value=Decimal(value),
+                ci_low=Decimal(low),
+                ci_high=Decimal(high),
+            )
+        [pooled] = self.client.get("/conditions/small-ratios.json").json()["pooled"]
+        assert pooled["ci_low"] < 0.005
+        html = self.client.get("/conditions/small-ratios/").content.decode()
+        low = f"{pooled['ci_low']:.2g}"
+        shown = f"{pooled['value']:.2f} (95% CI {low} to {pooled['ci_high']:.2f})"
+        assert html.count(shown) == 2  # the plot's description and its caption
+        assert f"<td>{low} to {pooled['ci_high']:.2f}</td>" in html  # the table's pooled row
+        assert not re.search(r"\b0\.00\b", html), re.search(r".{80}\b0\.00\b.{40}", html)
+
     def test_unknown_condition_json_is_404(self):
         assert self.client.get("/conditions/nothing-here.json").status_code == 404
 

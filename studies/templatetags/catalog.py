@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 
 from studies.vocabulary import (
@@ -118,6 +119,15 @@ def certainty_mark(certainty):
         strength(certainty),
         certainty.label,
     )
+
+
+@register.filter
+def pooled_number(number):
+    """A pooled figure to two decimals, ``0.36``; one that two decimals would show as
+    0.00 to two significant figures (a pooled ratio's bound of 0.0004 is not zero)."""
+    if number and abs(number) < 0.005:
+        return f"{number:.2g}"
+    return floatformat(number, 2)
 
 
 @register.filter
