@@ -57,9 +57,13 @@ def why_not_pooled(measure, estimates):
         return "this measure is not pooled (only HR, RR, OR, MD and SMD are)"
     if len(estimates) < 2:
         return "a single estimate: nothing to pool"
-    if len({e.study for e in estimates}) < 2:
+    studies = len({e.study for e in estimates})
+    if studies < 2:
         # Outcomes of one study are not independent, and there is no between-study spread.
         return "the estimates are all from one study: nothing to pool"
+    if studies < len(estimates):
+        # Pooled as if independent, its patients would count once for each estimate.
+        return "a study gives more than one estimate here: pooled, it would count twice"
     if any(e.ci_low == e.ci_high for e in estimates):
         return "an estimate has a zero-width interval, so its weight is undefined"
     variances = [effect_and_variance(measure, e.value, e.ci_low, e.ci_high)[1] for e in estimates]

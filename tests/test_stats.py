@@ -176,6 +176,10 @@ def test_what_is_not_pooled_says_why():
     one_study = [Row(0.5, 0.1, 0.9, study=7), Row(0.4, 0.0, 0.8, study=7)]
     assert pool("pain", "SMD", one_study) is None
     assert "all from one study" in why_not_pooled("SMD", one_study)
+    # Beside another study's, a study's two estimates would count its patients twice.
+    twice = [*one_study, Row(0.3, -0.1, 0.7, study=8)]
+    assert pool("pain", "SMD", twice) is None
+    assert "would count twice" in why_not_pooled("SMD", twice)
     flat = [Row(1, 1, 1), Row(2, 1, 3)]
     assert pool("pain", "MD", flat) is None
     assert "zero-width" in why_not_pooled("MD", flat)
