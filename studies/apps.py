@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.db import connections
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate
 
 
 def bump_after_migrate(sender, using, **kwargs):
@@ -20,7 +20,14 @@ class StudiesConfig(AppConfig):
     def ready(self):
         # Connects the signals that bump the catalog revision (conditional GET).
         from . import caching  # noqa: F401
+        from .models.catalog import StudyPart, study_part_deleted
         from .search_index import ensure_installed
+
+        for model in self.get_models():
+            if issubclass(model, StudyPart):
+                post_delete.connect(
+                    study_part_deleted, sender=model, dispatch_uid=f"part-deleted-{model}"
+                )
 
         post_migrate.connect(bump_after_migrate, sender=self, dispatch_uid="rev-migrate")
         # Altering a table on SQLite rebuilds it and drops its triggers, the search

@@ -8,8 +8,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -155,12 +153,12 @@ class StudyPart(models.Model):
         Study.objects.filter(pk=self.study_id).bump_version(updated_at=timezone.now())
 
 
-@receiver(post_delete, dispatch_uid="study-part-deleted")
-def _study_part_deleted(sender, instance, **kwargs):
+def study_part_deleted(sender, instance, **kwargs):
     """A part deleted alone, or with what it points to (deleting a condition deletes its
-    tags and effect summaries): its study changed."""
-    if isinstance(instance, StudyPart):
-        instance.study_changed()
+    tags and effect summaries): its study changed. Connected to each StudyPart model by
+    StudiesConfig.ready: a receiver for every sender would take the fast delete from every
+    model of the project (sessions, history records), since Django then sends it for each."""
+    instance.study_changed()
 
 
 class StudyCondition(StudyPart):
