@@ -110,6 +110,17 @@ def registry_name(registry_id):
     return ""
 
 
+# A link to the record an identifier names, as the functions below write it or as the
+# sites wrote it before (ncbi.nlm.nih.gov/pmc, clinicaltrials.gov/ct2/show): the id is
+# group 1.
+RECORD_LINK = re.compile(
+    r"^https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|pmc\.ncbi\.nlm\.nih\.gov/articles"
+    r"|ncbi\.nlm\.nih\.gov/pmc/articles|clinicaltrials\.gov/(?:study|ct2/show)|isrctn\.com)"
+    r"/(\w+)/?(?:[?#]\S*)?$",
+    re.IGNORECASE,
+)
+
+
 def doi_url(doi):
     return f"https://doi.org/{doi}"
 

@@ -47,13 +47,6 @@ IDENTIFIER_LABEL = re.compile(
     r"(?<![^\s\"(])(?:doi\s*:\s*(?=10\.)|pmid\s*:\s*(?=\d)|pmcid\s*:\s*(?=pmc\d))",
     re.IGNORECASE,
 )
-# A link to the record an identifier names (identifiers.pubmed_url, pmc_url, registry_url).
-RECORD_LINK = re.compile(
-    r"^https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|pmc\.ncbi\.nlm\.nih\.gov/articles"
-    r"|ncbi\.nlm\.nih\.gov/pmc/articles|clinicaltrials\.gov/(?:study|ct2/show)|isrctn\.com)"
-    r"/(\w+)/?(?:[?#]\S*)?$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -197,7 +190,7 @@ def _chunks(text):
 def _identifier(chunk):
     """A DOI pasted as a link (https://doi.org/10.…) is searched as the DOI it names, and a
     link to a PubMed, PubMed Central or trial registry record as its PMID, PMCID or id."""
-    link = RECORD_LINK.match(chunk.rstrip(identifiers.TRAILING_PUNCTUATION))
+    link = identifiers.RECORD_LINK.match(chunk.rstrip(identifiers.TRAILING_PUNCTUATION))
     if link:
         return link.group(1)
     if identifiers.DOI_PREFIXES.match(chunk):

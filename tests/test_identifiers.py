@@ -65,3 +65,13 @@ def test_normalize_registry_id_rejects_wrong_shapes(raw):
 def test_registry_links():
     assert identifiers.registry_url("NCT04270877") == "https://clinicaltrials.gov/study/NCT04270877"
     assert identifiers.registry_name("NCT04270877") == "ClinicalTrials.gov"
+
+
+def test_record_link_reads_each_link_the_catalog_writes():
+    for url, expected in (
+        (identifiers.pubmed_url("24526250"), "24526250"),
+        (identifiers.pmc_url("PMC3962576"), "PMC3962576"),
+        (identifiers.registry_url("NCT04270877"), "NCT04270877"),
+        (identifiers.registry_url("ISRCTN12345678"), "ISRCTN12345678"),
+    ):
+        assert identifiers.RECORD_LINK.match(url).group(1) == expected, url
