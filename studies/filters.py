@@ -410,7 +410,10 @@ class StudyFilter(django_filters.FilterSet):
             parts.pop(0)
             studies += f" matching “{data['q']}”"
         if data.get("condition"):
-            studies += " of " + parts.pop(0).replace(" or ", " or ").lower()
+            studies += " of " + " or ".join(
+                _in_sentence(self.condition_names[s]) for s in data["condition"]
+            )
+            parts.pop(0)
         return ", ".join([studies, *parts])
 
     def describe(self):
@@ -450,3 +453,11 @@ def _shown(value):
     """A raw parameter value made safe to repeat back: no control characters, not too long."""
     printable = "".join(c if c.isprintable() else "�" for c in str(value))
     return Truncator(printable).chars(60)
+
+
+def _in_sentence(name):
+    """A condition's name inside a sentence: a capital that only starts the name is
+    lowered ("multiple sclerosis", "long COVID"); an acronym or a person's name keeps its
+    capitals ("HIV", "ME/CFS", "Crohn's disease", "Hailey-Hailey disease")."""
+    first = name.split(" ", 1)[0]
+    return name[:1].lower() + name[1:] if first.isalpha() and first[1:].islower() else name

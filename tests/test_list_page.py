@@ -158,6 +158,19 @@ class PreviewTests(TestCase):
             "/studies/?condition=fibromyalgia&design=rct&year_min=2010&year_max=2024"
         )
 
+    def test_condition_names_keep_the_capitals_of_acronyms_and_names(self):
+        for name, slug, said in [
+            ("HIV", "hiv", "HIV"),
+            ("ME/CFS", "me-cfs", "ME/CFS"),
+            ("Long COVID", "long-covid", "long COVID"),
+            ("Crohn's disease", "crohns-disease", "Crohn's disease"),
+            ("Hailey-Hailey disease", "hailey-hailey", "Hailey-Hailey disease"),
+            ("Multiple sclerosis", "ms", "multiple sclerosis"),
+        ]:
+            make_study([make_condition(name=name, slug=slug)], title=f"A study of {name}")
+            html = page(self.client, f"condition={slug}")
+            assert self.meta(html, "og:description") == f"1 study of {said}", name
+
     def test_a_search_that_was_not_applied_is_not_described_as_applied(self):
         # "the" is a very common word and "-x" only leaves out: neither search is applied,
         # so the list is not "2 studies matching “the”".
