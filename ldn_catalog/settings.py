@@ -301,7 +301,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 BIBTEX_UPLOAD_MAX_BYTES = env_int("BIBTEX_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
-# The most entries one BibTeX file may hold (a 20 MB file holds about 41,000).
+# The most entries one file may hold, in any format (a 20 MB BibTeX file holds about 41,000;
+# a 20 MB CSV of short rows over a million, whose preview took 3.5 GB).
 BIBTEX_MAX_ENTRIES = env_int("BIBTEX_MAX_ENTRIES", 50_000)
 # Seconds after which an import job still "checking" or "writing" is taken for one whose
 # worker died, and marked failed (studies.jobs.fail_stale_jobs; docs/operations.md). Make

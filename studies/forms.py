@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from .duplicates import IDENTIFIER_LABELS, identifier_duplicates, title_duplicates
 from .formats import LABELS, detect_format
-from .importers import UnreadableFile, decode_upload
+from .importers import UnreadableFile, check_entry_count, decode_upload
 from .models import Study
 
 
@@ -202,6 +202,12 @@ class BibtexImportForm(forms.Form):
                     + ", ".join(LABELS.values())
                     + "."
                 )
+        field = "file" if upload else "text"
+        try:
+            check_entry_count(cleaned["bibtex"], cleaned["format"], field)
+        except UnreadableFile as error:
+            self.add_error(field, str(error))
+            return cleaned
         if not upload:
             name = LABELS[cleaned["format"]].split(" (")[0]
             cleaned["file_name"] = (

@@ -143,13 +143,19 @@ def decode_upload(data):
             f"The file is not UTF-8 text (undecodable byte at position {error.start}). "
             "Save it as UTF-8 and upload it again."
         ) from error
-    count, limit = bibtex.count_entries(text), settings.BIBTEX_MAX_ENTRIES
+    return text
+
+
+def check_entry_count(text, format, what="file"):
+    """UnreadableFile if ``text`` holds more entries in ``format`` than the catalog imports
+    from one file (settings.BIBTEX_MAX_ENTRIES, whatever the format): found before any entry
+    is parsed, as a preview's memory grows with the entries."""
+    count, limit = formats.count_entries(text, format), settings.BIBTEX_MAX_ENTRIES
     if count > limit:
         raise UnreadableFile(
-            f"The file holds {count:,} entries; the catalog imports at most {limit:,} from one "
-            "file. Split it into smaller files."
+            f"The {what} holds {count:,} entries; the catalog imports at most {limit:,} from "
+            "one file. Split it into smaller files."
         )
-    return text
 
 
 def _index_catalog(studies=None):

@@ -6,7 +6,7 @@ the trial changed since the preview. (The tests' task backend runs each job at o
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from studies.models import Condition, ImportJob, Study
@@ -180,3 +180,14 @@ class ImportFormatsAdminTests(TestCase):
         assert response.status_code == 200
         assert response.context["token"] == ""
         assert "not a JSON file the catalog reads" in response.content.decode()
+
+    @override_settings(BIBTEX_MAX_ENTRIES=3)
+    def test_a_file_over_the_entry_limit_is_a_form_error_in_every_format(self):
+        text = "".join(f"TY  - JOUR\nTI  - T{n}\nER  - \n" for n in range(4))
+        response = self._upload("four.ris", text.encode())
+        [error] = response.context["form"].errors["file"]
+        assert error.startswith("The file holds 4 entries; the catalog imports at most 3 ")
+        response = self.client.post(IMPORT, {"text": text})
+        [error] = response.context["form"].errors["text"]
+        assert error.startswith("The text holds 4 entries; the catalog imports at most 3 ")
+        assert not ImportJob.objects.exists()

@@ -19,6 +19,7 @@ from studies.importers import (
     ERROR,
     NEW,
     UnreadableFile,
+    check_entry_count,
     decode_upload,
     import_bibtex,
 )
@@ -369,7 +370,7 @@ class ValidationTests(TestCase):
     def test_a_file_over_the_entry_limit_is_refused_whole(self):
         data = "".join(f"@misc{{k{n}, title = {{T{n}}}}}\n" for n in range(4)).encode()
         with pytest.raises(UnreadableFile, match="holds 4 entries; the catalog imports at most 3"):
-            decode_upload(data)
+            check_entry_count(decode_upload(data), "bibtex")
 
     def test_studies_added_during_the_check_are_not_created_again(self):
         real = importers.preview_records

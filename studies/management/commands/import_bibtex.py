@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studies.importers import UnreadableFile, decode_upload, import_bibtex
+from studies.importers import UnreadableFile, check_entry_count, decode_upload, import_bibtex
 from studies.models import ImportJob
 
 
@@ -23,6 +23,7 @@ class Command(BaseCommand):
             raise CommandError("--dry-run reports at once; it cannot run in the background.")
         try:
             text = decode_upload(file.read_bytes())
+            check_entry_count(text, "bibtex")
         except (OSError, UnreadableFile) as error:
             raise CommandError(f"Cannot read {file}: {error}") from error
 

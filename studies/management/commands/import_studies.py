@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.formats import LABELS, detect_format
-from studies.importers import UnreadableFile, decode_upload, import_bibtex
+from studies.importers import UnreadableFile, check_entry_count, decode_upload, import_bibtex
 from studies.models import ImportJob
 
 
@@ -47,6 +47,10 @@ class Command(BaseCommand):
         format = format or detect_format(text, file.name)
         if format is None:
             raise CommandError(f"{file} is empty or in no format the catalog reads.")
+        try:
+            check_entry_count(text, format)
+        except UnreadableFile as error:
+            raise CommandError(f"Cannot read {file}: {error}") from error
 
         if background:
             job = ImportJob.submit(
