@@ -49,9 +49,30 @@ def mesh_terms(headings):
     return [heading.split("/")[0].lstrip("*").strip() for heading in headings]
 
 
-def _fields(record, parsed):
+def _authors(record, lines):
+    """Each author (AU, or FAU in a record without AU) and group author (CN), in the order
+    of the record's lines: PubMed writes a group where it stands among the authors."""
+    tags = {"AU" if record.get("AU") else "FAU", "CN"}
+    names = (line[6:].strip() for line in lines if line[:4].rstrip() in tags)
+    return [name for name in names if name]
+
+
+def _joined(lines):
+    """The record's lines, a continuation line joined to the line it continues. Bio.Medline
+    joins those of a few tags only (the title, MeSH headings, …), and takes any other's
+    (a long group author's, a retraction notice's) for a value of its own."""
+    joined = []
+    for line in lines:
+        if line.startswith("      ") and joined:
+            joined[-1] = f"{joined[-1].rstrip()} {line.strip()}"
+        else:
+            joined.append(line)
+    return joined
+
+
+def _fields(record, lines, parsed):
     fields = {"title": record.get("TI", "").rstrip()}
-    authors = [a.strip() for a in record.get("AU") or record.get("FAU") or [] if a.strip()]
+    authors = _authors(record, lines)
     if authors:
         fields["author"] = authors
     year = FIRST_YEAR.match(record.get("DP", ""))
@@ -93,14 +114,15 @@ def _entry(lines, line):
     parsed = ParsedEntry("", line)
     if not lines[0].startswith("PMID- "):
         parsed.errors.append("the record does not start with a “PMID- ” line")
+    joined = _joined(lines)
     try:
-        record = Medline.read(lines)
+        record = Medline.read(joined)
     except (KeyError, IndexError, StopIteration):
         parsed.errors.append("not MEDLINE: a continuation line before any tag")
         return parsed
     parsed.key = f"PMID {record['PMID']}" if record.get("PMID") else f"line {line}"
     parsed.entry_type = "; ".join(record.get("PT", [])).lower()[:100]
-    parsed.add_fields(_fields(record, parsed))
+    parsed.add_fields(_fields(record, joined, parsed))
     stray = [n for n, text in enumerate(lines, start=line) if not _is_tag_or_continuation(text)]
     if stray:
         parsed.errors.append(f"line {stray[0]} is neither a tag nor a continuation line")

@@ -299,3 +299,34 @@ def test_a_list_or_object_where_text_belongs_is_an_error_on_the_entry(format, te
 def test_a_name_holding_and_stays_one_author(format, text):
     [entry] = formats.parse_entries(text, format)
     assert entry.fields["author"] == ["Research and Development Group", "Müller, J"]
+
+
+def test_medline_group_authors_are_authors_in_their_place():
+    """PubMed writes a group author as CN among the AU lines, and wraps a long name onto a
+    continuation line: Bio.Medline alone dropped the group and split the name in two."""
+    text = (
+        "PMID- 1\nTI  - A trial\nCN  - LDN Research Group\nAU  - Müller J\n"
+        "CN  - Writing Committee for the Low-Dose Naltrexone in Fibromyalgia (LDN-FM)\n"
+        "      Investigators\nAU  - Younger J\n\n"
+        "PMID- 2\nTI  - A consensus statement\nCN  - LDN Consensus Group\n"
+    )
+    trial, statement = formats.parse_entries(text, "medline")
+    assert trial.fields["author"] == [
+        "LDN Research Group",
+        "Müller J",
+        "Writing Committee for the Low-Dose Naltrexone in Fibromyalgia (LDN-FM) Investigators",
+        "Younger J",
+    ]
+    assert statement.fields["author"] == ["LDN Consensus Group"]
+
+
+def test_a_wrapped_retraction_notice_stays_one_notice():
+    text = (
+        "PMID- 1\nTI  - A review\nPT  - Retracted Publication\n"
+        "RIN - Aust J Gen Pract. 2024 Jan-Feb;53(1-2):85. doi:\n"
+        "      10.31128/AJGP-53-1-2-RET. PMID: 38316485\n"
+    )
+    [entry] = formats.parse_entries(text, "medline")
+    assert entry.fields["retracted"] == (
+        "Aust J Gen Pract. 2024 Jan-Feb;53(1-2):85. doi: 10.31128/AJGP-53-1-2-RET. PMID: 38316485"
+    )
