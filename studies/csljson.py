@@ -5,6 +5,7 @@ import re
 from .bibtex import ParsedEntry
 from .jsontext import JSON_SHAPES, WrongShape, describe, file_error, load_records, text_of
 
+YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 PMID_IN_NOTE = re.compile(r"^PMID:\s*(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
 # With or without “PMC”, any case: normalize_pmcid gives the catalog's form.
 PMCID_IN_NOTE = re.compile(r"^PMCID:\s*((?:PMC)?\d+)\s*$", re.MULTILINE | re.IGNORECASE)
@@ -24,8 +25,12 @@ def _year(issued):
         parts = issued.get("date-parts")
         if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
             return text_of(parts[0][0])
-        return text_of(issued.get("raw") or issued.get("literal") or "")[:4]
-    return text_of(issued)
+        issued = issued.get("raw") or issued.get("literal")
+    # A date kept as text (“2019-03-01”, “Spring 2019”, “01/03/2019”): its year; else the
+    # text, which the importer reports as no year.
+    text = text_of(issued)
+    year = YEAR.search(text)
+    return year.group(0) if year else text
 
 
 def _fields(item):

@@ -1,6 +1,7 @@
 """Each format's corpus (tests/import_corpus/) through the importer's preview: the report
 per entry, and what each damaged file says."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,22 @@ def test_a_wrapped_retraction_notice_stays_one_notice():
     assert entry.fields["retracted"] == (
         "Aust J Gen Pract. 2024 Jan-Feb;53(1-2):85. doi: 10.31128/AJGP-53-1-2-RET. PMID: 38316485"
     )
+
+
+@pytest.mark.parametrize(
+    "issued",
+    [
+        {"date-parts": [["2019", "3"]]},
+        {"date-parts": [[2019]]},
+        {"raw": "2019-03-01"},
+        {"raw": "Spring 2019"},
+        {"literal": "March 2019"},
+        {"raw": "01/03/2019"},
+        "2019",
+    ],
+)
+def test_a_csl_date_gives_its_year_however_it_is_written(issued):
+    """A date CSL keeps as text (“raw”, “literal”) has its year anywhere in it: “Spring
+    2019” was read as the year “Spri”, an error on the entry."""
+    [item] = formats.parse_entries(json.dumps([{"title": "A", "issued": issued}]), "csljson")
+    assert item.fields["year"] == "2019"
