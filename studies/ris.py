@@ -12,8 +12,10 @@ from rispy import RisParser
 from .bibtex import ParsedEntry
 
 TAG = re.compile(r"([A-Z][A-Z0-9])  -(?: |$)")
-# Where each tool puts the journal's name, most specific first.
-JOURNAL_KEYS = ("journal_name", "alternate_title3", "secondary_title", "alternate_title2")
+# Where each tool puts the journal's name, the full name first: JF, T2, then JO (the
+# abbreviation beside JF or T2, as EndNote and publishers write it and Zotero reads it; the
+# name itself alone, as the catalog's export writes it), JA.
+JOURNAL_KEYS = ("alternate_title3", "secondary_title", "journal_name", "alternate_title2")
 FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
 PMID = re.compile(r"^(?:PMID:?\s*)?(\d{1,9})$", re.IGNORECASE)
 # “PMC3962576”, “PMCID: PMC3962576”, “PMCID: 3962576”, any case: normalize_pmcid gives the

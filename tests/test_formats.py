@@ -350,3 +350,19 @@ def test_a_csl_date_gives_its_year_however_it_is_written(issued):
     2019” was read as the year “Spri”, an error on the entry."""
     [item] = formats.parse_entries(json.dumps([{"title": "A", "issued": issued}]), "csljson")
     assert item.fields["year"] == "2019"
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        "JF  - Clinical Rheumatology\nJO  - Clin Rheumatol\n",  # EndNote, RefMan
+        "JO  - Clin Rheumatol\nT2  - Clinical Rheumatology\n",
+        "T2  - Clinical Rheumatology\nJF  - Clinical Rheumatology\nJO  - Clin Rheumatol\n",
+        "JO  - Clinical Rheumatology\n",  # the catalog's own export
+        "T2  - Clinical Rheumatology\nJ2  - Clin Rheumatol\n",  # Zotero
+    ],
+)
+def test_ris_journal_is_its_full_name_not_its_abbreviation(tags):
+    """Beside the full name (JF, T2), JO holds the abbreviation, as Zotero reads it."""
+    [entry] = formats.parse_entries(f"TY  - JOUR\nTI  - A\n{tags}ER  - \n", "ris")
+    assert entry.fields["journal"] == "Clinical Rheumatology"
