@@ -184,6 +184,12 @@ class Lookups:
 
     conditions: dict
     verdicts: dict = field(default_factory=lambda: {f.attname: {} for f in VALIDATED_FIELDS})
+    # The most parts a keyword list's separators cut a condition's name into.
+    most_name_parts: int = field(init=False)
+
+    def __post_init__(self):
+        cuts = (len(KEYWORD_SEPARATOR.findall(name)) for name in self.conditions)
+        self.most_name_parts = 1 + max(cuts, default=0)
 
 
 def _index_conditions():
@@ -281,16 +287,29 @@ def _study_from_entry(row, lookups):
     if not row.reasons:
         _validate(study, row, lookups.verdicts)
 
-    for keyword in KEYWORD_SEPARATOR.split(fields.get("keywords", "")):
-        if not keyword:
-            continue
-        pk = lookups.conditions.get(keyword.casefold()) or lookups.conditions.get(keyword)
+    for keyword, pk in _conditions_named(fields.get("keywords", ""), lookups):
         if pk:
             row.condition_ids.append(pk)
         else:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
     records.read_fields(row, study, lookups.conditions)
     return study
+
+
+def _conditions_named(keywords, lookups):
+    """(keyword, the condition it names or None) for each keyword of a list separated by
+    commas or semicolons; a run of parts that names a condition is one keyword, so that a
+    name holding a comma (“Arthritis, Rheumatoid”, as MeSH writes names) stays whole."""
+    parts = [part for part in KEYWORD_SEPARATOR.split(keywords) if part]
+    start = 0
+    while start < len(parts):
+        for end in range(min(len(parts), start + lookups.most_name_parts), start, -1):
+            keyword = ", ".join(parts[start:end])
+            pk = lookups.conditions.get(keyword.casefold()) or lookups.conditions.get(keyword)
+            if pk or end == start + 1:
+                yield keyword, pk
+                start = end
+                break
 
 
 def _validate(study, row, verdicts):

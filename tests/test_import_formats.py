@@ -42,8 +42,10 @@ class RoundTripTests(TestCase):
     def setUpTestData(cls):
         pain = make_condition(name="Chronic pain", slug="chronic-pain")
         fm = make_condition(name="Fibromyalgia", slug="fibromyalgia", synonyms=["FM"])
+        # A name holding a comma, as MeSH writes names: one condition, in every format.
+        ra = make_condition(name="Arthritis, Rheumatoid", slug="rheumatoid-arthritis")
         make_study(
-            conditions=[fm, pain],
+            conditions=[fm, pain, ra],
             title="Low-dose naltrexone in Ålesund: Müller's “pilot” — 50% & more",
             year=2014,
             authors=["Younger J", "Småbrekke L", "Nguyễn TH"],
