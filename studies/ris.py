@@ -17,6 +17,9 @@ TAG = re.compile(r"([A-Z][A-Z0-9])  -(?: |$)")
 # name itself alone, as the catalog's export writes it), JA.
 JOURNAL_KEYS = ("alternate_title3", "secondary_title", "journal_name", "alternate_title2")
 FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
+# A “;” between two links on one UR line (the RIS spec allows several); any other is the
+# link's own (a DOI's, as older Wiley DOIs hold one, or a session's).
+NEXT_LINK = re.compile(r";\s*(?=[a-z][a-z0-9+.-]*://)", re.IGNORECASE)
 PMID = re.compile(r"^(?:PMID:?\s*)?(\d{1,9})$", re.IGNORECASE)
 # “PMC3962576”, “PMCID: PMC3962576”, “PMCID: 3962576”, any case: normalize_pmcid gives the
 # catalog's form.
@@ -52,7 +55,7 @@ def _fields(record):
         ("number", record.get("number", "")),
         ("pages", pages),
         ("doi", record.get("doi", "")),
-        ("url", (record.get("urls") or [""])[0]),
+        ("url", NEXT_LINK.split((record.get("urls") or [""])[0], maxsplit=1)[0]),
         ("keywords", "; ".join(record.get("keywords", []))),
     ):
         if value:
@@ -86,7 +89,7 @@ def _entry(parser, number, line, lines, errors):
 
 def parse_entries(text):
     """Every record of a RIS text as a ParsedEntry, in file order."""
-    parser = RisParser(enforce_list_tags=True)
+    parser = RisParser(enforce_list_tags=True, delimiter_tags_mapping={})  # see NEXT_LINK
     entries, record, start, stray = [], None, 0, None
     lines = text.lstrip("\ufeff").splitlines()
     for number, line in enumerate(lines, start=1):

@@ -366,3 +366,18 @@ def test_ris_journal_is_its_full_name_not_its_abbreviation(tags):
     """Beside the full name (JF, T2), JO holds the abbreviation, as Zotero reads it."""
     [entry] = formats.parse_entries(f"TY  - JOUR\nTI  - A\n{tags}ER  - \n", "ris")
     assert entry.fields["journal"] == "Clinical Rheumatology"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.org/paper;jsessionid=A1", "https://example.org/paper;jsessionid=A1"),
+        ("https://example.org/one; https://example.org/two", "https://example.org/one"),
+        ("https://example.org/one;http://example.org/two", "https://example.org/one"),
+    ],
+)
+def test_a_ris_url_holding_a_semicolon_stays_whole(url, expected):
+    """rispy cut every UR at each “;”, as if it separated several links; only a “;” before
+    another link does."""
+    [entry] = formats.parse_entries(f"TY  - JOUR\nTI  - A\nUR  - {url}\nER  - \n", "ris")
+    assert entry.fields["url"] == expected

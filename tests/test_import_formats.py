@@ -79,7 +79,12 @@ class RoundTripTests(TestCase):
             expected_completion="2026-12",
             results_posted=False,
         )
-        make_study(title="-5 reasons; a title that starts like a formula", design="other")
+        make_study(
+            title="-5 reasons; a title that starts like a formula",
+            design="other",
+            # A DOI holding a semicolon, as older Wiley DOIs (SICI) do.
+            doi="10.1002/(SICI)1097-0258(19980815/30)17:15/16<1661::AID-SIM968>3.0.CO;2-2",
+        )
         make_study(
             title="Paper cited as reference 4 of a review",
             descriptive_title=True,
