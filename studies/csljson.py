@@ -17,6 +17,11 @@ def _name(person):
     if person.get("literal"):
         return text_of(person["literal"])
     family, given = text_of(person.get("family")), text_of(person.get("given"))
+    # “van der” Berg and Ludwig “van” Beethoven: CSL keeps a particle apart from the name.
+    if person.get("non-dropping-particle"):
+        family = f"{text_of(person['non-dropping-particle'])} {family}".strip()
+    if person.get("dropping-particle"):
+        given = f"{given} {text_of(person['dropping-particle'])}".strip()
     return f"{family}, {given}" if family and given else family or given
 
 

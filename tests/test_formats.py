@@ -381,3 +381,18 @@ def test_a_ris_url_holding_a_semicolon_stays_whole(url, expected):
     another link does."""
     [entry] = formats.parse_entries(f"TY  - JOUR\nTI  - A\nUR  - {url}\nER  - \n", "ris")
     assert entry.fields["url"] == expected
+
+
+@pytest.mark.parametrize(
+    ("person", "name"),
+    [
+        ({"family": "Berg", "given": "J", "non-dropping-particle": "van der"}, "van der Berg, J"),
+        ({"family": "Beethoven", "given": "L", "dropping-particle": "van"}, "Beethoven, L van"),
+        ({"family": "Berg", "non-dropping-particle": "van der"}, "van der Berg"),
+    ],
+)
+def test_a_csl_name_keeps_its_particles(person, name):
+    """CSL keeps a name's particle (“van der”) apart from the family name, as citation.js
+    and Better CSL JSON write it: it was dropped (“Berg, J”)."""
+    [item] = formats.parse_entries(json.dumps([{"title": "A", "author": [person]}]), "csljson")
+    assert item.fields["author"] == [name]
