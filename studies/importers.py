@@ -10,6 +10,7 @@ an earlier entry in the same file) or error, so the counts always add up to the 
 entries.
 """
 
+import codecs
 import re
 from dataclasses import dataclass, field
 
@@ -132,6 +133,11 @@ class ImportReport:
 
 def decode_upload(data):
     """The text of an uploaded file, or UnreadableFile saying why it cannot be read."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows' “Unicode”
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: binary
     if b"\x00" in data[:65536]:
         raise UnreadableFile(
             f"This is a binary file, not text. The catalog imports {formats.NAMES_IN_A_SENTENCE}."

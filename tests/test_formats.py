@@ -396,3 +396,14 @@ def test_a_csl_name_keeps_its_particles(person, name):
     and Better CSL JSON write it: it was dropped (“Berg, J”)."""
     [item] = formats.parse_entries(json.dumps([{"title": "A", "author": [person]}]), "csljson")
     assert item.fields["author"] == [name]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-16-le"])
+def test_a_file_saved_as_utf16_with_its_byte_order_mark_is_read(encoding):
+    """Windows tools save “Unicode” text as UTF-16: it was refused as “a binary file, not
+    text” for its zero bytes."""
+    text = "TY  - JOUR\r\nTI  - Müller's trial\r\nER  - \r\n"
+    data = text.encode(encoding)
+    if encoding != "utf-16":  # (which writes its own mark)
+        data = "\ufeff".encode(encoding) + data
+    assert decode_upload(data) == text
