@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import PurePath
 
-from . import bibtex, catalog_files, csljson, ctgov, medline, ris
+from . import bibtex, catalog_files, csljson, ctgov, limits, medline, ris
 
 PARSERS = {
     "bibtex": bibtex.parse_entries,
@@ -58,9 +58,12 @@ ANYWHERE = [
     ("bibtex", bibtex.ENTRY_START),
 ]
 CSV_HEADER = re.compile(r'^"?slug"?,"?title"?,')
-# Within the first part of a JSON text: the keys that tell its kind.
+# Within the first part of a JSON text: the keys that tell its kind. That part holds the
+# whole of a first study of the catalog's export up to its evidence level, after its
+# authors, whose JSON text may be as long as limits.AUTHORS_JSON_MAX.
 CTGOV_KEYS = re.compile(r'"(protocolSection|identificationModule|nctId)"\s*:')
 CATALOG_KEYS = re.compile(r'"(evidence_level|evidence_level_label)"\s*:')
+JSON_PEEK = limits.AUTHORS_JSON_MAX + 100_000
 PEEK = 20000
 
 
@@ -71,7 +74,7 @@ def detect_format(text, file_name=""):
     if not start:
         return None
     if start[0] in "[{":
-        head = start[:PEEK]
+        head = start[:JSON_PEEK]
         if CTGOV_KEYS.search(head):
             return "ctgov"
         if CATALOG_KEYS.search(head):

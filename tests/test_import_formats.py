@@ -641,3 +641,18 @@ def test_a_file_over_the_entry_limit_is_refused_whole_in_every_format(format, tm
     call_command(
         "import_studies", str(path), "--dry-run", stdout=io.StringIO(), stderr=io.StringIO()
     )
+
+
+@pytest.mark.django_db
+def test_the_json_export_is_known_as_such_whatever_its_first_studys_size():
+    """Its first study's authors may take 200,000 characters before its evidence level: it
+    was taken for CSL JSON, and re-imported as new studies, duplicates of the catalog's."""
+    make_study(
+        slug="a-consortium-trial",
+        authors=[f"Investigator {n:04} of the LDN Group" for n in range(1000)],
+    )
+    make_study(slug="b-pilot", title="Pilot", year=2009)
+    text = _export("json")
+    assert detect_format(text) == "json"
+    report = import_bibtex(text, "studies.json", format=detect_format(text), dry_run=True)
+    assert [row.status for row in report.rows] == [DUPLICATE, DUPLICATE]
