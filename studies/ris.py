@@ -11,7 +11,9 @@ from rispy import RisParser
 
 from .bibtex import ParsedEntry
 
-TAG = re.compile(r"([A-Z][A-Z0-9])  -(?: |$)")
+# A tag as rispy knows one, whatever follows the dash: the records cut here must end where
+# rispy ends them (“ER  -x” is an end), or it finds two records in one.
+TAG = re.compile(r"([A-Z][A-Z0-9])  -")
 # Where each tool puts the journal's name, the full name first: JF, T2, then JO (the
 # abbreviation beside JF or T2, as EndNote and publishers write it and Zotero reads it; the
 # name itself alone, as the catalog's export writes it), JA.

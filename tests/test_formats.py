@@ -407,3 +407,19 @@ def test_a_file_saved_as_utf16_with_its_byte_order_mark_is_read(encoding):
     if encoding != "utf-16":  # (which writes its own mark)
         data = "\ufeff".encode(encoding) + data
     assert decode_upload(data) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        ("TY  - JOUR\nTI  - A\nER  -x\nTYPO\nER  - \n", {"title": "A"}),
+        ("TY  - JOUR\nPY  - 2020\nER  -x\nTYPO\nmore text\n", {"title": "", "year": "2020"}),
+    ],
+)
+def test_an_end_tag_run_into_its_text_is_an_end_not_a_crash(text, fields):
+    """rispy ends a record at “ER  -” whatever follows it, and starts the next at any line
+    starting “TY”: the records cut here must end there too, or rispy found two records in
+    one (a ValueError or KeyError, and the import job failed). Found by fuzzing."""
+    record, stray = formats.parse_entries(text, "ris")
+    assert (record.errors, record.fields) == ([], fields)
+    assert stray.errors == ["text outside a record (line 4): no “TY  -” line starts it"]
