@@ -38,10 +38,16 @@ def _year(issued):
     return year.group(0) if year else text
 
 
+def _identifier(item, name):
+    """A variable CSL names in capitals (“DOI”), or in lower case, as pandoc, which reads
+    either, lets files give it."""
+    return item.get(name) or item.get(name.lower())
+
+
 def _fields(item):
     note = text_of(item.get("note"))
-    pmid = item.get("PMID") or (m.group(1) if (m := PMID_IN_NOTE.search(note)) else "")
-    pmcid = item.get("PMCID") or (m.group(1) if (m := PMCID_IN_NOTE.search(note)) else "")
+    pmid = _identifier(item, "PMID") or (m.group(1) if (m := PMID_IN_NOTE.search(note)) else "")
+    pmcid = _identifier(item, "PMCID") or (m.group(1) if (m := PMCID_IN_NOTE.search(note)) else "")
     authors = item.get("author") or []
     fields = {
         "title": text_of(item.get("title")),
@@ -53,10 +59,10 @@ def _fields(item):
         "volume": text_of(item.get("volume")),
         "number": text_of(item.get("issue")),
         "pages": text_of(item.get("page")),
-        "doi": text_of(item.get("DOI")),
+        "doi": text_of(_identifier(item, "DOI")),
         "pmid": text_of(pmid),
         "pmcid": text_of(pmcid),
-        "url": text_of(item.get("URL")),
+        "url": text_of(_identifier(item, "URL")),
         "note": note,
         "keywords": text_of(item.get("keyword")),
     }

@@ -423,3 +423,16 @@ def test_an_end_tag_run_into_its_text_is_an_end_not_a_crash(text, fields):
     record, stray = formats.parse_entries(text, "ris")
     assert (record.errors, record.fields) == ([], fields)
     assert stray.errors == ["text outside a record (line 4): no “TY  -” line starts it"]
+
+
+def test_csl_identifiers_in_lower_case_are_read():
+    """CSL names them in capitals (DOI, URL, PMID, PMCID); pandoc reads them in any case, and
+    files written for it give them in lower case: they were dropped."""
+    item = {"title": "A", "doi": "10.1000/x", "url": "https://example.org/a", "pmid": "123"}
+    [entry] = formats.parse_entries(json.dumps([{**item, "pmcid": "PMC4"}]), "csljson")
+    assert {name: entry.fields.get(name) for name in ("doi", "url", "pmid", "pmcid")} == {
+        "doi": "10.1000/x",
+        "url": "https://example.org/a",
+        "pmid": "123",
+        "pmcid": "PMC4",
+    }
