@@ -176,15 +176,59 @@ def compare_duplicates(report):
                     old, new = sorted(names[pk] for pk in old), sorted(names[pk] for pk in new)
                 row.differences.append((attribute, old, new))
         if row.matched_by.startswith(IDENTIFIER_LABELS["registry_id"]):
-            row.update = {
-                attribute: new
-                for attribute, _, new in row.differences
-                if attribute in Study.REGISTRY_FIELDS
-                # A trial the catalog holds as published keeps that status.
-                and not (attribute == "status" and catalog.status == Status.PUBLISHED)
-            }
-            if row.update:
-                row.existing = catalog
+            _offer_update(row, catalog)
+    _one_update_per_trial(rows)
+
+
+def _offer_update(row, catalog):
+    """The registry fields of a trial the file gives anew, as an update the curator may
+    accept: not from a record checked before the catalog's, which would take the trial
+    back to an earlier status."""
+    checked, known = row.study.registry_checked, catalog.registry_checked
+    if _before(checked, known):
+        if any(attribute in Study.REGISTRY_FIELDS for attribute, _, _ in row.differences):
+            row.warnings.append(
+                f"the registry record in the file was checked {checked}, before the "
+                f"catalog's ({known}): not offered as an update"
+            )
+        return
+    row.update = {
+        attribute: new
+        for attribute, _, new in row.differences
+        if attribute in Study.REGISTRY_FIELDS
+        # A trial the catalog holds as published keeps that status.
+        and not (attribute == "status" and catalog.status == Status.PUBLISHED)
+    }
+    if row.update:
+        row.existing = catalog
+
+
+def _before(date, other):
+    """Whether registry date ``date`` is before ``other``, to the precision both give
+    ("2025-02" is neither before nor after "2025-02-15")."""
+    if not date or not other:
+        return False
+    length = min(len(date), len(other))
+    return date[:length] < other[:length]
+
+
+def _one_update_per_trial(rows):
+    """A trial the file gives twice is offered one update, its latest check's (the first
+    in the file of equal ones): two would each find the study changed by the other."""
+    offered = {}
+    for row in rows:
+        kept = offered.get(row.existing.pk)
+        if row.update and (
+            kept is None or _before(kept.study.registry_checked, row.study.registry_checked)
+        ):
+            offered[row.existing.pk] = row
+    for row in rows:
+        kept = offered.get(row.existing.pk)
+        if row.update and kept is not row:
+            row.update = {}
+            row.warnings.append(
+                f"the same trial as the entry at line {kept.entry.line}, whose update is offered"
+            )
 
 
 def apply_updates(report, positions, user, reason):

@@ -402,6 +402,48 @@ class RegisteredTrialTests(TestCase):
         assert "status" not in report.rows[0].update
         assert report.rows[0].update["registry_status"] == "COMPLETED"
 
+    def test_a_registry_record_checked_before_the_catalogs_is_not_offered_as_an_update(self):
+        """An older download or export of the registry would take a trial back to an
+        earlier status: its differences are shown, but not offered as an update."""
+        make_study(
+            title="A trial",
+            registry_id="NCT90000101",
+            status="ongoing",
+            registry_status="RECRUITING",
+            registry_checked="2025-06-15",
+            results_posted=False,
+        )
+        study = json.loads(_read("ctgov_one.json"))  # checked 2025-02, COMPLETED
+        [row] = import_bibtex(json.dumps(study), "old.json", format="ctgov", dry_run=True).rows
+        assert row.update == {}
+        assert ("registry_status", "RECRUITING", "COMPLETED") in row.differences
+        assert (
+            "the registry record in the file was checked 2025-02, before the catalog's "
+            "(2025-06-15): not offered as an update"
+        ) in row.warnings
+        # Checked the same month, or later: offered.
+        for checked in ("2025-06", "2025-07-01"):
+            study["protocolSection"]["statusModule"]["statusVerifiedDate"] = checked
+            [row] = import_bibtex(json.dumps(study), "new.json", format="ctgov", dry_run=True).rows
+            assert row.update["registry_status"] == "COMPLETED", checked
+
+    def test_a_trial_twice_in_one_file_is_offered_one_update(self):
+        """The later check of the two is the update; accepting every update then writes
+        it, with no conflict between the two entries."""
+        make_study(
+            title="A trial", registry_id="NCT90000101", status="ongoing", registry_checked="2024-01"
+        )
+        earlier = json.loads(_read("ctgov_one.json"))
+        later = json.loads(json.dumps(earlier))
+        later["protocolSection"]["statusModule"]["statusVerifiedDate"] = "2025-05"
+        text = json.dumps({"studies": [later, earlier]})
+        first, second = import_bibtex(text, "two.json", format="ctgov", dry_run=True).rows
+        assert first.update["registry_checked"] == "2025-05"
+        assert second.update == {}
+        assert any("the same trial as the entry at line" in w for w in second.warnings)
+        import_bibtex(text, "two.json", format="ctgov", user=self.curator, updates="all")
+        assert Study.objects.get(registry_id="NCT90000101").registry_checked == "2025-05"
+
     def test_a_registry_date_not_in_the_calendar_is_an_error(self):
         study = json.loads(_read("ctgov_one.json"))
         for name, path in (
