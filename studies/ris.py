@@ -23,6 +23,9 @@ FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
 # link's own (a DOI's, as older Wiley DOIs hold one, or a session's).
 NEXT_LINK = re.compile(r";\s*(?=[a-z][a-z0-9+.-]*://)", re.IGNORECASE)
 PMID = re.compile(r"^(?:PMID:?\s*)?(\d{1,9})$", re.IGNORECASE)
+PMID_LABEL = re.compile(r"^PMID", re.IGNORECASE)
+# A database that gives PubMed's ids as accession numbers, named by DB or DP.
+PUBMED = re.compile(r"pubmed|medline|\bnlm\b", re.IGNORECASE)
 # “PMC3962576”, “PMCID: PMC3962576”, “PMCID: 3962576”, any case: normalize_pmcid gives the
 # catalog's form.
 PMCID = re.compile(r"\b(PMC\d{1,9})\b|\bPMCID:?\s*(\d{1,9})\b", re.IGNORECASE)
@@ -62,8 +65,9 @@ def _fields(record):
     ):
         if value:
             fields[name] = value
-    pmid = PMID.match(record.get("accession_number", "").strip())
-    if pmid:
+    accession = record.get("accession_number", "").strip()
+    pmid = PMID.match(accession)
+    if pmid and (PMID_LABEL.match(accession) or _from_pubmed(record)):
         fields["pmid"] = pmid.group(1)
     for value in (*notes, record.get("custom2", ""), record.get("note", "")):
         pmcid = PMCID.search(value or "")
@@ -140,3 +144,10 @@ def parse_entries(text):
             )
         )
     return entries
+
+
+def _from_pubmed(record):
+    """Whether a record's bare accession number may be a PMID: it names PubMed or MEDLINE
+    as its database, or no database (CINAHL's accession numbers have nine digits too)."""
+    databases = [record.get(key, "") for key in ("name_of_database", "database_provider")]
+    return not any(databases) or any(PUBMED.search(name) for name in databases)

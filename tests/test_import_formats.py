@@ -14,7 +14,7 @@ from django.test import TestCase
 
 from studies import exports
 from studies.formats import detect_format
-from studies.importers import DUPLICATE, decode_upload, import_bibtex
+from studies.importers import DUPLICATE, NEW, decode_upload, import_bibtex
 from studies.models import Condition, ImportJob, Study
 from tests.factories import make_condition, make_study
 
@@ -256,6 +256,19 @@ class IdentifierSpellingTests(TestCase):
             assert self._matched_by(text, "ris") == "PMID 24526250"
         text = '[{"type": "article", "title": "Another title", "note": "pmid: 24526250"}]'
         assert self._matched_by(text, "csljson") == "PMID 24526250"
+
+    def test_another_databases_accession_number_is_not_a_pmid(self):
+        """CINAHL's accession numbers have nine digits too: a bare number is a PMID unless
+        the record names a database other than PubMed or MEDLINE."""
+        for database in ("DB  - PubMed", "DP  - NLM", "DB  - MEDLINE", ""):
+            text = f"TY  - JOUR\nTI  - Another title\n{database}\nAN  - 24526250\nER  - \n"
+            assert self._matched_by(text, "ris") == "PMID 24526250", database
+        for database in ("DB  - cin20", "DB  - Embase", "DP  - EBSCOhost"):
+            text = f"TY  - JOUR\nTI  - Another title\n{database}\nAN  - 104234567\nER  - \n"
+            [row] = import_bibtex(text, "file", format="ris", dry_run=True).rows
+            assert (row.status, row.study.pmid) == (NEW, None), database
+        text = "TY  - JOUR\nTI  - Another title\nDB  - cin20\nAN  - PMID: 24526250\nER  - \n"
+        assert self._matched_by(text, "ris") == "PMID 24526250"
 
     def test_pmcid_with_or_without_pmc_in_any_case(self):
         for tag, value in (
