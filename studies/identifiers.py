@@ -7,6 +7,7 @@ so that uniqueness applies only to identifiers that are present.
 """
 
 import re
+from urllib.parse import unquote
 
 from django.core.exceptions import ValidationError
 
@@ -41,6 +42,8 @@ def normalize_doi(value):
     text = _clean(value)
     if not text:
         return None
+    if text[:4].lower() == "http":  # a link: its DOI may be percent-encoded, as “%28” for “(”
+        text = unquote(text)
     text = DOI_PREFIXES.sub("", text).strip()
     text = text.rstrip(TRAILING_PUNCTUATION).lower()
     if not DOI_RE.match(text):
