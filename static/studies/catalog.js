@@ -25,7 +25,7 @@
   // step (back and forward restore each state) and focus where it was.
   var LIVE_IDS = [
     "list-heading", "list-notices", "drawer-summary", "facet-condition", "facet-design",
-    "facet-level", "facet-decade", "facet-status"
+    "facet-level", "facet-decade", "facet-status", "facet-dose_band"
   ];
 
   function enableLiveList(form, results) {

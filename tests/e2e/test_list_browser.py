@@ -61,6 +61,15 @@ def test_ticking_a_filter_updates_results_counts_and_url_and_back_restores(
     assert page.evaluate("window.notReloaded") is True  # all in place, no reload
 
 
+def test_ticking_a_filter_updates_every_facets_counts(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    unstated = page.locator("label[for='dose_band-not_stated'] .count")
+    assert unstated.inner_text() == "4"
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    heading_says(page, "2 studies")
+    assert unstated.inner_text() == "2"
+
+
 def test_chips_remove_filters_and_clear_all(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/?condition=fibromyalgia&design=rct&year_min=2010")
     chips = page.locator(".chips a.chip")
