@@ -70,7 +70,7 @@
       if (freshResults) { results.innerHTML = freshResults.innerHTML; }
       syncControls(doc);
       document.title = doc.title;
-      if (push) { history.pushState({ list: true }, "", url); }
+      if (push) { history.pushState(null, "", url); }
       enableCopyButtons(results);
       var heading = document.getElementById("list-heading");
       if (liveCount && heading) { liveCount.textContent = heading.textContent.trim(); }
@@ -120,9 +120,9 @@
       event.preventDefault();
       load(target.href, true, Boolean(link.closest(".pagination")));
     });
-    history.replaceState({ list: true }, "", window.location.href);
-    window.addEventListener("popstate", function (event) {
-      if (event.state && event.state.list) { load(window.location.href, false, false); }
+    // Every entry of this page's history names a list, those of its "#results" links too.
+    window.addEventListener("popstate", function () {
+      load(window.location.href, false, false);
     });
   }
 

@@ -61,6 +61,21 @@ def test_ticking_a_filter_updates_results_counts_and_url_and_back_restores(
     assert page.evaluate("window.notReloaded") is True  # all in place, no reload
 
 
+def test_back_to_the_skip_links_entry_restores_the_list(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # "Skip to results": an entry of its own in the history
+    page.wait_for_url("**/studies/#results")
+    box = page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b"))
+    box.check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    page.go_back()
+    page.wait_for_url("**/studies/#results")
+    heading_says(page, "4 studies")
+    assert not box.is_checked()
+
+
 def test_ticking_a_filter_updates_every_facets_counts(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/")
     unstated = page.locator("label[for='dose_band-not_stated'] .count")
