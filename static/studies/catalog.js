@@ -95,7 +95,10 @@
           results.removeAttribute("aria-busy");
           show(pair[0], pair[1], push, focusResults);
         })
-        .catch(function () { window.location.href = url; });
+        .catch(function () {
+          // Let the browser show what went wrong, unless a later change is on its way.
+          if (ticket === latest) { window.location.href = url; }
+        });
     }
 
     form.addEventListener("change", function (event) {

@@ -20,6 +20,20 @@ def studies():
     make_study([crohn], title="Crohn case report", year=None, design="case_report")
 
 
+# Holds each fetch the page makes until the test releases it, or fails it as a lost connection
+# would: the responses arrive in the order the test chooses.
+HOLD_FETCHES = """
+window.heldFetches = [];
+const fetchNow = window.fetch.bind(window);
+window.fetch = (url, options) => new Promise((resolve, reject) => {
+  window.heldFetches.push({
+    release: () => fetchNow(url, options).then(resolve, reject),
+    fail: () => reject(new TypeError("Failed to fetch")),
+  });
+});
+"""
+
+
 def titles(page):
     return page.locator(".results .study-title").all_inner_texts()
 
@@ -83,6 +97,33 @@ def test_ticking_a_filter_updates_every_facets_counts(live_server, page, studies
     page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
     heading_says(page, "2 studies")
     assert unstated.inner_text() == "2"
+
+
+def test_a_failed_update_overtaken_by_a_later_change_leaves_the_later_list(
+    live_server, page, studies
+):
+    page.add_init_script(HOLD_FETCHES)
+    page.goto(f"{live_server.url}/studies/")
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    page.wait_for_function("() => heldFetches.length === 1")
+    page.get_by_role("checkbox", name=re.compile(r"^Randomised controlled trial\b")).check()
+    page.wait_for_function("() => heldFetches.length === 2")
+    page.evaluate("heldFetches[1].release()")
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    heading_says(page, "1 study")
+    # The first update's connection is lost after the second arrived: nothing to show.
+    left_for = page.evaluate("""async () => {
+        let leftFor = null;
+        navigation.addEventListener("navigate", event => {
+            leftFor = event.destination.url;
+            event.preventDefault();
+        });
+        heldFetches[0].fail();
+        await new Promise(resolve => setTimeout(resolve));
+        return leftFor;
+    }""")
+    assert left_for is None
+    assert page.url.endswith("/studies/?condition=fibromyalgia&design=rct")
 
 
 def test_chips_remove_filters_and_clear_all(live_server, page, studies):
