@@ -44,7 +44,10 @@
     function syncControls(doc) {
       form.querySelectorAll("input[id], select[id]").forEach(function (control) {
         var fresh = doc.getElementById(control.id);
-        if (!fresh || control === document.activeElement && control.type === "search") {
+        // A box the reader is typing in (search, years, size) keeps what they typed.
+        var typing = control === document.activeElement && control.tagName === "INPUT"
+          && control.type !== "checkbox" && control.type !== "radio";
+        if (!fresh || typing) {
           return;
         }
         if (control.type === "checkbox" || control.type === "radio") {

@@ -126,6 +126,24 @@ def test_a_failed_update_overtaken_by_a_later_change_leaves_the_later_list(
     assert page.url.endswith("/studies/?condition=fibromyalgia&design=rct")
 
 
+def test_a_year_being_typed_when_an_update_arrives_is_kept(live_server, page, studies):
+    page.add_init_script(HOLD_FETCHES)
+    page.goto(f"{live_server.url}/studies/")
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    page.wait_for_function("() => heldFetches.length === 1")
+    year_min = page.locator("#id_year_min")
+    year_min.click()
+    page.keyboard.type("2014")
+    page.evaluate("heldFetches[0].release()")
+    heading_says(page, "2 studies")
+    assert year_min.input_value() == "2014"
+    page.keyboard.press("Tab")  # leaving the box applies it
+    page.wait_for_function("() => heldFetches.length === 2")
+    page.evaluate("heldFetches[1].release()")
+    page.wait_for_url("**/studies/?condition=fibromyalgia&year_min=2014")
+    heading_says(page, "1 study")
+
+
 def test_chips_remove_filters_and_clear_all(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/?condition=fibromyalgia&design=rct&year_min=2010")
     chips = page.locator(".chips a.chip")
