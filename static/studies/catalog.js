@@ -41,13 +41,14 @@
       return form.action.split("?")[0] + (query ? "?" + query : "");
     }
 
-    function syncControls(doc) {
+    function syncControls(doc, keepTyping) {
       form.querySelectorAll("input[id], select[id]").forEach(function (control) {
         var fresh = doc.getElementById(control.id);
-        // A box the reader is typing in (search, years, size) keeps what they typed.
+        // A box the reader is typing in (search, years, size) keeps what they typed, unless
+        // back or forward asks for another state of the list.
         var typing = control === document.activeElement && control.tagName === "INPUT"
           && control.type !== "checkbox" && control.type !== "radio";
-        if (!fresh || typing) {
+        if (!fresh || typing && keepTyping) {
           return;
         }
         if (control.type === "checkbox" || control.type === "radio") {
@@ -71,7 +72,7 @@
       });
       var freshResults = doc.querySelector("[data-partial='results']");
       if (freshResults) { results.innerHTML = freshResults.innerHTML; }
-      syncControls(doc);
+      syncControls(doc, push);
       document.title = doc.title;
       if (push) { history.pushState(null, "", url); }
       enableCopyButtons(results);

@@ -144,6 +144,19 @@ def test_a_year_being_typed_when_an_update_arrives_is_kept(live_server, page, st
     heading_says(page, "1 study")
 
 
+def test_back_after_a_search_restores_the_search_box(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    search = page.locator("#id_q")
+    search.fill("cohort")
+    search.press("Enter")
+    page.wait_for_url("**/studies/?q=cohort*")
+    heading_says(page, "1 study")
+    page.go_back()  # with the focus still in the search box
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+    assert search.input_value() == ""
+
+
 def test_chips_remove_filters_and_clear_all(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/?condition=fibromyalgia&design=rct&year_min=2010")
     chips = page.locator(".chips a.chip")
