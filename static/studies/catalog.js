@@ -64,7 +64,7 @@
 
     function show(html, url, push, focusResults) {
       var doc = new DOMParser().parseFromString(html, "text/html");
-      var focusedId = document.activeElement && document.activeElement.id;
+      var focused = document.activeElement;
       LIVE_IDS.forEach(function (id) {
         var current = document.getElementById(id);
         var fresh = doc.getElementById(id);
@@ -78,12 +78,12 @@
       enableCopyButtons(results);
       var heading = document.getElementById("list-heading");
       if (liveCount && heading) { liveCount.textContent = heading.textContent.trim(); }
-      if (focusResults) {
-        document.getElementById("results").focus();
-      } else if (focusedId && document.activeElement === document.body) {
-        var again = document.getElementById(focusedId);
-        if (again) { again.focus(); }
+      if (focused && focused !== document.body && !document.contains(focused)) {
+        // Replaced: focus its successor, or the results if it is gone (a removed chip).
+        var again = focused.id && document.getElementById(focused.id);
+        if (again) { again.focus(); } else { focusResults = true; }
       }
+      if (focusResults) { document.getElementById("results").focus(); }
     }
 
     function load(url, push, focusResults) {

@@ -171,6 +171,25 @@ def test_chips_remove_filters_and_clear_all(live_server, page, studies):
     assert page.locator(".chips").count() == 0
 
 
+def test_a_removed_chip_leaves_the_focus_just_before_the_results(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/?condition=fibromyalgia&design=rct")
+    page.get_by_role("link", name="Remove filter: Randomised controlled trial").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    # The chip is gone: the focus is on the results' heading, not lost to the page's top.
+    assert page.evaluate("document.activeElement.id") == "results"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == titles(page)[0]
+    page.get_by_role("link", name="Clear all", exact=True).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+    assert page.evaluate("document.activeElement.id") == "results"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == titles(page)[0]
+
+
 def test_first_result_is_three_key_presses_from_the_top(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/")
     page.keyboard.press("Tab")
