@@ -144,12 +144,26 @@ def test_a_year_being_typed_when_an_update_arrives_is_kept(live_server, page, st
     heading_says(page, "1 study")
 
 
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_search_from_the_form_comes_best_match_first(live_server, browser, studies, javascript):
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/studies/")
+    page.locator("#id_q").fill("fibromyalgia")
+    page.locator("#id_q").press("Enter")
+    page.wait_for_url("**/studies/?q=fibromyalgia")  # not the sort without a search
+    heading_says(page, "2 studies")
+    assert page.locator("#id_sort option:checked").inner_text() == "Best match"
+    context.close()
+
+
 def test_back_after_a_search_restores_the_search_box(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/")
     search = page.locator("#id_q")
     search.fill("cohort")
     search.press("Enter")
-    page.wait_for_url("**/studies/?q=cohort*")
+    page.wait_for_url("**/studies/?q=cohort")
     heading_says(page, "1 study")
     page.go_back()  # with the focus still in the search box
     page.wait_for_url(f"{live_server.url}/studies/")
