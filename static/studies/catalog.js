@@ -74,7 +74,10 @@
       if (freshResults) { results.innerHTML = freshResults.innerHTML; }
       syncControls(doc, push);
       document.title = doc.title;
-      if (push) { history.pushState(null, "", url); }
+      // A change that leaves the list as it was ("Show studies" again) adds no entry.
+      if (push && url !== window.location.href.split("#")[0]) {
+        history.pushState(null, "", url);
+      }
       enableCopyButtons(results);
       var heading = document.getElementById("list-heading");
       if (liveCount && heading) { liveCount.textContent = heading.textContent.trim(); }

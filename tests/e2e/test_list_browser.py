@@ -171,6 +171,19 @@ def test_back_after_a_search_restores_the_search_box(live_server, page, studies)
     assert search.input_value() == ""
 
 
+def test_show_studies_after_a_tick_adds_no_second_history_entry(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    page.evaluate("document.querySelector('#results').dataset.shown = 'before'")
+    page.get_by_role("button", name="Show studies").click()  # out of habit: nothing new
+    page.wait_for_function("() => !document.querySelector('#results').dataset.shown")
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+
+
 def test_chips_remove_filters_and_clear_all(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/?condition=fibromyalgia&design=rct&year_min=2010")
     chips = page.locator(".chips a.chip")
