@@ -74,6 +74,12 @@
       if (freshResults) { results.innerHTML = freshResults.innerHTML; }
       syncControls(doc, push);
       document.title = doc.title;
+      // A phone's "Share" takes the canonical address, a feed reader the feed's.
+      ["link[rel='canonical']", "link[rel='alternate']"].forEach(function (selector) {
+        var current = document.head.querySelector(selector);
+        var fresh = doc.head.querySelector(selector);
+        if (current && fresh) { current.setAttribute("href", fresh.getAttribute("href")); }
+      });
       // A change that leaves the list as it was ("Show studies" again) adds no entry.
       if (push && url !== window.location.href.split("#")[0]) {
         history.pushState(null, "", url);

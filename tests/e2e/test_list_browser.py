@@ -75,6 +75,20 @@ def test_ticking_a_filter_updates_results_counts_and_url_and_back_restores(
     assert page.evaluate("window.notReloaded") is True  # all in place, no reload
 
 
+def test_an_update_gives_the_page_the_canonical_and_feed_addresses_of_its_list(
+    live_server, page, studies
+):
+    page.goto(f"{live_server.url}/studies/")
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    # What a phone's "Share" and a feed reader take from the page.
+    canonical = page.locator("link[rel='canonical']").get_attribute("href")
+    assert canonical.endswith("/studies/?condition=fibromyalgia")
+    feed = page.locator("link[rel='alternate']").get_attribute("href")
+    assert feed == "/studies.atom?condition=fibromyalgia"
+
+
 def test_back_to_the_skip_links_entry_restores_the_list(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/")
     page.keyboard.press("Tab")
