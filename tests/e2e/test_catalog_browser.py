@@ -6,7 +6,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.factories import make_claim, make_condition, make_mention, make_source, make_study
+from tests.factories import (
+    make_claim,
+    make_condition,
+    make_mention,
+    make_outcome,
+    make_source,
+    make_study,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -72,6 +79,33 @@ def test_study_page_shows_its_quotes(live_server, page, catalog):
     assert page.locator(".claim-misattributed .claim-verdict").inner_text() == "Misattributed"
     meta = page.locator('meta[name="citation_title"]').get_attribute("content")
     assert meta == "Fibromyalgia RCT"
+
+
+def shows_a_scroll_shadow(box):
+    shown = box.screenshot()
+    box.evaluate("e => { e.style.background = 'none'; }")
+    without = box.screenshot()
+    box.evaluate("e => { e.style.background = ''; }")
+    return shown != without
+
+
+def test_on_a_phone_a_scroll_shadow_shows_only_while_a_table_scrolls_further(
+    live_server, browser, catalog
+):
+    make_outcome(catalog, figures="Pain fell by 28.8% on LDN, from 6.1 to 4.3 on a 10-point scale.")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server.url}{catalog.get_absolute_url()}")
+    outcomes = page.locator(".table-scroll:has(table.outcomes)")
+    assert outcomes.evaluate("e => e.scrollWidth <= e.clientWidth")  # stacked: it fits
+    assert not shows_a_scroll_shadow(outcomes)
+    page.goto(f"{live_server.url}/")
+    evidence_map = page.locator(".table-scroll:has(table.map)")
+    evidence_map.scroll_into_view_if_needed()
+    assert shows_a_scroll_shadow(evidence_map)
+    evidence_map.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    assert not shows_a_scroll_shadow(evidence_map)  # at its end
+    context.close()
 
 
 def test_pages_run_without_csp_violations_and_are_keyboard_usable(live_server, page, catalog):
