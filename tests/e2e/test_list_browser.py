@@ -231,6 +231,14 @@ def test_a_removed_chip_leaves_the_focus_just_before_the_results(live_server, pa
     assert page.evaluate("document.activeElement.textContent") == titles(page)[0]
 
 
+def test_a_decade_followed_keeps_the_focus_on_its_link(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    page.get_by_role("link", name=re.compile(r"^2010s\b")).click()
+    page.wait_for_url("**/studies/?year_min=2010&year_max=2019")
+    heading_says(page, "3 studies")
+    assert page.evaluate("document.activeElement.textContent").startswith("2010s")
+
+
 def test_first_result_is_three_key_presses_from_the_top(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/")
     page.keyboard.press("Tab")
