@@ -31,6 +31,7 @@
   function enableLiveList(form, results) {
     var liveCount = document.getElementById("live-count");
     var latest = 0;
+    var wanted = window.location.href.split("#")[0];  // the list shown, or on its way
 
     function formUrl() {
       var params = new URLSearchParams();
@@ -97,6 +98,7 @@
 
     function load(url, push, focusResults) {
       var ticket = ++latest;
+      wanted = url;
       results.setAttribute("aria-busy", "true");
       fetch(url, { headers: { "Accept": "text/html" } })
         .then(function (response) {
@@ -105,6 +107,7 @@
         })
         .then(function (pair) {
           if (ticket !== latest) { return; }  // a later change is on its way
+          wanted = pair[1];
           results.removeAttribute("aria-busy");
           show(pair[0], pair[1], push, focusResults);
         })
@@ -136,9 +139,11 @@
       event.preventDefault();
       load(target.href, true, Boolean(link.closest(".pagination")));
     });
-    // Every entry of this page's history names a list, those of its "#results" links too.
+    // Back or forward: fetch the list the address names, unless it is shown or on its way
+    // (following "Skip to results" is a move in the history too, to the same list).
     window.addEventListener("popstate", function () {
-      load(window.location.href, false, false);
+      var url = window.location.href.split("#")[0];
+      if (url !== wanted) { load(url, false, false); }
     });
   }
 

@@ -89,6 +89,16 @@ def test_an_update_gives_the_page_the_canonical_and_feed_addresses_of_its_list(
     assert feed == "/studies.atom?condition=fibromyalgia"
 
 
+def test_skip_to_results_fetches_nothing_and_leaves_the_focus_there(live_server, page, studies):
+    page.add_init_script(HOLD_FETCHES)
+    page.goto(f"{live_server.url}/studies/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/studies/#results")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
+    assert page.evaluate("heldFetches.length") == 0  # the list shown is the one named
+
+
 def test_back_to_the_skip_links_entry_restores_the_list(live_server, page, studies):
     page.goto(f"{live_server.url}/studies/")
     page.keyboard.press("Tab")
