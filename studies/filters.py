@@ -124,6 +124,7 @@ class StudyFilterForm(forms.Form):
 
 
 class StudyFilter(django_filters.FilterSet):
+    parameters = PARAMETERS  # in a list's address, in this order (canonical_params)
     q = SearchFilter(label="Search", method="filter_q", strip=True)
     condition = SlugsFilter(label="Condition", method="filter_condition")
     design = SlugsFilter(label="Design", choices=Design.choices, method="filter_design")

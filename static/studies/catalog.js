@@ -33,12 +33,17 @@
     var latest = 0;
     var wanted = window.location.href.split("#")[0];  // the list shown, or on its way
 
+    // The list's address names its parameters in a fixed order (the form's data-parameters):
+    // in the form's order it would be redirected there, a second request for every change.
+    var order = (form.getAttribute("data-parameters") || "").split(" ");
+
     function formUrl() {
-      var params = new URLSearchParams();
+      var pairs = [];
       new FormData(form).forEach(function (value, key) {
-        if (value !== "") { params.append(key, value); }
+        if (value !== "") { pairs.push([key, value]); }
       });
-      var query = params.toString();
+      pairs.sort(function (a, b) { return order.indexOf(a[0]) - order.indexOf(b[0]); });
+      var query = new URLSearchParams(pairs).toString();
       return form.action.split("?")[0] + (query ? "?" + query : "");
     }
 
@@ -117,12 +122,18 @@
         });
     }
 
+    function loadForm() {
+      var url = formUrl();
+      // Enter in a box changes it and submits the form: the second asks for the same list.
+      if (url !== wanted) { load(url, true, false); }
+    }
+
     form.addEventListener("change", function (event) {
-      if (event.target.name) { load(formUrl(), true, false); }
+      if (event.target.name) { loadForm(); }
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      load(formUrl(), true, false);
+      loadForm();
     });
     // Links that name another state of this list: chips, "Clear all", decades, "Include
     // them", suggestions, page turns.
