@@ -14,6 +14,7 @@ per table, and yield text in pieces of tens of kilobytes.
 import csv
 import io
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import batched
@@ -157,28 +158,57 @@ RELATED = {
 }
 
 
+# The names of each relation's columns, in the order its tuples hold them.
+KEYS = {relation: list(fields) for relation, (_model, fields, _order) in RELATED.items()}
+
+
 def study_rows(queryset, relations, columns=STUDY_COLUMNS, chunk_size=READ_CHUNK_SIZE):
     """Chunks (lists) of the studies of ``queryset``, in its order, as dicts of
-    ``columns``, each with a list of dicts under every name in ``relations``."""
+    ``columns``, each with a list of tuples under every name in ``relations`` (the
+    values of the relation's columns, in RELATED's order)."""
     names = ["id", *columns]
+    connection = connections[queryset.db]
+    related = {relation: _related_sql(relation, connection) for relation in relations}
     rows = queryset.values_list(*(_read(name) for name in names)).iterator(chunk_size)
-    vendor = connections[queryset.db].vendor
     for chunk in batched(rows, chunk_size, strict=False):
         chunk = [dict(zip(names, row)) for row in chunk]  # noqa: B905 - as many as asked
-        by_id = {row["id"]: row for row in chunk}
-        among = _as_one_parameter(list(by_id), vendor)
-        for relation in relations:
-            model, fields, order = RELATED[relation]
-            for row in chunk:
-                row[relation] = []
-            keys = list(fields)
-            for study_id, *values in (
-                model.objects.filter(study_id__in=among)
-                .order_by(*order)
-                .values_list("study_id", *(_read(field) for field in fields.values()))
-            ):
-                by_id[study_id][relation].append(dict(zip(keys, values)))  # noqa: B905
+        ids = _ids_parameter([row["id"] for row in chunk], connection.vendor)
+        with connection.cursor() as cursor:
+            for relation, sql in related.items():
+                cursor.execute(sql, [ids])
+                by_study = defaultdict(list)
+                for study_id, *values in cursor.fetchall():
+                    by_study[study_id].append(values)
+                for row in chunk:
+                    row[relation] = by_study.get(row["id"], ())
         yield chunk
+
+
+def _related_sql(relation, connection):
+    """The SQL that reads the relation's rows for the studies whose ids are its one
+    parameter: compiled once for a download and run for each chunk, as building the
+    query for each chunk cost about as much as running it."""
+    model, fields, order = RELATED[relation]
+    ids = RawSQL(IDS_SQL[connection.vendor], [None])
+    rows = (
+        model.objects.filter(study_id__in=ids)
+        .order_by(*order)
+        .values_list("study_id", *(_read(field) for field in fields.values()))
+    )
+    sql, _params = rows.query.get_compiler(connection=connection).as_sql()
+    return sql
+
+
+# A chunk's ids as one query parameter rather than one per id: Django's preparing a
+# thousand parameters took longer than the query that reads them.
+IDS_SQL = {
+    "postgresql": "SELECT unnest(%s::bigint[])",
+    "sqlite": "SELECT value FROM json_each(%s)",
+}
+
+
+def _ids_parameter(ids, vendor):
+    return json.dumps(ids) if vendor == "sqlite" else ids
 
 
 # Decimal columns are written as JSON numbers: read as floats, they skip the Decimal
@@ -197,16 +227,6 @@ DECIMALS = {
 
 def _read(column):
     return Cast(column, FloatField()) if column in DECIMALS else column
-
-
-def _as_one_parameter(ids, vendor):
-    """The ids for ``__in`` as one query parameter rather than one per id: Django's
-    preparing a thousand parameters took longer than the query that reads them."""
-    if vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    if vendor == "sqlite":
-        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
-    return ids
 
 
 # Writing: each format turns a batch of rows into pieces of text.
@@ -264,14 +284,18 @@ def study_to_dict(row):
     data["descriptive_title"] = row["descriptive_title"]
     # Each condition with its basis: "study" (the study names it) or "citing" (only a
     # citing document does). ``conditions`` above keeps its plain list of names.
-    data["condition_tags"] = row["condition_tags"]
+    keys = KEYS["condition_tags"]
+    data["condition_tags"] = [dict(zip(keys, tag, strict=True)) for tag in row["condition_tags"]]
     data["design_basis"] = row["design_basis"]
     data["design_quote"] = row["design_quote"] or None
     for column in Study.REGISTRY_RECORD:
         data[column] = row[column] if row[column] != "" else None
     for relation in ("outcomes", "effect_summaries", "mentions", "claims"):
+        keys = KEYS[relation]
+        # _plain for rows read from the database, whose only empty values are "" and None.
         data["sources" if relation == "mentions" else relation] = [
-            _plain(item) for item in row[relation]
+            dict(zip(keys, [None if value == "" else value for value in values], strict=True))
+            for values in row[relation]
         ]
     return data
 
@@ -297,9 +321,12 @@ def study_to_row(row):
         "authors": "; ".join(row["authors"]),
         "conditions": "; ".join(_condition_names(row)),
         "verdicts": "; ".join(
-            f"{e['condition']}: {e['verdict']} ({e['certainty']})" for e in row["effect_summaries"]
+            f"{condition}: {verdict} ({certainty})"
+            for condition, verdict, certainty, _rationale in row["effect_summaries"]
         ),
-        "condition_basis": "; ".join(f"{t['name']}: {t['basis']}" for t in row["condition_tags"]),
+        "condition_basis": "; ".join(
+            f"{name}: {basis}" for _slug, name, basis in row["condition_tags"]
+        ),
         "domains": "; ".join(_domains(row)),
         "results_posted": text_of(row["results_posted"]),  # yes, no or empty
     }
@@ -394,11 +421,11 @@ def _ris_record(row):
 
 def _domains(row):
     """The outcome domains a study measured, in name order."""
-    return sorted({outcome["domain"] for outcome in row["domains"]})
+    return sorted({domain for (domain,) in row["domains"]})
 
 
 def _condition_names(row):
-    return [tag["name"] for tag in row["condition_tags"]]
+    return [name for _slug, name, _basis in row["condition_tags"]]
 
 
 def _citation(row):
