@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import batched
+from operator import itemgetter
 
 import rispy
 from django.db import connections
@@ -69,6 +70,7 @@ CSV_COLUMNS = [
     "domains",
     "summary",
 ]
+CSV_CELLS = itemgetter(*CSV_COLUMNS)  # a CSV row's cells, in order, from a mapping
 # The study's own columns every export reads.
 STUDY_COLUMNS = [
     *Citation.FIELDS,
@@ -330,15 +332,11 @@ def study_to_row(row):
         "domains": "; ".join(_domains(row)),
         "results_posted": text_of(row["results_posted"]),  # yes, no or empty
     }
-    cells = [lists[column] if column in lists else row[column] for column in CSV_COLUMNS]
-    # spreadsheet_safe, written out: it runs for every cell of a long download.
+    # spreadsheet_safe, written out: it runs for every cell of a long download. None needs
+    # nothing: the csv module writes it as an empty cell.
     return [
-        ""
-        if value is None
-        else "'" + value
-        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
-        else value
-        for value in cells
+        "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+        for value in CSV_CELLS(row | lists)
     ]
 
 
