@@ -101,6 +101,9 @@ RELATED = {
         {"slug": "condition__slug", "name": "condition__name", "basis": "basis"},
         ["condition__name"],
     ),
+    # The conditions' names alone, for the formats that write only those (the link
+    # table's index holds all a query for them reads).
+    "conditions": (StudyCondition, {"name": "condition__name"}, ["condition__name"]),
     "effect_summaries": (
         EffectSummary,
         {
@@ -427,7 +430,7 @@ def _condition_names(row):
 
 
 def _citation(row):
-    return Citation.from_row(row, _condition_names(row))
+    return Citation.from_row(row, [name for (name,) in row["conditions"]])
 
 
 @dataclass(frozen=True)
@@ -489,7 +492,7 @@ FORMATS = {
             "application/x-bibtex; charset=utf-8",
             write_bibtex,
             Citation.FIELDS,
-            ("condition_tags",),
+            ("conditions",),
         ),
         ExportFormat(
             "ris",
@@ -497,7 +500,7 @@ FORMATS = {
             "application/x-research-info-systems; charset=utf-8",
             write_ris,
             Citation.FIELDS,
-            ("condition_tags", "domains"),
+            ("conditions", "domains"),
         ),
     )
 }
