@@ -305,8 +305,9 @@ def study_to_dict(row):
     return data
 
 
-# json.dumps(..., ensure_ascii=False) builds an encoder for every call; one serves all.
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+# json.dumps(..., ensure_ascii=False) builds an encoder for every call; one serves all. A
+# study's object holds no reference to itself, so the encoder need not look for one.
+_encode_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def write_json(rows):
