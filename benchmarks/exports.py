@@ -6,13 +6,17 @@ Serves the site with gunicorn (1 sync worker, DEBUG off) and Datasette (the deno
 copy of list_pages.py: one row per study with its conditions, verdicts and outcomes) on
 loopback. Each round downloads /studies.csv, .bib, .ris and .json in full and Datasette's
 ``study_list.csv?_stream=on`` (every row, Datasette's own fastest order), interleaved.
-Prints the median time of each, its ratio to Datasette's, size and lines, and the worker's
-peak resident memory (VmHWM in /proc/<pid>/status) after all the downloads: goal under
-150 MB whatever the list size (the downloads stream).
+Prints the median time of each, its ratio to Datasette's, the median CPU seconds the
+serving process spent on it (utime + stime in /proc/<pid>/stat: the worker, or Datasette's
+process with its threads) and that ratio, which others' work on a shared machine disturbs
+far less than the time; size and lines; and the worker's peak resident memory (VmHWM in
+/proc/<pid>/status) after all the downloads: goal under 150 MB whatever the list size (the
+downloads stream).
 """
 
 import argparse
 import http.client
+import os
 import statistics
 import time
 from pathlib import Path
@@ -35,6 +39,12 @@ def memory_kb(pid, field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise LookupError(field)
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def download(port, path):
@@ -72,19 +82,21 @@ def main():
     ours, other = free_port(), free_port()
     peer_path = f"/{peer.stem}/study_list.csv?_stream=on&_size=max" if peer else None
     times = {path: [] for path in [*paths, peer_path] if path}
+    cpu = {path: [] for path in times}
     sizes = {}
     with gunicorn(env, ours, workers=1, extra=["--timeout", "900"]) as master:
         download(ours, "/")  # the worker has imported everything
         worker = worker_pid(master.pid)
         started_rss = memory_kb(worker, "VmRSS") / 1024
         server = datasette(peer, other, "--setting", "max_csv_mb", "0") if peer else None
-        if server:
-            server.__enter__()
+        peer_pid = server.__enter__().pid if server else None
         try:
             for _ in range(args.repeat):
                 for path in times:
-                    port = other if path == peer_path else ours
+                    port, pid = (other, peer_pid) if path == peer_path else (ours, worker)
+                    started_cpu = cpu_seconds(pid)
                     status, seconds, size, lines = download(port, path)
+                    cpu[path].append(cpu_seconds(pid) - started_cpu)
                     times[path].append(seconds)
                     sizes[path] = (status, size, lines)
         finally:
@@ -95,13 +107,21 @@ def main():
     print(f"{kind}; gunicorn 1 worker (pid {worker}); {args.repeat} interleaved rounds")
     print(f"worker memory after start {started_rss:.0f} MB, peak after all downloads {peak:.0f} MB")
     peer_median = statistics.median(times[peer_path]) if peer_path else None
-    print(f"{'path':24} {'status':>6} {'median':>8} {'÷ peer':>7} {'MB':>7} {'lines':>9}")
+    peer_cpu = statistics.median(cpu[peer_path]) if peer_path else None
+    print(
+        f"{'path':24} {'status':>6} {'median':>8} {'÷ peer':>7} {'CPU':>7} {'÷ peer':>7}"
+        f" {'MB':>7} {'lines':>9}"
+    )
     for path, values in times.items():
         status, size, lines = sizes[path]
-        median = statistics.median(values)
+        median, median_cpu = statistics.median(values), statistics.median(cpu[path])
         ratio = f"{median / peer_median:7.2f}" if peer_median else "      -"
+        cpu_ratio = f"{median_cpu / peer_cpu:7.2f}" if peer_cpu else "      -"
         label = "Datasette CSV" if path == peer_path else path
-        print(f"{label:24} {status:>6} {median:7.1f}s {ratio} {size / 2**20:7.1f} {lines:>9}")
+        print(
+            f"{label:24} {status:>6} {median:7.1f}s {ratio} {median_cpu:6.1f}s {cpu_ratio}"
+            f" {size / 2**20:7.1f} {lines:>9}"
+        )
 
 
 if __name__ == "__main__":
