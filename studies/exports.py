@@ -41,6 +41,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 CSV_COLUMNS = [
     "slug",
     "title",
+    "descriptive_title",
     "year",
     "authors",
     "journal",
@@ -59,9 +60,12 @@ CSV_COLUMNS = [
     "conditions",
     "condition_basis",
     "design_basis",
+    "design_quote",
     "sample_size",
     "population",
     "dose",
+    "dose_min_mg",
+    "dose_max_mg",
     "dose_band",
     "duration",
     "comparator",
@@ -337,6 +341,7 @@ def study_to_row(row):
         ),
         "domains": "; ".join(_domains(row)),
         "results_posted": text_of(row["results_posted"]),  # yes, no or empty
+        "descriptive_title": text_of(row["descriptive_title"]),  # yes or no
     }
     # spreadsheet_safe, written out: it runs for every cell of a long download. None needs
     # nothing: the csv module writes it as an empty cell.
@@ -378,7 +383,7 @@ RIS = RisWriter()
 
 def citation_to_ris(citation):
     """One RIS record (the tagged format EndNote, Zotero and Mendeley read) as rispy's
-    mapping, in tag order: TY TI AU PY JO VL IS SP DO AN UR N1 AB KW."""
+    mapping, in tag order: TY TI AU PY JO VL IS SP DO AN C2 UR N1 AB KW."""
     record = {
         "type_of_reference": RIS_TYPES.get(citation.design, "JOUR" if citation.journal else "GEN"),
         "title": _one_line(citation.title),
@@ -394,6 +399,7 @@ def citation_to_ris(citation):
         ("start_page", citation.pages),
         ("doi", citation.doi),
         ("accession_number", f"PMID:{citation.pmid}" if citation.pmid else ""),
+        ("custom2", citation.pmcid),  # C2: where PubMed's and EndNote's RIS put the PMCID
         ("urls", url),
         ("notes", registration),
         ("abstract", citation.summary),

@@ -137,7 +137,7 @@ def _read_design_basis(row, study, fields):
             )
     elif fields.get("design_quote"):  # the catalog's JSON export
         study.design_quote = fields["design_quote"]
-    elif basis == DesignBasis.INFERRED:  # the catalog's CSV export has no quote column
+    elif basis == DesignBasis.INFERRED:  # a file with no quote column (a CSV made elsewhere)
         row.warnings.append(
             f"design “{Design(study.design).label}” inferred, but the file gives no quote it "
             "is inferred from: add it"

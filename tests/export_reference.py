@@ -160,6 +160,10 @@ def study_to_row(study):
     )
     row["domains"] = "; ".join(_domains(study))
     row["results_posted"] = {True: "yes", False: "no"}.get(study.results_posted, "")
+    # Columns added since (issue 13's round trips), written as the new writer writes them.
+    row["descriptive_title"] = "yes" if study.descriptive_title else "no"
+    for column in ("dose_min_mg", "dose_max_mg"):
+        row[column] = None if row[column] is None else float(row[column])
     return {key: spreadsheet_safe("" if value is None else value) for key, value in row.items()}
 
 
@@ -192,6 +196,7 @@ def study_to_ris(study):
         ("SP", study.pages),
         ("DO", study.doi),
         ("AN", f"PMID:{study.pmid}" if study.pmid else ""),
+        ("C2", study.pmcid),  # added since (issue 13's round trips)
         ("UR", study.url or (doi_url(study.doi) if study.doi else "")),
         ("N1", f"Trial registration: {study.registry_id}" if study.registry_id else ""),
         ("AB", study.summary),

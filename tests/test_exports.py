@@ -100,8 +100,9 @@ class ExportTests(TestCase):
         lists = {"authors", "conditions", "condition_basis", "verdicts", "domains"}
         flags = {True: "yes", False: "no", None: ""}
         for row, data in zip(rows, objects, strict=True):
-            assert row["results_posted"] == flags[data["results_posted"]]
-            for column in set(CSV_COLUMNS) - lists - {"results_posted"}:
+            for flag in ("results_posted", "descriptive_title"):
+                assert row[flag] == flags[data[flag]]
+            for column in set(CSV_COLUMNS) - lists - {"results_posted", "descriptive_title"}:
                 value = data[column]
                 assert row[column] == spreadsheet_safe("" if value is None else str(value))
             assert row["authors"] == "; ".join(data["authors"] or [])

@@ -2,6 +2,7 @@
 the catalog's studies made by other tools, registered trials and their updates, MeSH and
 publication types, and what a file with errors writes."""
 
+import csv
 import io
 import json
 from decimal import Decimal
@@ -162,36 +163,37 @@ class RoundTripTests(TestCase):
         assert len(report.created) == len(before) and not report.errors
         return before, {s.title: {f: getattr(s, f) for f in fields} for s in Study.objects.all()}
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="export defect: the RIS export writes no PMCID (EndNote's C2, which the RIS "
-        "import reads), so a study re-imported from it has none",
-    )
     def test_the_ris_export_into_an_empty_catalog_keeps_every_identifier(self):
         before, after = self._into_an_empty_catalog("ris", ["doi", "pmid", "pmcid", "registry_id"])
         assert after == before
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="export defect: the CSV export has no dose_min_mg, dose_max_mg or "
-        "descriptive_title column, so a study re-imported from it loses its dose range and "
-        "its title's mark as descriptive",
-    )
     def test_the_csv_export_into_an_empty_catalog_gives_the_same_studies(self):
-        """Field for field, but the design's quote, which the CSV has no column for
-        (docs/importing.md)."""
+        """Field for field: the dose range, the design's quote and a descriptive title
+        included."""
         fields = [f.attname for f in Study._meta.concrete_fields]
-        left_out = {"id", "created_at", "updated_at", "slug", "design_quote", "version"}
+        left_out = {"id", "created_at", "updated_at", "slug", "version"}
         before, after = self._into_an_empty_catalog("csv", [f for f in fields if f not in left_out])
         assert after == before
 
-    def test_the_csv_export_keeps_an_inferred_design_inferred(self):
+    def test_the_csv_export_keeps_an_inferred_design_inferred_with_its_quote(self):
         text = _export("csv")
         Study.objects.all().delete()
         report = import_bibtex(text, "export", format="csv")
         study = Study.objects.get(design="case_series")
-        assert (study.design_basis, study.design_quote) == ("inferred", "")
+        assert (study.design_basis, study.design_quote) == ("inferred", "Three(3) Case Reports")
         [row] = [row for row in report.rows if row.study.pk == study.pk]
+        assert row.warnings == []
+        # A CSV made without the quote's column: the curator is told to add it.
+        rows = list(csv.DictReader(io.StringIO(text)))
+        for row in rows:
+            del row["design_quote"]
+        without = io.StringIO()
+        writer = csv.DictWriter(without, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        Study.objects.all().delete()
+        report = import_bibtex(without.getvalue(), "export", format="csv")
+        [row] = [row for row in report.rows if row.study.design == "case_series"]
         assert row.warnings == [
             "design “Case series” inferred, but the file gives no quote it is inferred from: add it"
         ]
