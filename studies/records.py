@@ -135,7 +135,7 @@ def _read_design_basis(row, study, fields):
                 f"design “{Design(study.design).label}” inferred from the publication type "
                 f"“{fields['design_evidence']}”: check it against the paper"
             )
-    elif fields.get("design_quote"):  # the catalog's JSON export
+    elif fields.get("design_quote"):  # the catalog's JSON and CSV exports
         study.design_quote = fields["design_quote"]
     elif basis == DesignBasis.INFERRED:  # a file with no quote column (a CSV made elsewhere)
         row.warnings.append(
