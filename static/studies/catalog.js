@@ -54,7 +54,11 @@
         // back or forward asks for another state of the list.
         var typing = control === document.activeElement && control.tagName === "INPUT"
           && control.type !== "checkbox" && control.type !== "radio";
-        if (!fresh || typing && keepTyping) {
+        // "Include studies without a year" changes nothing, and the address leaves it out,
+        // until there is a year range: ticked first, it waits for the range.
+        var waiting = control.name === "undated" && control.checked
+          && !doc.getElementById("id_year_min").value && !doc.getElementById("id_year_max").value;
+        if (!fresh || (typing || waiting) && keepTyping) {
           return;
         }
         if (control.type === "checkbox" || control.type === "radio") {

@@ -322,3 +322,19 @@ def test_enter_in_the_search_box_asks_once(live_server, page, studies):
     page.evaluate("heldFetches[0].release()")
     page.wait_for_url("**/studies/?q=crohn")
     heading_says(page, "2 studies")
+
+
+def test_without_a_year_ticked_before_the_years_stays_ticked(live_server, page, studies):
+    """ "Include studies without a year" changes nothing until there is a year range, and the
+    list's address leaves it out until then; ticked first, it stays ticked for the range
+    the reader types next."""
+    page.goto(f"{live_server.url}/studies/")
+    undated = page.locator("#id_undated")
+    undated.check()
+    page.wait_for_function("() => !document.querySelector('#results').hasAttribute('aria-busy')")
+    assert undated.is_checked()
+    page.fill("#id_year_min", "2014")
+    page.press("#id_year_min", "Tab")
+    page.wait_for_url("**/studies/?year_min=2014&undated=1")
+    heading_says(page, "3 studies")  # 2015 and 2018, and the study without a year
+    assert undated.is_checked()
