@@ -170,7 +170,7 @@ def compare_duplicates(report):
                 continue
             old = _value(catalog, attribute, condition_ids.get(catalog.pk, []))
             new = _value(row.study, attribute, row.condition_ids)
-            if old != new:
+            if old != new and not _same_title(attribute, old, new):
                 if attribute == "conditions":  # compared by id, shown by name
                     names = names or dict(Condition.objects.values_list("pk", "name"))
                     old, new = sorted(names[pk] for pk in old), sorted(names[pk] for pk in new)
@@ -229,6 +229,12 @@ def _one_update_per_trial(rows):
             row.warnings.append(
                 f"the same trial as the entry at line {kept.entry.line}, whose update is offered"
             )
+
+
+def _same_title(attribute, old, new):
+    """PubMed ends every title with a full stop, where the catalog's have none: no
+    difference."""
+    return attribute == "title" and old.removesuffix(".") == new.removesuffix(".")
 
 
 def apply_updates(report, positions, user, reason):

@@ -331,6 +331,24 @@ class MedlineTests(TestCase):
         assert studies["PMID 90000001"].design_basis == "stated"
 
 
+class DifferencesTests(TestCase):
+    def test_pubmeds_full_stop_after_a_title_is_no_difference(self):
+        """PubMed ends every title with a full stop; the catalog's titles have none."""
+        make_study(title="Low-dose naltrexone for fibromyalgia", pmid="24526250", year=2014)
+        text = "PMID- 24526250\nTI  - Low-dose naltrexone for fibromyalgia.\nDP  - 2014\n"
+        [row] = import_bibtex(text, "pubmed.nbib", format="medline", dry_run=True).rows
+        assert (row.status, row.differences) == (DUPLICATE, [])
+        text = text.replace("fibromyalgia.", "fibromyalgia: a pilot.")
+        [row] = import_bibtex(text, "pubmed.nbib", format="medline", dry_run=True).rows
+        assert row.differences == [
+            (
+                "title",
+                "Low-dose naltrexone for fibromyalgia",
+                "Low-dose naltrexone for fibromyalgia: a pilot.",
+            )
+        ]
+
+
 class ErrorsWriteNothingTests(TestCase):
     def test_a_file_with_errors_writes_nothing_unless_asked(self):
         for name in ("no_er.ris", "truncated.nbib", "zotero.json", "ctgov_studies.json"):
