@@ -44,6 +44,9 @@ def _design(types):
     return "", "", ""
 
 
+SHORT_RANGE = re.compile(r"^(\d+)-(\d+)$")
+
+
 def mesh_terms(headings):
     """“Fibromyalgia/*drug therapy” and “*Pain” become “Fibromyalgia” and “Pain”."""
     return [heading.split("/")[0].lstrip("*").strip() for heading in headings]
@@ -85,7 +88,7 @@ def _fields(record, lines, parsed):
         ("year", year.group(1) if year else record.get("DP", "")),
         ("volume", record.get("VI", "")),
         ("number", record.get("IP", "")),
-        ("pages", record.get("PG", "")),
+        ("pages", _page_range(record.get("PG", ""))),
         ("doi", dois[0] if dois else ""),
         ("pmid", record.get("PMID", "")),
         ("pmcid", record.get("PMC", "")),
@@ -157,3 +160,15 @@ def parse_entries(text):
                 "the file is cut short"
             )
     return entries
+
+
+def _page_range(pages):
+    """A page range as PubMed shortens it, written out: "451-9" is 451-459, "1199-204"
+    1199-1204."""
+    match = SHORT_RANGE.match(pages)
+    if not match:
+        return pages
+    first, last = match.groups()
+    if len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    return f"{first}-{last}"

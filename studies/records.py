@@ -9,6 +9,7 @@ fields whose values differ (none, for a re-imported export) and the newer regist
 the curator may accept; ``apply_updates`` writes the accepted ones.
 """
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from .duplicates import IDENTIFIER_LABELS
@@ -17,6 +18,7 @@ from .vocabulary import Design, DesignBasis, RegistryStatus, Status, is_registry
 
 TEXT_FIELDS = ("population", "dose", "duration", "comparator", "adverse_events", "summary")
 YES_NO = {"yes": True, "no": False}
+DASHES = re.compile("[\u2010-\u2015-]+")  # a page range's dash: "451-459", "451–459", "451--459"
 # A record's field (as the parsers name it) and the study attribute it sets.
 ATTRIBUTES = {
     "title": "title",
@@ -170,7 +172,7 @@ def compare_duplicates(report):
                 continue
             old = _value(catalog, attribute, condition_ids.get(catalog.pk, []))
             new = _value(row.study, attribute, row.condition_ids)
-            if old != new and not _same_title(attribute, old, new):
+            if old != new and not _same_in_print(attribute, old, new):
                 if attribute == "conditions":  # compared by id, shown by name
                     names = names or dict(Condition.objects.values_list("pk", "name"))
                     old, new = sorted(names[pk] for pk in old), sorted(names[pk] for pk in new)
@@ -231,10 +233,14 @@ def _one_update_per_trial(rows):
             )
 
 
-def _same_title(attribute, old, new):
-    """PubMed ends every title with a full stop, where the catalog's have none: no
-    difference."""
-    return attribute == "title" and old.removesuffix(".") == new.removesuffix(".")
+def _same_in_print(attribute, old, new):
+    """No difference a reader would see: the full stop PubMed ends every title with (the
+    catalog's titles have none), a hyphen or an en dash between two pages."""
+    if attribute == "title":
+        return old.removesuffix(".") == new.removesuffix(".")
+    if attribute == "pages":
+        return DASHES.sub("-", old or "") == DASHES.sub("-", new or "")
+    return False
 
 
 def apply_updates(report, positions, user, reason):

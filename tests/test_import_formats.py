@@ -348,6 +348,17 @@ class DifferencesTests(TestCase):
             )
         ]
 
+    def test_a_page_range_as_pubmed_shortens_it_is_no_difference(self):
+        """PubMed writes 451–459 as “451-9”: written out, and a hyphen for an en dash is no
+        difference."""
+        make_study(title="A pilot", pmid="24526250", pages="451–459")
+        text = "PMID- 24526250\nTI  - A pilot.\nPG  - 451-9\n"
+        [row] = import_bibtex(text, "pubmed.nbib", format="medline", dry_run=True).rows
+        assert (row.study.pages, row.differences) == ("451-459", [])
+        text = "PMID- 24526250\nTI  - A pilot.\nPG  - 1199-204\n"
+        [row] = import_bibtex(text, "pubmed.nbib", format="medline", dry_run=True).rows
+        assert row.differences == [("pages", "451–459", "1199-1204")]
+
 
 class ErrorsWriteNothingTests(TestCase):
     def test_a_file_with_errors_writes_nothing_unless_asked(self):
