@@ -101,6 +101,18 @@ def _split(value):
     return [part.strip() for part in value.split("; ") if part.strip()]
 
 
+def count_csv_rows(text):
+    """How many rows below its header a CSV text holds (a damaged one: those before the
+    damage, which parse_csv reports)."""
+    rows = 0
+    try:
+        for row in csv.reader(text.lstrip("\ufeff").splitlines(keepends=True)):
+            rows += any(row)
+    except csv.Error:
+        pass
+    return max(rows - 1, 0)
+
+
 def parse_csv(text):
     """Every row of the catalog's CSV export as a ParsedEntry (line = the row's first line)."""
     reader = csv.reader(text.lstrip("\ufeff").splitlines(keepends=True), strict=True)

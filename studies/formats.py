@@ -6,12 +6,10 @@ reasons an entry cannot be trusted), so every format goes through one preview, o
 duplicate check, one per-entry report and one history path (studies/importers.py).
 """
 
-import csv
-import json
 import re
 from pathlib import PurePath
 
-from . import bibtex, catalog_files, csljson, ctgov, limits, medline, ris
+from . import bibtex, catalog_files, csljson, ctgov, jsontext, limits, medline, ris
 
 PARSERS = {
     "bibtex": bibtex.parse_entries,
@@ -97,48 +95,15 @@ def parse_entries(text, format="bibtex"):
     return PARSERS[format](text)
 
 
-def _count_ris(text):
-    return sum(1 for line in text.splitlines() if line.startswith("TY  -"))
-
-
-def _count_medline(text):
-    """Records are the runs of lines between blank lines, as medline.parse_entries cuts them."""
-    count, blank = 0, True
-    for line in text.splitlines():
-        count += blank and bool(line.strip())
-        blank = not line.strip()
-    return count
-
-
-def _count_csv(text):
-    rows = 0
-    try:
-        for row in csv.reader(text.lstrip("\ufeff").splitlines(keepends=True)):
-            rows += any(row)
-    except csv.Error:  # the parser reports it
-        pass
-    return max(rows - 1, 0)
-
-
-def _count_json(text):
-    try:
-        data = json.loads(text.lstrip("\ufeff"))
-    except (ValueError, RecursionError):  # the parser reports it
-        return 1
-    if isinstance(data, dict) and isinstance(data.get("studies"), list):
-        data = data["studies"]
-    return len(data) if isinstance(data, list) else 1
-
-
 # How many entries each parser would give, found without making them.
 COUNTERS = {
     "bibtex": bibtex.count_entries,
-    "ris": _count_ris,
-    "medline": _count_medline,
-    "csljson": _count_json,
-    "ctgov": _count_json,
-    "json": _count_json,
-    "csv": _count_csv,
+    "ris": ris.count_entries,
+    "medline": medline.count_entries,
+    "csljson": jsontext.count_records,
+    "ctgov": jsontext.count_records,
+    "json": jsontext.count_records,
+    "csv": catalog_files.count_csv_rows,
 }
 
 

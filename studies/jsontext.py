@@ -71,6 +71,18 @@ def _member_items(text, start, key):
     return items
 
 
+def count_records(text, list_key="studies"):
+    """How many records load_records would give (1 for a text that is not JSON: the parser
+    reports it)."""
+    try:
+        data = json.loads(text.lstrip("\ufeff"))
+    except (ValueError, RecursionError):
+        return 1
+    if isinstance(data, dict) and isinstance(data.get(list_key), list):
+        data = data[list_key]
+    return len(data) if isinstance(data, list) else 1
+
+
 def load_records(text, list_key=None):
     """``[(line, record)]`` of a JSON text holding an array of records (or, with
     ``list_key``, an object holding one under that key, or a single record object).

@@ -21,6 +21,7 @@ TAG_LINE = re.compile(r"[A-Z][A-Z0-9 ]{3}- ")
 FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
 DOI = re.compile(r"^(\S+)\s*\[doi\]$")
 REGISTRY = re.compile(r"^ClinicalTrials\.gov/(NCT\d{8})$", re.IGNORECASE)
+SHORT_RANGE = re.compile(r"^(\d+)-(\d+)$")  # a page range as PubMed shortens it: 451-9
 
 # Publication types that say what a study is, strongest first: (type, design, basis).
 DESIGNS_BY_TYPE = [
@@ -42,9 +43,6 @@ def _design(types):
         if publication_type in types:
             return design, basis, publication_type
     return "", "", ""
-
-
-SHORT_RANGE = re.compile(r"^(\d+)-(\d+)$")
 
 
 def mesh_terms(headings):
@@ -136,24 +134,35 @@ def _is_tag_or_continuation(text):
     return text.startswith("      ") or bool(TAG_LINE.match(text)) or text[4:6] == "- "
 
 
-def parse_entries(text):
-    """Every record of a MEDLINE text as a ParsedEntry, in file order."""
-    entries, records, record, start = [], [], [], 0
+def _records(text):
+    """(first line, lines) of each record: the runs of lines between blank lines; and
+    whether the last one runs to the file's end."""
+    records, record, start = [], [], 0
     for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         if line.strip():
             if not record:
                 start = number
             record.append(line)
         elif record:
-            entries.append(_entry(record, start))
-            records.append(record)
+            records.append((start, record))
             record = []
     if record:
-        entries.append(_entry(record, start))
-        records.append(record)
+        records.append((start, record))
+    return records, bool(record)
+
+
+def count_entries(text):
+    return len(_records(text)[0])
+
+
+def parse_entries(text):
+    """Every record of a MEDLINE text as a ParsedEntry, in file order."""
+    records, to_the_end = _records(text)
+    entries = [_entry(lines, start) for start, lines in records]
+    if to_the_end:
         # PubMed ends every record with its source line (SO): a last record without one,
         # in a file whose other records have it, was cut short.
-        has_source = [any(line.startswith("SO  - ") for line in r) for r in records]
+        has_source = [any(line.startswith("SO  - ") for line in lines) for _, lines in records]
         if not has_source[-1] and any(has_source):
             entries[-1].errors.append(
                 "the record has no “SO  -” line, which ends every PubMed record: "

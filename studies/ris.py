@@ -93,6 +93,12 @@ def _entry(parser, number, line, lines, errors):
     return parsed
 
 
+def count_entries(text):
+    """How many records ``text`` holds: its “TY  -” lines, where parse_entries starts one."""
+    lines = text.lstrip("\ufeff").splitlines()
+    return sum(1 for line in lines if (tag := TAG.match(line)) and tag[1] == "TY")
+
+
 def parse_entries(text):
     """Every record of a RIS text as a ParsedEntry, in file order."""
     parser = RisParser(enforce_list_tags=True, delimiter_tags_mapping={})  # see NEXT_LINK
