@@ -112,6 +112,9 @@ def clean_text(text):
 def parse(text):
     """Parse the reader's search text into terms; see the module docstring."""
     parsed = ParsedSearch(text)
+    # Compatibility forms are their plain letters, and a letter with a combining accent
+    # one letter ("ﬁ", full-width "ＬＤＮ", "Sjo\u0308gren"): both indexes fold accents.
+    text = unicodedata.normalize("NFKC", text)
     text = IDENTIFIER_LABEL.sub("", text)
     chunks, unbalanced = _chunks(text)
     if unbalanced:

@@ -178,6 +178,13 @@ class SearchSemanticsTests(TestCase):
         assert self.found("(naltrexone | crohn)") == [self.crohn_trial.pk]
         assert self.found("!crohn & ^active") == [self.crohn_trial.pk]
 
+    def test_compatibility_forms_and_combining_accents(self):
+        # A ligature, full-width letters, an accent typed as a combining mark (NFD): the
+        # letters they stand for. They split words, or matched nothing, on both databases.
+        study = make_study(title="Fibromyalgia and itch", authors=["Müller K"])
+        for text in ["\ufb01bromyalgia itch", "ＩＴＣＨ", "Mu\u0308ller", "mu\u0308ller itch"]:
+            assert self.found(text) == [study.pk], text
+
     def test_best_match_first(self):
         # A title match ranks above an outcome-only match, on both databases.
         outcome_only = make_study(title="A cohort", year=2024)
