@@ -22,11 +22,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from . import identifiers
-from .search_index import FTS5_WEIGHTS, TABLE
+from .search_index import CONFIG, FTS5_WEIGHTS, TABLE
 
-# PostgreSQL's English stop words (tsearch_data/english.stop): the 'english' configuration
-# drops them from documents and queries, so they are dropped from every query here too, and
-# "effect of naltrexone" means the same on both databases.
+# PostgreSQL's English stop words (tsearch_data/english.stop): too common to narrow a
+# search, so a query leaves them out where they stand alone or at either end of a phrase.
+# Both indexes hold them, so inside a phrase ("effect of naltrexone") they are matched as
+# written, on both databases.
 _STOP_WORDS = """i me my myself we our ours ourselves you your yours yourself yourselves he him his
     himself she her hers herself it its itself they them their theirs themselves what which
     who whom this that these those am is are was were be been being have has had having do
@@ -86,7 +87,7 @@ class ParsedSearch:
         return expression
 
     def tsquery(self):
-        """The same terms as a ``to_tsquery('english', …)`` text."""
+        """The same terms as a ``to_tsquery('studies_search', …)`` text (search_index.CONFIG)."""
 
         def phrase(term):
             words = [f"'{w}'" for w in term.words]
@@ -132,10 +133,8 @@ def parse(text):
     for chunk, _quoted, negated in chunks:
         chunk = _identifier(chunk) or chunk
         words = [w.lower() for w in WORD.findall(chunk)]
-        # PostgreSQL cannot search for them, and drops them from either end of a phrase
-        # ("pain's", "of low dose"): so they are dropped there on both databases. Between
-        # other words a phrase keeps them (as the distance between the others on
-        # PostgreSQL, as written on SQLite).
+        # Dropped from either end of a phrase ("pain's", "of low dose"), as on their own.
+        # Between other words a phrase keeps them, matched as written.
         start, end = 0, len(words)
         while start < end and words[start] in STOP_WORDS:
             start += 1
@@ -226,7 +225,7 @@ class Match(models.Lookup):
         column = _document_column(compiler, connection, self.lhs)
         if connection.vendor == "sqlite":
             return f"{column} MATCH %s", [search.fts5()]
-        return f"{column} @@ to_tsquery('english'::regconfig, %s)", [search.tsquery()]
+        return f"{column} @@ to_tsquery('{CONFIG}'::regconfig, %s)", [search.tsquery()]
 
 
 class Relevance(models.Expression):
@@ -256,7 +255,7 @@ class Relevance(models.Expression):
             weights = ", ".join(str(w) for w in FTS5_WEIGHTS.values())
             return f"-bm25({column}, {weights})", []
         return (
-            f"ts_rank({column}, to_tsquery('english'::regconfig, %s))",
+            f"ts_rank({column}, to_tsquery('{CONFIG}'::regconfig, %s))",
             [self.search.tsquery()],
         )
 

@@ -148,13 +148,35 @@ def sqlite_uninstall(cursor):
     cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
 
 
-# PostgreSQL: weights A (title, identifiers), B (authors, conditions), C (journal,
-# summary), D (outcomes), as ts_rank reads them.
+# PostgreSQL: the text search configuration of the documents and queries, which reads
+# words as FTS5's "porter unicode61 remove_diacritics 2" does: accents folded (the unaccent
+# extension: "Muller" finds "Müller") and the Porter stemmer, which PostgreSQL ships among
+# its Snowball stemmers, where the 'english' configuration has Snowball's later English
+# stemmer (it stems "generous" and "general" apart, Porter together). And every word is
+# indexed, stop words too, as FTS5 indexes them: otherwise "others" (stemmed "other", a stop
+# word) or the prefix "bot" (of "both") would find studies on SQLite only. The query parser
+# leaves stop words out of the search itself (search.STOP_WORDS).
+CONFIG = "studies_search"
+WORD_TOKENS = "asciiword, word, numword, asciihword, hword, hword_asciipart, hword_part"
+POSTGRES_CONFIG = f"""
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE TEXT SEARCH DICTIONARY {CONFIG}_porter (TEMPLATE = snowball, LANGUAGE = porter);
+CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION {CONFIG}
+  ALTER MAPPING FOR {WORD_TOKENS} WITH unaccent, {CONFIG}_porter;"""
+
+
+# Weights A (title, identifiers), B (authors, conditions), C (journal, summary),
+# D (outcomes), as ts_rank reads them.
 def _postgres_words(text):
     # Letters and digits only, as FTS5's unicode61 splits words: PostgreSQL's own parser
     # keeps "4.5", e-mail addresses and paths as single tokens, which a search for their
-    # words would then miss on one database and find on the other.
-    return f"to_tsvector('english'::regconfig, regexp_replace({text}, '[^[:alnum:]]+', ' ', 'g'))"
+    # words would then miss on one database and find on the other. Composed first (NFC):
+    # a combining accent is not a letter to PostgreSQL, so "Sjo\u0308gren" would split.
+    return (
+        f"to_tsvector('{CONFIG}'::regconfig,"
+        f" regexp_replace(normalize({text}, NFC), '[^[:alnum:]]+', ' ', 'g'))"
+    )
 
 
 POSTGRES_DOCUMENT = f"""
@@ -253,6 +275,7 @@ POSTGRES_TRIGGERS = [
 
 
 def postgres_install(cursor):
+    cursor.execute(POSTGRES_CONFIG)
     cursor.execute(
         f"CREATE TABLE {TABLE} (rowid bigint PRIMARY KEY, document tsvector NOT NULL);"
         f"CREATE INDEX studies_search_document_idx ON {TABLE} USING gin (document);"
@@ -288,6 +311,9 @@ def postgres_uninstall(cursor):
     for name in [*POSTGRES_FUNCTIONS, "studies_search_truncate"]:
         cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
     cursor.execute("DROP FUNCTION IF EXISTS studies_search_refresh(bigint[])")
+    # The unaccent extension stays: another schema object may use it.
+    cursor.execute(f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {CONFIG}")
+    cursor.execute(f"DROP TEXT SEARCH DICTIONARY IF EXISTS {CONFIG}_porter")
 
 
 def install(connection):

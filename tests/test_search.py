@@ -178,12 +178,34 @@ class SearchSemanticsTests(TestCase):
         assert self.found("(naltrexone | crohn)") == [self.crohn_trial.pk]
         assert self.found("!crohn & ^active") == [self.crohn_trial.pk]
 
+    def test_accents_folded_on_both_databases(self):
+        # FTS5 folds accents (remove_diacritics 2); PostgreSQL did not, so "Muller" found
+        # Müller's study on SQLite only.
+        study = make_study(
+            title="Naltrexone in Sjögren's syndrome",
+            authors=["Müller K", "Behçet A"],
+            conditions=[make_condition(name="Sjögren's syndrome", synonyms=["naïve"])],
+        )
+        for text in ["Muller", "müller", "Sjogren syndrome", "SJÖGREN", "behcet", "naive"]:
+            assert self.found(text) == [study.pk], text
+
     def test_compatibility_forms_and_combining_accents(self):
         # A ligature, full-width letters, an accent typed as a combining mark (NFD): the
         # letters they stand for. They split words, or matched nothing, on both databases.
         study = make_study(title="Fibromyalgia and itch", authors=["Müller K"])
         for text in ["\ufb01bromyalgia itch", "ＩＴＣＨ", "Mu\u0308ller", "mu\u0308ller itch"]:
             assert self.found(text) == [study.pk], text
+
+    def test_one_stemmer_on_both_databases(self):
+        # Porter on both: PostgreSQL's 'english' (Snowball) stemmed "related" and
+        # "relative" alike, FTS5's Porter apart; and stemmed words that are stop words
+        # ("others": "other") were left out of PostgreSQL's documents, not SQLite's.
+        related = make_study(title="Itch related to naltrexone", year=2001)
+        other = make_study(title="Dreams", summary="No other harm was seen.", year=2002)
+        assert self.found("relative itch") == []  # not the last word: no prefix
+        assert self.found("relating itch") == [related.pk]
+        assert self.found("others") == [other.pk]
+        assert self.found('"other harms"') == [other.pk]
 
     def test_best_match_first(self):
         # A title match ranks above an outcome-only match, on both databases.
