@@ -334,8 +334,8 @@ class StudyFilter(django_filters.FilterSet):
 
     def chips(self):
         """The active filters, each as (label, the canonical parameters without it): the
-        list shows them as removable chips, the most recently added (last in the URL's
-        fixed order) last."""
+        list shows them as removable chips, in the URL's fixed order (the order the reader
+        added them in is not in the URL)."""
         params = self.canonical_params()
         data = self.value
         chips = []

@@ -114,15 +114,25 @@ class ChipsAndEmptyListTests(TestCase):
         ]
         assert "(3 active)" in html
 
-    def test_an_empty_list_offers_no_download_and_suggests_removing_the_last_filter(self):
+    def test_an_empty_list_offers_no_download_and_suggests_removing_the_last_listed(self):
+        """The page cannot know which filter was added last (a shared link names them all
+        at once), and does not claim to: it offers the last listed. The browser's update,
+        which knows, names the one just added (tests/e2e/test_list_browser.py)."""
         html = page(self.client, "condition=fibromyalgia&design=cohort")
-        assert "No study matches this filter." in html
+        assert "No study matches these filters together." in html
         assert "Download all" not in html and "/studies.csv" not in html
         assert (
-            'Try removing the last filter, <a href="/studies/?condition=fibromyalgia">'
-            "<bdi>Cohort study</bdi></a>" in html
+            "Try removing one of the filters above, such as the last listed, "
+            '<a href="/studies/?condition=fibromyalgia"><bdi>Cohort study</bdi></a>' in html
         )
         assert "Download all 1" in page(self.client, "condition=fibromyalgia")
+
+    def test_an_empty_list_with_one_filter_suggests_removing_it(self):
+        html = page(self.client, "design=cohort&year_min=2030")
+        assert "No study matches these filters together." in html
+        html = page(self.client, "year_min=2030")
+        assert "No study matches this filter." in html
+        assert 'Try removing it, <a href="/studies/"><bdi>Years: 2030 onwards</bdi></a>' in html
 
     def test_the_skip_link_leads_to_the_first_result(self):
         html = page(self.client, "condition=fibromyalgia")

@@ -28,10 +28,39 @@
     "facet-level", "facet-decade", "facet-status", "facet-dose_band"
   ];
 
+  // The list an address names, whatever its page: a filter's change starts at page 1.
+  function listOf(href) {
+    var url = new URL(href, window.location.href);
+    var params = new URLSearchParams(url.search);
+    params.delete("page");
+    return url.pathname + "?" + params.toString();
+  }
+
+  // An update that empties the list knows the list shown before it: if that one had
+  // studies, the chip that leads back there removes the filter that emptied the list, and
+  // the advice names that one rather than the last listed (all the server can offer, not
+  // knowing the reader's steps).
+  function adviseJustAdded(results, before) {
+    var advice = document.getElementById("empty-advice");
+    var words = document.getElementById("empty-advice-just-added");
+    var chip = Array.prototype.find.call(results.querySelectorAll("a.chip"), function (link) {
+      return listOf(link.href) === listOf(before);
+    });
+    if (!advice || !words || !chip) {
+      return;
+    }
+    var fresh = words.content.cloneNode(true);
+    var link = fresh.querySelector("a");
+    link.setAttribute("href", chip.getAttribute("href"));
+    link.appendChild(chip.querySelector("bdi").cloneNode(true));
+    advice.replaceChildren(fresh);
+  }
+
   function enableLiveList(form, results) {
     var liveCount = document.getElementById("live-count");
     var latest = 0;
-    var wanted = window.location.href.split("#")[0];  // the list shown, or on its way
+    var shown = window.location.href.split("#")[0];  // the list shown
+    var wanted = shown;  // the list shown, or on its way
 
     // The list's address names its parameters in a fixed order (the form's data-parameters):
     // in the form's order it would be redirected there, a second request for every change.
@@ -72,7 +101,7 @@
       });
     }
 
-    function show(html, url, push, focusResults) {
+    function show(html, url, push, focusResults, before) {
       var doc = new DOMParser().parseFromString(html, "text/html");
       var focused = document.activeElement;
       LIVE_IDS.forEach(function (id) {
@@ -81,7 +110,9 @@
         if (current && fresh) { current.replaceWith(document.importNode(fresh, true)); }
       });
       var freshResults = doc.querySelector("[data-partial='results']");
+      var hadStudies = !results.querySelector("p.empty");
       if (freshResults) { results.innerHTML = freshResults.innerHTML; }
+      if (hadStudies) { adviseJustAdded(results, before); }
       syncControls(doc, push);
       document.title = doc.title;
       // A phone's "Share" takes the canonical address, a feed reader the feed's.
@@ -95,8 +126,13 @@
         history.pushState(null, "", url);
       }
       enableCopyButtons(results);
-      var heading = document.getElementById("list-heading");
-      if (liveCount && heading) { liveCount.textContent = heading.textContent.trim(); }
+      // Heard: the new count, and for an empty list what to remove.
+      var heard = [document.getElementById("list-heading"), results.querySelector("p.empty")];
+      if (liveCount) {
+        liveCount.textContent = heard.filter(Boolean).map(function (element) {
+          return element.textContent.replace(/\s+/g, " ").trim();
+        }).join(". ");
+      }
       if (focused && focused !== document.body && !document.contains(focused)) {
         // Replaced: focus its successor, or the results if it is gone (a removed chip).
         var again = focused.id && document.getElementById(focused.id);
@@ -107,6 +143,7 @@
 
     function load(url, push, focusResults) {
       var ticket = ++latest;
+      var before = shown;
       wanted = url;
       results.setAttribute("aria-busy", "true");
       fetch(url, { headers: { "Accept": "text/html" } })
@@ -116,9 +153,9 @@
         })
         .then(function (pair) {
           if (ticket !== latest) { return; }  // a later change is on its way
-          wanted = pair[1];
+          wanted = shown = pair[1];
           results.removeAttribute("aria-busy");
-          show(pair[0], pair[1], push, focusResults);
+          show(pair[0], pair[1], push, focusResults, before);
         })
         .catch(function () {
           // Let the browser show what went wrong, unless a later change is on its way.

@@ -338,3 +338,66 @@ def test_without_a_year_ticked_before_the_years_stays_ticked(live_server, page, 
     page.wait_for_url("**/studies/?year_min=2014&undated=1")
     heading_says(page, "3 studies")  # 2015 and 2018, and the study without a year
     assert undated.is_checked()
+
+
+def checkbox(page, label):
+    return page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(label)}\b"))
+
+
+def suggestion(page):
+    """The link the empty list's text offers to remove a filter with."""
+    return page.locator(".results p.empty a").first
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "offered", "left"),
+    [
+        ("Crohn's disease", "Cohort study", "Cohort study", "condition=crohns-disease"),
+        ("Cohort study", "Crohn's disease", "Crohn's disease", "design=cohort"),
+    ],
+)
+def test_an_update_that_empties_the_list_offers_removing_the_filter_just_added(
+    live_server, page, studies, first, second, offered, left
+):
+    page.goto(f"{live_server.url}/studies/")
+    checkbox(page, first).check()
+    page.wait_for_url(f"**/studies/?{left}")
+    checkbox(page, second).check()
+    page.wait_for_url("**/studies/?condition=crohns-disease&design=cohort")
+    heading_says(page, "0 studies")
+    empty = page.locator(".results p.empty")
+    assert "the filter you just added" in empty.inner_text()
+    assert suggestion(page).inner_text() == offered
+    assert suggestion(page).get_attribute("href") == f"/studies/?{left}"
+    # Heard too, with the count; the focus stays on the box just ticked.
+    assert f"you just added, {offered}," in page.locator("#live-count").inner_text()
+    assert checkbox(page, second).evaluate("box => box === document.activeElement")
+    suggestion(page).click()
+    page.wait_for_url(f"**/studies/?{left}")
+    heading_says(page, "1 study" if left == "design=cohort" else "2 studies")
+    assert not checkbox(page, second).is_checked()
+    assert page.evaluate("document.activeElement.id") == "results"
+
+
+def test_a_filter_added_to_an_empty_list_is_not_offered_as_what_emptied_it(
+    live_server, page, studies
+):
+    page.goto(f"{live_server.url}/studies/?design=cohort&year_min=2016")
+    heading_says(page, "0 studies")
+    page.get_by_role("checkbox", name=re.compile(r"^Crohn's disease\b")).check()
+    page.wait_for_url("**/studies/?condition=crohns-disease&design=cohort&year_min=2016")
+    heading_says(page, "0 studies")
+    # Removing it would lead back to an empty list: the page's own advice stays.
+    empty = page.locator(".results p.empty").inner_text()
+    assert "just added" not in empty
+    assert suggestion(page).inner_text() == "Years: 2016 onwards"
+
+
+def test_an_empty_list_opened_from_a_link_does_not_claim_a_most_recent_filter(
+    live_server, page, studies
+):
+    page.goto(f"{live_server.url}/studies/?condition=crohns-disease&design=cohort")
+    empty = page.locator(".results p.empty").inner_text()
+    assert "just added" not in empty and "last filter" not in empty
+    assert "one of the filters above, such as the last listed" in empty
+    assert suggestion(page).get_attribute("href") == "/studies/?condition=crohns-disease"
