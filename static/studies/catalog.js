@@ -141,6 +141,20 @@
       if (focusResults) { document.getElementById("results").focus(); }
     }
 
+    // The connection failed, or the server could not answer (5xx, 429): the page keeps the
+    // list it shows, with its address, and the form keeps the reader's choices; a notice
+    // offers to try again, or to load the list asked for as a page of its own.
+    function showFailure(url, push) {
+      wanted = shown;
+      results.removeAttribute("aria-busy");
+      // Back or forward has already moved the address: it goes back to the list shown.
+      if (!push) { history.replaceState(null, "", shown); }
+      var notice = document.getElementById("update-failed");
+      notice.querySelector("a").setAttribute("href", url);
+      notice.hidden = false;
+      if (liveCount) { liveCount.textContent = notice.textContent.replace(/\s+/g, " ").trim(); }
+    }
+
     function load(url, push, focusResults) {
       var ticket = ++latest;
       var before = shown;
@@ -156,10 +170,8 @@
           wanted = shown = pair[1];
           results.removeAttribute("aria-busy");
           show(pair[0], pair[1], push, focusResults, before);
-        })
-        .catch(function () {
-          // Let the browser show what went wrong, unless a later change is on its way.
-          if (ticket === latest) { window.location.href = url; }
+        }, function () {
+          if (ticket === latest) { showFailure(url, push); }
         });
     }
 
@@ -179,6 +191,13 @@
     // Links that name another state of this list: chips, "Clear all", decades, "Include
     // them", suggestions, page turns.
     document.querySelector(".list-layout").addEventListener("click", function (event) {
+      var failure = event.target.closest("#update-failed");
+      if (failure && event.target.closest("button")) {
+        load(failure.querySelector("a").href, true, false);
+      }
+      if (failure) {
+        return;  // its link loads the list as a page of its own
+      }
       var link = event.target.closest("a[href]");
       if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
         return;

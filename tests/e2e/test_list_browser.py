@@ -401,3 +401,88 @@ def test_an_empty_list_opened_from_a_link_does_not_claim_a_most_recent_filter(
     assert "just added" not in empty and "last filter" not in empty
     assert "one of the filters above, such as the last listed" in empty
     assert suggestion(page).get_attribute("href") == "/studies/?condition=crohns-disease"
+
+
+def failure_notice(page):
+    return page.locator("#update-failed")
+
+
+@pytest.mark.parametrize("failure", ["connection lost", 503, 429])
+def test_a_failed_update_keeps_the_list_and_the_choices_and_offers_a_retry(
+    live_server, page, studies, failure
+):
+    page.goto(f"{live_server.url}/studies/")
+    page.evaluate("window.notReloaded = true")
+    entries = page.evaluate("history.length")
+
+    def fail(route):
+        if failure == "connection lost":
+            route.abort("internetdisconnected")
+        else:
+            route.fulfill(status=failure, content_type="text/html", body="<h1>Busy</h1>")
+
+    page.route(re.compile(r"/studies/\?"), fail)
+    box = page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b"))
+    box.check()
+    notice = failure_notice(page)
+    notice.wait_for(state="visible")
+    # The list, its address and its history are those shown before; the box stays ticked,
+    # with the focus on it; the failure is heard.
+    assert page.evaluate("window.notReloaded") is True
+    assert page.url == f"{live_server.url}/studies/"
+    assert page.evaluate("history.length") == entries
+    heading_says(page, "4 studies")
+    assert len(titles(page)) == 4
+    assert box.is_checked()
+    assert page.evaluate("document.activeElement.id") == "condition-fibromyalgia"
+    assert page.get_attribute("#results", "aria-busy") is None
+    assert "could not be updated" in page.locator("#live-count").inner_text()
+    reload = notice.get_by_role("link")
+    assert reload.get_attribute("href").endswith("/studies/?condition=fibromyalgia")
+
+    page.unroute(re.compile(r"/studies/\?"))
+    notice.get_by_role("button", name="Try again").click()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    assert not notice.is_visible()
+    assert page.evaluate("window.notReloaded") is True
+    # The button is gone with the notice: the focus goes to the results, not the page's top.
+    assert page.evaluate("document.activeElement.id") == "results"
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+
+
+def test_a_failed_back_leaves_the_address_of_the_list_still_shown(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    page.route(re.compile(r"/studies/"), lambda route: route.abort("internetdisconnected"))
+    page.go_back()
+    failure_notice(page).wait_for(state="visible")
+    # Back could not fetch the list it names: the address says what the page shows.
+    assert page.url.endswith("/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    assert page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).is_checked()
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    page.unroute(re.compile(r"/studies/"))
+    failure_notice(page).get_by_role("button", name="Try again").click()
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+
+
+def test_the_failure_notice_s_link_loads_the_list_as_a_page(live_server, page, studies):
+    page.goto(f"{live_server.url}/studies/")
+    page.evaluate("window.notReloaded = true")
+    page.route(re.compile(r"/studies/\?"), lambda route: route.fulfill(status=502, body=""))
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    failure_notice(page).wait_for(state="visible")
+    page.unroute(re.compile(r"/studies/\?"))
+    failure_notice(page).get_by_role("link").click()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    assert page.evaluate("window.notReloaded") is None  # a page load, as asked
