@@ -160,6 +160,8 @@
       var before = shown;
       wanted = url;
       results.setAttribute("aria-busy", "true");
+      // Emptied while on its way: the same words again (a failed retry) are heard again.
+      if (liveCount) { liveCount.textContent = ""; }
       fetch(url, { headers: { "Accept": "text/html" } })
         .then(function (response) {
           if (!response.ok) { throw new Error(response.statusText); }

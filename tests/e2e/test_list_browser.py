@@ -486,3 +486,24 @@ def test_the_failure_notice_s_link_loads_the_list_as_a_page(live_server, page, s
     page.wait_for_url("**/studies/?condition=fibromyalgia")
     heading_says(page, "2 studies")
     assert page.evaluate("window.notReloaded") is None  # a page load, as asked
+
+
+def test_a_retry_that_fails_again_is_heard_again(live_server, page, studies):
+    """The live region is emptied while an update is on its way, so the same failure twice
+    is a change a screen reader announces, not the same text left in place."""
+    page.add_init_script(HOLD_FETCHES)
+    page.goto(f"{live_server.url}/studies/")
+    page.get_by_role("checkbox", name=re.compile(r"^Fibromyalgia\b")).check()
+    page.wait_for_function("() => heldFetches.length === 1")
+    page.evaluate("heldFetches[0].fail()")
+    failure_notice(page).wait_for(state="visible")
+    live = page.locator("#live-count")
+    assert "could not be updated" in live.inner_text()
+    failure_notice(page).get_by_role("button", name="Try again").click()
+    page.wait_for_function("() => heldFetches.length === 2")
+    assert live.inner_text() == ""
+    page.evaluate("heldFetches[1].fail()")
+    page.wait_for_function(
+        "() => document.querySelector('#live-count').textContent.includes('could not be')"
+    )
+    assert page.evaluate("document.activeElement.textContent") == "Try again"
