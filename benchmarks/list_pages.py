@@ -45,7 +45,7 @@ from benchmarks.common import (
     setup_django,
 )
 from benchmarks.load import resolve
-from studies.search_index import FTS5_WEIGHTS
+from studies.search_index import CONFIG, FTS5_WEIGHTS
 
 PAGE_SIZE = 25
 # (label, our URL, the filters it applies, the page it shows)
@@ -107,7 +107,7 @@ def where_clause(filters, postgres, condition_ids, without=(), rows=False):
 
         tables += " JOIN studies_search f ON f.rowid = s.id"
         if postgres:
-            clauses.append("f.document @@ to_tsquery('english'::regconfig, %s)")
+            clauses.append(f"f.document @@ to_tsquery('{CONFIG}'::regconfig, %s)")
             params.append(parse(filters["q"]).tsquery())
         else:
             clauses.append("f.studies_search MATCH %s")
@@ -182,7 +182,7 @@ def floor(cursor, filters, page, postgres):
     order = f"s.year DESC{' NULLS LAST' if postgres else ''}, s.created_at DESC, s.id"
     order_params = []
     if "q" in filters and postgres:
-        order = f"ts_rank(f.document, to_tsquery('english'::regconfig, %s)) DESC, {order}"
+        order = f"ts_rank(f.document, to_tsquery('{CONFIG}'::regconfig, %s)) DESC, {order}"
         order_params = [params[-1]]
     elif "q" in filters:
         weights = ", ".join(str(w) for w in FTS5_WEIGHTS.values())
