@@ -53,9 +53,13 @@ def mesh_terms(headings):
 def _authors(record, lines):
     """Each author (AU, or FAU in a record without AU) and group author (CN), in the order
     of the record's lines: PubMed writes a group where it stands among the authors."""
-    tags = {"AU" if record.get("AU") else "FAU", "CN"}
-    names = (line[6:].strip() for line in lines if line[:4].rstrip() in tags)
-    return [name for name in names if name]
+    return [name for name in _values(lines, {"AU" if record.get("AU") else "FAU", "CN"}) if name]
+
+
+def _values(lines, tags):
+    """The value of each line with one of ``tags``, in the record's order: Bio.Medline joins
+    the values of a tag it takes for text (LID) into one."""
+    return (line[6:].strip() for line in lines if line[:4].rstrip() in tags)
 
 
 def _joined(lines):
@@ -77,9 +81,9 @@ def _fields(record, lines, parsed):
     if authors:
         fields["author"] = authors
     year = FIRST_YEAR.match(record.get("DP", ""))
-    dois = [
-        m.group(1) for v in (*record.get("AID", []), record.get("LID", "")) if (m := DOI.match(v))
-    ]
+    # A record may give its publisher's item id and its DOI in two LID lines, either first,
+    # and again in AID lines: "S0000-0000(20)30000-0 [pii]", "10.1016/… [doi]".
+    dois = [m.group(1) for value in _values(lines, {"AID", "LID"}) if (m := DOI.match(value))]
     registrations = [m.group(1) for v in record.get("SI", []) if (m := REGISTRY.match(v))]
     for name, value in (
         ("journal", record.get("JT") or record.get("TA", "")),

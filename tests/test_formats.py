@@ -436,3 +436,28 @@ def test_csl_identifiers_in_lower_case_are_read():
         "pmid": "123",
         "pmcid": "PMC4",
     }
+
+
+@pytest.mark.parametrize(
+    "identifiers",
+    [
+        # PubMed writes the publisher's item id and the DOI as two LID lines, in either order
+        # (NLM Tech Bull. 2008 Jul-Aug; (363):e2), and as AID lines.
+        ["LID - S0000-0000(20)30000-0 [pii]", "LID - 10.1000/ldn.lid [doi]"],
+        ["LID - 10.1000/ldn.lid [doi]", "LID - S0000-0000(20)30000-0 [pii]"],
+        ["AID - S0000-0000(20)30000-0 [pii]", "AID - 10.1000/ldn.lid [doi]"],
+        ["LID - e1234 [pii]", "AID - e1234 [pii]", "AID - 10.1000/ldn.lid [doi]"],
+    ],
+)
+def test_a_medline_doi_after_a_publisher_item_id_is_read(identifiers):
+    """Two LID lines are one value to Bio.Medline (“… [pii] 10.1000/… [doi]”): a DOI in the
+    second was lost."""
+    lines = ["PMID- 90000099", "TI  - A trial.", *(f"{i[:4]}- {i[6:]}" for i in identifiers)]
+    [entry] = formats.parse_entries("\n".join(lines) + "\n", "medline")
+    assert entry.fields["doi"] == "10.1000/ldn.lid"
+
+
+def test_a_medline_record_with_no_doi_gives_none():
+    text = "PMID- 90000099\nTI  - A trial.\nLID - e1234 [pii]\nAID - e1234 [pii]\n"
+    [entry] = formats.parse_entries(text, "medline")
+    assert "doi" not in entry.fields
