@@ -7,9 +7,11 @@ dropped, as rispy alone would; rispy reads the tags of each record.
 
 import re
 
+from django.core.exceptions import ValidationError
 from rispy import RisParser
 
 from .bibtex import ParsedEntry
+from .identifiers import normalize_doi
 
 # A tag as rispy knows one, whatever follows the dash: the records cut here must end where
 # rispy ends them (“ER  -x” is an end), or it finds two records in one.
@@ -54,13 +56,14 @@ def _fields(record):
     if pages and record.get("end_page") and record["end_page"] != pages:
         pages = f"{pages}-{record['end_page']}"
     notes = list(record.get("notes", []))
+    links = [link for value in record.get("urls", []) for link in NEXT_LINK.split(value)]
     for name, value in (
         ("year", _year(record)),
         ("volume", record.get("volume", "")),
         ("number", record.get("number", "")),
         ("pages", pages),
-        ("doi", record.get("doi", "")),
-        ("url", NEXT_LINK.split((record.get("urls") or [""])[0], maxsplit=1)[0]),
+        ("doi", record.get("doi", "") or _doi_in(record.get("type_of_work", ""), *links)),
+        ("url", links[0] if links else ""),
         ("keywords", "; ".join(record.get("keywords", []))),
     ):
         if value:
@@ -81,6 +84,21 @@ def _fields(record):
     if fields.get("doi") and fields.get("url", "").lower().endswith(doi_link):
         del fields["url"]
     return fields
+
+
+def _doi_in(*values):
+    """The first of ``values`` that is a DOI, as a DOI or its doi.org link: where tools
+    without a DO line put it (EndNote styles in M3, which rispy reads as the type of work;
+    Mendeley and others as a link in UR). Not from a note, which may name another paper's
+    DOI (an erratum's, a comment's)."""
+    for value in values:
+        try:
+            doi = normalize_doi(value)
+        except ValidationError:
+            continue
+        if doi:
+            return doi
+    return ""
 
 
 def _entry(parser, number, line, lines, errors):

@@ -252,6 +252,32 @@ class IdentifierSpellingTests(TestCase):
             text = f"TY  - JOUR\nTI  - Another title\nDO  - {doi}\nER  - \n"
             assert self._matched_by(text, "ris") == "DOI 10.1007/s10067-014-2517-2"
 
+    def test_a_doi_where_endnote_or_mendeley_put_it(self):
+        """EndNote styles write the DOI in M3 (“Type of Work” to rispy), Mendeley and others
+        only as a doi.org link in UR: the study came in without its DOI, a new study."""
+        for lines in (
+            "M3  - 10.1007/s10067-014-2517-2",
+            "M3  - doi:10.1007/S10067-014-2517-2",
+            "UR  - https://doi.org/10.1007/s10067-014-2517-2",
+            "UR  - https://example.org/a\nUR  - http://dx.doi.org/10.1007/s10067-014-2517-2",
+        ):
+            text = f"TY  - JOUR\nTI  - Another title\n{lines}\nER  - \n"
+            assert self._matched_by(text, "ris") == "DOI 10.1007/s10067-014-2517-2", lines
+
+    def test_a_ris_doi_is_taken_only_from_a_field_that_holds_one(self):
+        """M3 is EndNote's type of work (“Journal Article”); a note may name another paper's
+        DOI (an erratum's, a comment's); DO comes first."""
+        for lines in (
+            "M3  - Journal Article",
+            "N1  - Erratum in: doi:10.1007/s10067-014-2517-2",
+            "UR  - https://example.org/10.1007/s10067-014-2517-2",
+            "DO  - 10.1000/other\nM3  - 10.1007/s10067-014-2517-2",
+        ):
+            text = f"TY  - JOUR\nTI  - Another title\n{lines}\nER  - \n"
+            [row] = import_bibtex(text, "file", format="ris", dry_run=True).rows
+            assert row.status == NEW, (lines, row.reasons)
+            assert row.study.doi in (None, "10.1000/other"), lines
+
     def test_pmid(self):
         for accession in ("PMID: 24526250", "pmid:24526250", "24526250"):
             text = f"TY  - JOUR\nTI  - Another title\nAN  - {accession}\nER  - \n"
