@@ -22,7 +22,10 @@ def _name(person):
         family = f"{text_of(person['non-dropping-particle'])} {family}".strip()
     if person.get("dropping-particle"):
         given = f"{given} {text_of(person['dropping-particle'])}".strip()
-    return f"{family}, {given}" if family and given else family or given
+    if not family:
+        return given
+    # A suffix where BibTeX's “von Last, Jr, First” puts it: “King, Jr., Martin L.”.
+    return ", ".join(part for part in (family, text_of(person.get("suffix")), given) if part)
 
 
 def _year(issued):

@@ -389,9 +389,16 @@ def test_a_ris_url_holding_a_semicolon_stays_whole(url, expected):
         ({"family": "Berg", "given": "J", "non-dropping-particle": "van der"}, "van der Berg, J"),
         ({"family": "Beethoven", "given": "L", "dropping-particle": "van"}, "Beethoven, L van"),
         ({"family": "Berg", "non-dropping-particle": "van der"}, "van der Berg"),
+        # A suffix stands where BibTeX's “von Last, Jr, First” puts it: it was dropped.
+        ({"family": "King", "given": "Martin L.", "suffix": "Jr."}, "King, Jr., Martin L."),
+        (
+            {"family": "Berg", "given": "J", "non-dropping-particle": "van der", "suffix": "III"},
+            "van der Berg, III, J",
+        ),
+        ({"family": "King", "suffix": "Jr."}, "King, Jr."),
     ],
 )
-def test_a_csl_name_keeps_its_particles(person, name):
+def test_a_csl_name_keeps_its_particles_and_suffix(person, name):
     """CSL keeps a name's particle (“van der”) apart from the family name, as citation.js
     and Better CSL JSON write it: it was dropped (“Berg, J”)."""
     [item] = formats.parse_entries(json.dumps([{"title": "A", "author": [person]}]), "csljson")

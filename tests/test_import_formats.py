@@ -82,6 +82,9 @@ class RoundTripTests(TestCase):
         )
         make_study(
             title="-5 reasons; a title that starts like a formula",
+            # Names with a suffix, as BibTeX writes them (“von Last, Jr, First”) and CSL
+            # JSON's are read.
+            authors=["King, Jr., Martin L.", "van der Berg, III, J"],
             design="other",
             # A DOI holding a semicolon, as older Wiley DOIs (SICI) do.
             doi="10.1002/(SICI)1097-0258(19980815/30)17:15/16<1661::AID-SIM968>3.0.CO;2-2",
