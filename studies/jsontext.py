@@ -73,9 +73,17 @@ def _member_items(text, start, key):
 
 def count_records(text, list_key="studies"):
     """How many records load_records would give (1 for a text that is not JSON: the parser
-    reports it)."""
+    reports it).
+
+    The text is decoded keeping no record's fields (of each object, only a ``list_key``
+    member), which takes half the time of a full decode: the count runs in the request that
+    uploads the file, and the worker decodes the file again to read it."""
+
+    def only_the_list(pairs):
+        return {key: value for key, value in pairs if key == list_key} or None
+
     try:
-        data = json.loads(text.lstrip("\ufeff"))
+        data = json.loads(text.lstrip("\ufeff"), object_pairs_hook=only_the_list)
     except (ValueError, RecursionError):
         return 1
     if isinstance(data, dict) and isinstance(data.get(list_key), list):

@@ -468,3 +468,23 @@ def test_a_medline_record_with_no_doi_gives_none():
     text = "PMID- 90000099\nTI  - A trial.\nLID - e1234 [pii]\nAID - e1234 [pii]\n"
     [entry] = formats.parse_entries(text, "medline")
     assert "doi" not in entry.fields
+
+
+@pytest.mark.parametrize("format", ["csljson", "ctgov", "json"])
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ('[{"title": "A"}, {"title": "B", "studies": []}, 3]', 3),
+        ('{"studies": [{"protocolSection": {}}, {"studies": [1, 2, 3]}], "totalCount": 2}', 2),
+        ('{"studies": [1, 2], "studies": 5}', 1),  # the last of repeated keys counts
+        ('{"studies": 5, "studies": [1, 2]}', 2),
+        ('{"title": "One item alone"}', 1),
+        ("[]", 0),
+        ("[1, 2", 1),  # not JSON: one report
+    ],
+)
+def test_a_json_files_entries_are_counted_as_its_loader_gives_them(format, text, count):
+    """The count (for the entry limit, in the upload's request) keeps no record's fields."""
+    assert formats.count_entries(text, format) == count
+    if count > 1:
+        assert len(jsontext.load_records(text, "studies")) == count
