@@ -15,8 +15,12 @@ from .bibtex import ParsedEntry
 from .jsontext import WrongShape, describe, file_error, load_records, text_of
 from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus
 
+AMOUNT = r"\d+(?:[.,]\d+)?"
+# A dose as a trial states it: “4.5 mg daily”, a range (“1.5-4.5 mg”, “0.5 to 4.5 mg”), a
+# dose by body weight (“0.1 mg/kg”), each whole.
 DOSE = re.compile(
-    r"\b\d+(?:[.,]\d+)?\s*(?:mg|milligrams?|mcg|µg)\b(?:\s*(?:/|per)\s*day|\s+daily)?",
+    rf"\b{AMOUNT}(?:\s*(?:-|–|to)\s*{AMOUNT})?\s*(?:mg|milligrams?|mcg|µg|micrograms?)\b"
+    r"(?:\s*/\s*kg\b)?(?:\s*(?:/|per)\s*day|\s+daily)?",
     re.IGNORECASE,
 )
 YEAR = re.compile(r"^(\d{4})")

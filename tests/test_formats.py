@@ -488,3 +488,33 @@ def test_a_json_files_entries_are_counted_as_its_loader_gives_them(format, text,
     assert formats.count_entries(text, format) == count
     if count > 1:
         assert len(jsontext.load_records(text, "studies")) == count
+
+
+def _ctgov(protocol=None, **study):
+    """A ClinicalTrials.gov study, completed, with what ``protocol`` adds to its modules."""
+    protocol = {
+        "identificationModule": {"nctId": "NCT90000999", "briefTitle": "A trial"},
+        "statusModule": {"overallStatus": "COMPLETED", "statusVerifiedDate": "2024-05"},
+        **(protocol or {}),
+    }
+    return json.dumps({"protocolSection": protocol, **study})
+
+
+@pytest.mark.parametrize(
+    ("description", "dose"),
+    [
+        ("Naltrexone 4.5 mg daily, at bedtime", "LDN: 4.5 mg daily"),
+        # A range stated is the range, not its upper end: it read “4.5 mg”.
+        ("1.5-4.5 mg nightly", "LDN: 1.5-4.5 mg"),
+        ("titrated from 0.5 to 4.5 mg per day", "LDN: 0.5 to 4.5 mg per day"),
+        # A dose by body weight is not a dose in mg: it read “0.1 mg”.
+        ("0.1 mg/kg per day", "LDN: 0.1 mg/kg per day"),
+        ("50 micrograms daily", "LDN: 50 micrograms daily"),
+        ("Identical-looking capsules", None),
+    ],
+)
+def test_a_ctgov_dose_is_read_as_the_intervention_states_it(description, dose):
+    interventions = [{"type": "DRUG", "name": "LDN", "description": description}]
+    text = _ctgov({"armsInterventionsModule": {"interventions": interventions}})
+    [entry] = formats.parse_entries(text, "ctgov")
+    assert entry.fields.get("dose") == dose
