@@ -5,8 +5,8 @@ Each study becomes a registered trial: its NCT id as the registry id (in the
 ``Trial registration:`` note the importer reads), the brief title, the overall status with
 the catalog's status it maps to (vocabulary.REGISTRY_STATUSES), the date the registry last
 verified that status, the start year, the (expected or actual) completion date, the
-enrollment, conditions, interventions with their doses where stated, and whether results
-are posted.
+enrollment (the sample size once it is actual), conditions, interventions with their doses
+where stated, and whether results are posted.
 """
 
 import re
@@ -57,13 +57,19 @@ def _fields(study, parsed):
     first_posted = text_of(_get(status_module, "studyFirstSubmitDate"))
     year = YEAR.match(start) or YEAR.match(first_posted)
     conditions = _get(protocol, "conditionsModule", "conditions") or []
+    enrollment = _get(protocol, "designModule", "enrollmentInfo")
+    count = text_of(_get(enrollment, "count"))
+    # An estimated enrollment is the trial's target, not a sample size (records.py tells
+    # the curator so); an actual one is.
+    estimated = _get(enrollment, "type") == "ESTIMATED"
     fields = {
         "title": text_of(_get(identification, "briefTitle")),
         "note": f"Trial registration: {nct_id}" if nct_id else "",
         "url": f"https://clinicaltrials.gov/study/{nct_id}" if NCT_ID.fullmatch(nct_id) else "",
         "year": year.group(1) if year else "",
         "design": Design.REGISTERED_TRIAL.value,
-        "sample_size": text_of(_get(protocol, "designModule", "enrollmentInfo", "count")),
+        "sample_size": "" if estimated else count,
+        "estimated_enrollment": count if estimated else "",
         "keywords": "; ".join(map(text_of, conditions)) if isinstance(conditions, list) else "",
         "dose": _doses(_get(protocol, "armsInterventionsModule", "interventions")),
         "registry_status": status,

@@ -116,6 +116,11 @@ def read_fields(row, study, conditions):
         if pk and pk not in row.condition_ids:
             row.condition_ids.append(pk)
             row.warnings.append(f"condition suggested by the MeSH heading “{heading[:80]}”")
+    if fields.get("estimated_enrollment"):  # ClinicalTrials.gov
+        row.warnings.append(
+            f"the registry's enrollment, {fields['estimated_enrollment'][:40]}, is an estimate "
+            "(the trial's target): not taken as its sample size"
+        )
     if fields.get("retracted"):
         row.warnings.append(f"retracted: {fields['retracted'][:200]}")
 

@@ -431,7 +431,16 @@ class RegisteredTrialTests(TestCase):
         stopped = Study.objects.get(registry_id="NCT90000103")
         assert (stopped.status, stopped.results_posted) == ("stopped", True)
         assert list(stopped.conditions.all()) == [self.crohns]
-        assert Study.objects.get(registry_id="NCT90000102").status == "ongoing"
+        recruiting = Study.objects.get(registry_id="NCT90000102")
+        assert recruiting.status == "ongoing"
+        # Its enrollment is the registry's estimate, the trial's target: no sample size
+        # (the list showed “n = 160” for a trial still recruiting).
+        assert recruiting.sample_size is None
+        [row] = [row for row in report.rows if row.entry.key == "NCT90000102"]
+        assert (
+            "the registry's enrollment, 160, is an estimate (the trial's target): not taken "
+            "as its sample size"
+        ) in row.warnings
 
     def test_a_changed_status_is_an_update_the_curator_may_accept(self):
         _import("ctgov_studies.json", skip_errors=True)
