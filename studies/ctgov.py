@@ -62,6 +62,7 @@ def _fields(study, parsed):
     # An estimated enrollment is the trial's target, not a sample size (records.py tells
     # the curator so); an actual one is.
     estimated = _get(enrollment, "type") == "ESTIMATED"
+    has_results = study.get("hasResults")
     fields = {
         "title": text_of(_get(identification, "briefTitle")),
         "note": f"Trial registration: {nct_id}" if nct_id else "",
@@ -75,10 +76,11 @@ def _fields(study, parsed):
         "registry_status": status,
         "registry_checked": text_of(_get(status_module, "statusVerifiedDate")),
         "expected_completion": text_of(_get(status_module, "completionDateStruct", "date")),
-        "results_posted": text_of(study.get("hasResults") is True),
+        # A record without it (a download of chosen fields) says nothing of results.
+        "results_posted": text_of(has_results) if isinstance(has_results, bool) else "",
     }
-    if not isinstance(study.get("hasResults"), bool | None):
-        parsed.errors.append(f"“hasResults” is {describe(study['hasResults'])}, not true or false")
+    if not isinstance(has_results, bool | None):
+        parsed.errors.append(f"“hasResults” is {describe(has_results)}, not true or false")
     if not nct_id:
         parsed.errors.append("no NCT id (protocolSection.identificationModule.nctId)")
     if status in RegistryStatus:

@@ -558,7 +558,29 @@ class RegisteredTrialTests(TestCase):
         assert row.reasons == ['“hasResults” is the str "false", not true or false']
         del study["hasResults"]
         [row] = import_bibtex(json.dumps(study), "trial.json", format="ctgov", dry_run=True).rows
-        assert (row.reasons, row.study.results_posted) == ([], False)
+        assert (row.reasons, row.study.results_posted) == ([], None)  # not known
+
+    def test_a_record_without_has_results_offers_no_change_to_it(self):
+        """The API writes “hasResults” in every full record; one without it (a download of
+        chosen fields) says nothing of results: it offered “results posted: True → False”,
+        which put the trial back among the completed and unpublished."""
+        make_study(
+            title="A trial",
+            registry_id="NCT90000101",
+            status="ongoing",
+            registry_status="ACTIVE_NOT_RECRUITING",
+            registry_checked="2024-01",
+            results_posted=True,
+        )
+        study = json.loads(_read("ctgov_one.json"))
+        del study["hasResults"]
+        [row] = import_bibtex(json.dumps(study), "trial.json", format="ctgov", dry_run=True).rows
+        assert row.update == {
+            "status": "completed",
+            "registry_status": "COMPLETED",
+            "registry_checked": "2025-02",
+            "expected_completion": "2022-06-30",
+        }
 
     def test_only_registry_fields_can_be_updated(self):
         trial = make_study(title="A trial", registry_id="NCT90000101")
