@@ -6,7 +6,7 @@ Each study becomes a registered trial: its NCT id as the registry id (in the
 the catalog's status it maps to (vocabulary.REGISTRY_STATUSES), the date the registry last
 verified that status, the start year, the (expected or actual) completion date, the
 enrollment (the sample size once it is actual), conditions, interventions with their doses
-where stated, and whether results are posted.
+where stated, whether results are posted, and the PMID of a paper reporting them.
 """
 
 import re
@@ -47,6 +47,17 @@ def _doses(interventions):
     return "; ".join(stated)
 
 
+def _results_pmid(references):
+    """The PMID of the first paper the registry lists as reporting the trial's results (a
+    ``RESULT`` reference; a ``BACKGROUND`` one is another study, a ``DERIVED`` one any paper
+    PubMed links to the trial, a protocol or a secondary analysis as well)."""
+    for reference in references if isinstance(references, list) else []:
+        pmid = text_of(_get(reference, "pmid"))
+        if _get(reference, "type") == "RESULT" and pmid.isdigit():
+            return pmid
+    return ""
+
+
 def _fields(study, parsed):
     protocol = study.get("protocolSection") or {}
     identification = _get(protocol, "identificationModule")
@@ -66,6 +77,9 @@ def _fields(study, parsed):
     fields = {
         "title": text_of(_get(identification, "briefTitle")),
         "note": f"Trial registration: {nct_id}" if nct_id else "",
+        # The catalog holds a trial and its paper as one study: a paper it holds already
+        # makes the trial its duplicate.
+        "pmid": _results_pmid(_get(protocol, "referencesModule", "references")),
         "url": f"https://clinicaltrials.gov/study/{nct_id}" if NCT_ID.fullmatch(nct_id) else "",
         "year": year.group(1) if year else "",
         "design": Design.REGISTERED_TRIAL.value,

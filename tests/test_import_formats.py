@@ -582,6 +582,31 @@ class RegisteredTrialTests(TestCase):
             "expected_completion": "2022-06-30",
         }
 
+    def test_a_completed_trial_whose_paper_the_catalog_holds_is_that_study(self):
+        """The registry lists the paper reporting the trial's results (a RESULT reference):
+        a trial whose paper the catalog held already was created beside it, and listed as
+        completed with no publication."""
+        paper = make_study(title="Low-dose naltrexone in fibromyalgia", pmid="24526250")
+        study = json.loads(_read("ctgov_one.json"))
+        study["hasResults"] = False
+        study["protocolSection"]["referencesModule"] = {
+            "references": [
+                {"pmid": "11111111", "type": "BACKGROUND", "citation": "An earlier study."},
+                {"pmid": "24526250", "type": "RESULT", "citation": "Younger J, et al."},
+            ]
+        }
+        report = import_bibtex(json.dumps(study), "trial.json", format="ctgov")
+        [row] = report.rows
+        assert (row.status, row.existing, row.matched_by) == (DUPLICATE, paper, "PMID 24526250")
+        assert report.created == []
+        assert not Study.objects.completed_unpublished().exists()
+
+        # A paper the catalog does not hold: the trial is created, published all the same.
+        study["protocolSection"]["referencesModule"]["references"][1]["pmid"] = "24526251"
+        [trial] = import_bibtex(json.dumps(study), "trial.json", format="ctgov").created
+        assert trial.pmid == "24526251"
+        assert not Study.objects.completed_unpublished().exists()
+
     def test_only_registry_fields_can_be_updated(self):
         trial = make_study(title="A trial", registry_id="NCT90000101")
         with pytest.raises(ValueError):
