@@ -13,7 +13,7 @@ import re
 
 from .bibtex import ParsedEntry
 from .jsontext import WrongShape, describe, file_error, load_records, text_of
-from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus
+from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus, Status
 
 AMOUNT = r"\d+(?:[.,]\d+)?"
 # A dose as a trial states it: “4.5 mg daily”, a range (“1.5-4.5 mg”, “0.5 to 4.5 mg”), a
@@ -99,6 +99,9 @@ def _fields(study, parsed):
         parsed.errors.append("no NCT id (protocolSection.identificationModule.nctId)")
     if status in RegistryStatus:
         fields["status"] = REGISTRY_STATUSES[RegistryStatus(status)].value
+        # A trial that is over, with a paper of its results, is published.
+        if fields["pmid"] and fields["status"] in (Status.COMPLETED, Status.STOPPED):
+            fields["status"] = Status.PUBLISHED.value
     else:
         parsed.errors.append(
             f"the overall status “{status[:40]}” is not one the catalog knows"
