@@ -190,13 +190,17 @@ def compare_duplicates(report):
 def _offer_update(row, catalog):
     """The registry fields of a trial the file gives anew, as an update the curator may
     accept: not from a record checked before the catalog's, which would take the trial
-    back to an earlier status."""
+    back to an earlier status, nor from one that gives no date when the catalog's has one
+    (it may be older, and its status would stand beside the catalog's date)."""
     checked, known = row.study.registry_checked, catalog.registry_checked
-    if _before(checked, known):
+    if _before(checked, known) or (known and not checked):
         if any(attribute in Study.REGISTRY_FIELDS for attribute, _, _ in row.differences):
             row.warnings.append(
                 f"the registry record in the file was checked {checked}, before the "
                 f"catalog's ({known}): not offered as an update"
+                if checked
+                else f"the registry record in the file gives no date it was checked, the "
+                f"catalog's was checked {known}: not offered as an update"
             )
         return
     row.update = {

@@ -509,6 +509,26 @@ class RegisteredTrialTests(TestCase):
             [row] = import_bibtex(json.dumps(study), "new.json", format="ctgov", dry_run=True).rows
             assert row.update["registry_status"] == "COMPLETED", checked
 
+    def test_a_registry_record_with_no_check_date_is_not_offered_as_an_update(self):
+        """It may be older than the catalog's: accepted, it changed the status and left the
+        catalog's “status verified” date beside it, a date that was never this status's."""
+        make_study(
+            title="A trial",
+            registry_id="NCT90000101",
+            status="ongoing",
+            registry_status="RECRUITING",
+            registry_checked="2024-01",
+        )
+        study = json.loads(_read("ctgov_one.json"))  # COMPLETED
+        del study["protocolSection"]["statusModule"]["statusVerifiedDate"]
+        [row] = import_bibtex(json.dumps(study), "trial.json", format="ctgov", dry_run=True).rows
+        assert row.update == {}
+        assert ("registry_status", "RECRUITING", "COMPLETED") in row.differences
+        assert (
+            "the registry record in the file gives no date it was checked, the catalog's was "
+            "checked 2024-01: not offered as an update"
+        ) in row.warnings
+
     def test_a_trial_twice_in_one_file_is_offered_one_update(self):
         """The later check of the two is the update; accepting every update then writes
         it, with no conflict between the two entries."""
