@@ -28,16 +28,18 @@ def report_json(report):
     """An import's report as the ImportJob keeps it: counts, and one object per entry."""
     rows = []
     for row in report.rows:
-        item = {"line": row.entry.line, "key": row.entry.key, "status": row.status}
+        item = {"line": row.entry.line, "key": _storable(row.entry.key), "status": row.status}
         if row.study is not None:
             item["title"] = row.study.title[:300]
             if row.study.year:
                 item["year"] = row.study.year
             if row.study.pk:
                 item["study"] = row.study.pk
-        for name in ("reasons", "warnings", "matched_by"):
+        for name in ("reasons", "warnings"):
             if getattr(row, name):
-                item[name] = getattr(row, name)
+                item[name] = [_storable(text) for text in getattr(row, name)]
+        if row.matched_by:
+            item["matched_by"] = row.matched_by
         if row.existing is not None:
             item["existing"] = row.existing.pk
             item["existing_title"] = str(row.existing)[:200]
@@ -50,7 +52,7 @@ def report_json(report):
             item["position"] = len(rows)  # what the curator ticks to accept it
             item["existing_version"] = row.existing.version
         if row.earlier is not None:
-            item["earlier_key"] = row.earlier.entry.key
+            item["earlier_key"] = _storable(row.earlier.entry.key)
             item["earlier_line"] = row.earlier.entry.line
         rows.append(item)
     return {
@@ -65,6 +67,12 @@ def report_json(report):
         "updated": len(report.updated),
         "rows": rows,
     }
+
+
+def _storable(text):
+    """Text a PostgreSQL JSON column can hold: no NUL character, which a JSON file may give
+    (spelt “\\u0000”) in an entry's id, or in a value a message quotes."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _json_value(value):

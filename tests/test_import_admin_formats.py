@@ -3,6 +3,7 @@ confirm; a file with errors writes nothing unless the curator ticks “Import th
 entries”; a trial's newer registry status is an update the curator may accept, refused if
 the trial changed since the preview. (The tests' task backend runs each job at once.)"""
 
+import json
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -180,6 +181,23 @@ class ImportFormatsAdminTests(TestCase):
         assert response.status_code == 200
         assert response.context["token"] == ""
         assert "not a JSON file the catalog reads" in response.content.decode()
+
+    def test_a_nul_character_in_an_entrys_key_or_message_is_previewed(self):
+        """JSON spells it “\\u0000”: a ClinicalTrials.gov id or a CSL id holding one went
+        into the job's report, which PostgreSQL cannot store (the job failed, and with the
+        tests' task backend the upload was a server error)."""
+        study = {
+            "identificationModule": {"nctId": "NCT90000999\u0000", "briefTitle": "T"},
+            "statusModule": {"overallStatus": "COMPLETED\u0000"},
+        }
+        for name, content in (
+            ("trial.json", json.dumps({"protocolSection": study})),
+            ("zotero.json", json.dumps([{"id": "x\u0000", "type": "article", "title": "T"}])),
+        ):
+            response, job = self._preview(name, content.encode())
+            assert response.status_code == 200
+            assert "\\u0000" not in json.dumps(job.report), name
+            assert job.report["rows"][0]["key"].startswith(("NCT90000999", "x")), name
 
     @override_settings(BIBTEX_MAX_ENTRIES=3)
     def test_a_file_over_the_entry_limit_is_a_form_error_in_every_format(self):
