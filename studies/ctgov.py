@@ -12,6 +12,7 @@ where stated, whether results are posted, and the PMID of a paper reporting them
 import re
 
 from .bibtex import ParsedEntry
+from .identifiers import PMID_RE
 from .jsontext import WrongShape, describe, file_error, load_records, text_of
 from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus, Status
 
@@ -53,7 +54,7 @@ def _results_pmid(references):
     PubMed links to the trial, a protocol or a secondary analysis as well)."""
     for reference in references if isinstance(references, list) else []:
         pmid = text_of(_get(reference, "pmid"))
-        if _get(reference, "type") == "RESULT" and pmid.isdigit():
+        if _get(reference, "type") == "RESULT" and PMID_RE.match(pmid):
             return pmid
     return ""
 

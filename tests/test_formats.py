@@ -518,3 +518,22 @@ def test_a_ctgov_dose_is_read_as_the_intervention_states_it(description, dose):
     text = _ctgov({"armsInterventionsModule": {"interventions": interventions}})
     [entry] = formats.parse_entries(text, "ctgov")
     assert entry.fields.get("dose") == dose
+
+
+@pytest.mark.parametrize(
+    ("references", "pmid"),
+    [
+        ([{"pmid": "24526250", "type": "RESULT"}], "24526250"),
+        ([{"pmid": "1", "type": "BACKGROUND"}, {"pmid": "2", "type": "DERIVED"}], None),
+        # Not a PMID: the reference is passed over, not the trial refused.
+        (
+            [{"pmid": "0" * 30, "type": "RESULT"}, {"pmid": "24526250", "type": "RESULT"}],
+            "24526250",
+        ),
+        ([{"pmid": "PMC123", "type": "RESULT"}], None),
+    ],
+)
+def test_a_trials_results_paper_is_its_pmid(references, pmid):
+    text = _ctgov({"referencesModule": {"references": references}})
+    [entry] = formats.parse_entries(text, "ctgov")
+    assert (entry.errors, entry.fields.get("pmid")) == ([], pmid)
