@@ -31,6 +31,8 @@ PUBMED = re.compile(r"pubmed|medline|\bnlm\b", re.IGNORECASE)
 # “PMC3962576”, “PMCID: PMC3962576”, “PMCID: 3962576”, any case: normalize_pmcid gives the
 # catalog's form.
 PMCID = re.compile(r"\b(PMC\d{1,9})\b|\bPMCID:?\s*(\d{1,9})\b", re.IGNORECASE)
+# A name's suffix, which RIS writes last (“King, Martin L., Jr.”).
+SUFFIX = re.compile(r"(?:Jr|Sr)\.?|II|III|IV", re.IGNORECASE)
 
 
 def _year(record):
@@ -47,7 +49,7 @@ def _fields(record):
     fields = {"title": record.get("title") or record.get("primary_title") or ""}
     authors = [*record.get("authors", []), *record.get("first_authors", [])]
     if any(a.strip() for a in authors):
-        fields["author"] = [a.strip() for a in authors if a.strip()]
+        fields["author"] = [_name(a.strip()) for a in authors if a.strip()]
     for key in JOURNAL_KEYS:
         if record.get(key):
             fields["journal"] = record[key]
@@ -84,6 +86,16 @@ def _fields(record):
     if fields.get("doi") and fields.get("url", "").lower().endswith(doi_link):
         del fields["url"]
     return fields
+
+
+def _name(author):
+    """An author's name, a suffix where BibTeX's “von Last, Jr, First” and the catalog put
+    it: RIS writes it last, “King, Martin L., Jr.” (the catalog's own export, “King, Jr.,
+    Martin L.”, is left as it is)."""
+    parts = [part.strip() for part in author.split(",")]
+    if len(parts) == 3 and SUFFIX.fullmatch(parts[2]) and not SUFFIX.fullmatch(parts[1]):
+        return f"{parts[0]}, {parts[2]}, {parts[1]}"
+    return author
 
 
 def _doi_in(*values):

@@ -405,6 +405,22 @@ def test_a_csl_name_keeps_its_particles_and_suffix(person, name):
     assert item.fields["author"] == [name]
 
 
+@pytest.mark.parametrize(
+    ("author", "name"),
+    [
+        # RIS (EndNote, the RIS specification) writes a suffix last: it stands where BibTeX
+        # and the CSL reading put it, so one author is one name from every format.
+        ("King, Martin L., Jr.", "King, Jr., Martin L."),
+        ("van der Berg, J, III", "van der Berg, III, J"),
+        ("King, Jr., Martin L.", "King, Jr., Martin L."),  # the catalog's own export
+        ("Younger, Jarred W.", "Younger, Jarred W."),
+    ],
+)
+def test_a_ris_authors_suffix_stands_where_the_catalog_keeps_it(author, name):
+    [entry] = formats.parse_entries(f"TY  - JOUR\nTI  - A\nAU  - {author}\nER  - \n", "ris")
+    assert entry.fields["author"] == [name]
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-16-le"])
 def test_a_file_saved_as_utf16_with_its_byte_order_mark_is_read(encoding):
     """Windows tools save “Unicode” text as UTF-16: it was refused as “a binary file, not
