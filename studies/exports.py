@@ -26,7 +26,7 @@ from django.db.models import FloatField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
-from . import bibtex
+from . import bibtex, ris
 from .citations import Citation
 from .identifiers import doi_url
 from .jsontext import text_of
@@ -387,7 +387,7 @@ def citation_to_ris(citation):
     record = {
         "type_of_reference": RIS_TYPES.get(citation.design, "JOUR" if citation.journal else "GEN"),
         "title": _one_line(citation.title),
-        "authors": [_one_line(author) for author in citation.authors],
+        "authors": [ris.written_name(_one_line(author)) for author in citation.authors],
     }
     url = citation.url or (doi_url(citation.doi) if citation.doi else "")
     registration = f"Trial registration: {citation.registry_id}" if citation.registry_id else ""

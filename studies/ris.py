@@ -90,11 +90,25 @@ def _fields(record):
 
 def _name(author):
     """An author's name, a suffix where BibTeX's “von Last, Jr, First” and the catalog put
-    it: RIS writes it last, “King, Martin L., Jr.” (the catalog's own export, “King, Jr.,
-    Martin L.”, is left as it is)."""
+    it: RIS writes it last, “King, Martin L., Jr.” (a name written “King, Jr., Martin L.”,
+    as the catalog's RIS export did before it wrote the suffix last, is left as it is)."""
+    return _suffix_moved(author, 2, 1)
+
+
+def written_name(author):
+    """The catalog's name as RIS writes it, a suffix last: “King, Jr., Martin L.” is
+    “King, Martin L., Jr.” (EndNote and the RIS specification read a second part as the
+    given names)."""
+    return _suffix_moved(author, 1, 2)
+
+
+def _suffix_moved(author, suffix_at, to):
+    """``author`` in three comma-separated parts, the part at ``suffix_at`` a suffix, with
+    that part moved to ``to``; any other name as it is."""
     parts = [part.strip() for part in author.split(",")]
-    if len(parts) == 3 and SUFFIX.fullmatch(parts[2]) and not SUFFIX.fullmatch(parts[1]):
-        return f"{parts[0]}, {parts[2]}, {parts[1]}"
+    if len(parts) == 3 and SUFFIX.fullmatch(parts[suffix_at]) and not SUFFIX.fullmatch(parts[to]):
+        parts[suffix_at], parts[to] = parts[to], parts[suffix_at]
+        return ", ".join(parts)
     return author
 
 

@@ -6,7 +6,7 @@ bibtexparser's Library and Entry objects. They carry the corrections other issue
 for since: outcome domains and dose bands (issue 12); BibTeX authors in braces and page
 ranges with ``--`` (issue 10), written by the catalog's own ``author_name``/``page_range``;
 condition tags with their basis, the design's basis and quote, per-arm percentages
-(issue 16).
+(issue 16); a RIS author's suffix last (issue 13).
 """
 
 import csv
@@ -24,6 +24,7 @@ from studies.bibtex import LATEX_ESCAPES, LIGATURES, author_name, page_range
 from studies.exports import CSV_COLUMNS, spreadsheet_safe
 from studies.identifiers import doi_url
 from studies.models import Study
+from studies.ris import written_name
 
 
 def _none_if_empty(value):
@@ -186,7 +187,8 @@ RIS_TYPES = {"registered_trial": "GEN", "trial_protocol": "JOUR"}
 def study_to_ris(study):
     lines = [("TY", RIS_TYPES.get(study.design, "JOUR" if study.journal else "GEN"))]
     lines.append(("TI", study.title))
-    lines.extend(("AU", author) for author in study.authors)
+    # A suffix last, as RIS writes it (added since: issue 13's round trips).
+    lines.extend(("AU", written_name(author)) for author in study.authors)
     if study.year:
         lines.append(("PY", str(study.year)))
     for tag, value in (

@@ -116,6 +116,10 @@ class RoundTripTests(TestCase):
     def test_ris(self):
         text = _export("ris")
         assert detect_format(text) == "ris"
+        # A suffix last, where EndNote and the RIS specification look for it: a second part
+        # would be read as the given names.
+        assert "AU  - King, Martin L., Jr.\r\n" in text
+        assert "AU  - van der Berg, J, III\r\n" in text
         self._reimport(text, "ris")
 
     def test_csv(self):
