@@ -5,10 +5,16 @@ they fail, so that CI never passes by skipping them.
 """
 
 import os
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
+from tests.test_admin import make_curator
+
+PASSWORD = "a long curator password"  # tests.test_admin.make_curator's
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -74,3 +80,27 @@ def page(browser):
     page.on("console", lambda message: page.console_messages.append(message.text))
     yield page
     context.close()
+
+
+def curators_group():
+    """The group migration 0002 makes: the flush after another browser test dropped it."""
+    migration = import_module("studies.migrations.0002_curators_group")
+    group, _ = Group.objects.get_or_create(name=migration.GROUP)
+    codenames = [f"{a}_{m}" for m in migration.MODELS for a in migration.ACTIONS]
+    group.permissions.set(
+        Permission.objects.filter(content_type__app_label="studies", codename__in=codenames)
+    )
+
+
+@pytest.fixture
+def curator_page(live_server, page):
+    """A page with a curator (alice) logged in to the admin."""
+    curators_group()
+    make_curator("alice")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}{reverse('admin:login')}")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**{reverse('admin:index')}")
+    return page

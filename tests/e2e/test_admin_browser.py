@@ -1,11 +1,8 @@
 """The curators' pages in a real browser: no critical or serious axe-core finding on any
 page a curator uses, and a study's change form short enough to work in."""
 
-from importlib import import_module
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from tests.factories import (
@@ -17,11 +14,9 @@ from tests.factories import (
     make_source,
     make_study,
 )
-from tests.test_admin import make_curator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "a long curator password"
 BLOCKING = ("critical", "serious")
 
 
@@ -44,29 +39,6 @@ def study():
     make_mention(study, source, quote="In a 2013 trial, pain fell by 28.8% on LDN.")
     make_claim(study, source, quote="LDN cures fibromyalgia.", verdict="misattributed")
     return study
-
-
-def curators_group():
-    """The group migration 0002 makes: the flush after another browser test dropped it."""
-    migration = import_module("studies.migrations.0002_curators_group")
-    group, _ = Group.objects.get_or_create(name=migration.GROUP)
-    codenames = [f"{a}_{m}" for m in migration.MODELS for a in migration.ACTIONS]
-    group.permissions.set(
-        Permission.objects.filter(content_type__app_label="studies", codename__in=codenames)
-    )
-
-
-@pytest.fixture
-def curator_page(live_server, page):
-    curators_group()
-    make_curator("alice")
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"{live_server.url}{reverse('admin:login')}")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"**{reverse('admin:index')}")
-    return page
 
 
 def blocking_findings(page):

@@ -1,0 +1,69 @@
+"""The curators' import page in a real browser: upload or paste any format, follow the job's
+page to its preview and confirm it, by keyboard as well as by mouse, with no critical or
+serious axe-core finding and no CSP violation.
+
+Jobs wait in the database backend's queue here (no worker runs), so that the tests see a
+job queued and running; the test runs the worker's step itself (jobs.run_job)."""
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from studies import jobs
+from studies.models import ImportJob
+from tests.e2e.test_admin_browser import blocking_findings
+from tests.factories import make_condition
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CORPUS = Path(__file__).parent.parent / "import_corpus"
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def queued(settings):
+    """Jobs stay queued until the test runs them."""
+    settings.TASKS = DATABASE_TASKS
+    make_condition(name="Fibromyalgia", slug="fibromyalgia")
+
+
+def upload(page, live_server, name):
+    page.goto(live_server.url + reverse("admin:studies_study_import"))
+    page.get_by_label("File").set_input_files(CORPUS / name)
+    page.get_by_role("button", name="Preview the import").click()
+    page.wait_for_url("**/import-bibtex/*/")
+    return ImportJob.objects.latest("pk")
+
+
+def csp_violations(page):
+    return [m for m in page.console_messages if "Content Security Policy" in m]
+
+
+def test_the_progress_is_announced_and_the_focus_kept_until_the_preview(
+    live_server, curator_page, queued
+):
+    page = curator_page
+    job = upload(page, live_server, "zotero.ris")
+    status = page.get_by_role("status")
+    assert "waiting for a worker" in status.inner_text()
+    assert blocking_findings(page) == []
+
+    # A keyboard user on the cancel button stays there while the page follows the job.
+    page.evaluate("window.notReloaded = true")
+    page.get_by_role("button", name="Cancel the import").focus()
+    ImportJob.objects.filter(pk=job.pk).update(status="checking", done=3, total=6)
+    page.wait_for_function(
+        "() => document.querySelector('[role=status]').textContent.includes('3 of 6')",
+        timeout=8_000,
+    )
+    assert page.evaluate("document.activeElement.value") == "Cancel the import"
+    assert page.evaluate("window.notReloaded") is True
+
+    # The preview replaces the progress, and the focus moves to what it says.
+    ImportJob.objects.filter(pk=job.pk).update(status="queued")
+    jobs.run_job(job.pk)
+    page.get_by_role("button", name="Import 4 new studies").wait_for(timeout=8_000)
+    assert "4 new" in page.evaluate("document.activeElement.textContent")
+    assert blocking_findings(page) == []
+    assert csp_violations(page) == []
