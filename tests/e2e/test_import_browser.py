@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from studies import jobs
-from studies.models import ImportJob
+from studies.models import ImportJob, Study
 from tests.e2e.test_admin_browser import blocking_findings
 from tests.factories import make_condition
 
@@ -66,4 +66,62 @@ def test_the_progress_is_announced_and_the_focus_kept_until_the_preview(
     page.get_by_role("button", name="Import 4 new studies").wait_for(timeout=8_000)
     assert "4 new" in page.evaluate("document.activeElement.textContent")
     assert blocking_findings(page) == []
+    assert csp_violations(page) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("zotero.ris", "RIS"),
+        ("pubmed.nbib", "PubMed MEDLINE"),
+        ("zotero.json", "CSL JSON"),
+        ("ctgov_studies.json", "ClinicalTrials.gov"),
+    ],
+)
+def test_each_format_uploaded_and_pasted_gives_its_preview(live_server, curator_page, name, label):
+    page = curator_page
+    make_condition(name="Fibromyalgia", slug="fibromyalgia")
+    upload(page, live_server, name)  # the tests' task backend checks it at once
+    assert label in page.locator("#import-summary").inner_text()
+    page.goto(live_server.url + reverse("admin:studies_study_import"))
+    page.get_by_label("or paste the text").fill((CORPUS / name).read_text())
+    page.get_by_role("button", name="Preview the import").click()
+    assert label in page.locator("#import-summary").inner_text()
+    assert page.locator("#import-confirm input[type=submit]").is_visible()
+    assert csp_violations(page) == []
+
+
+def test_a_file_with_errors_is_imported_only_when_the_curator_ticks_the_box(
+    live_server, curator_page
+):
+    page = curator_page
+    upload(page, live_server, "no_er.ris")
+    page.get_by_role("button", name="Import 2 new studies").click()
+    assert "Nothing was imported: 1 entry of no_er.ris has errors" in page.inner_text("body")
+    assert not Study.objects.exists()
+    # By keyboard: the box, then the button.
+    box = page.get_by_label("Import the valid entries and skip the 1 with errors")
+    box.focus()
+    page.keyboard.press("Space")
+    assert box.is_checked()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "Import 2 new studies"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#import-summary:has-text('2 created')")
+    assert Study.objects.count() == 2
+
+
+def test_a_queued_job_is_cancelled_by_keyboard_and_its_page_says_so(
+    live_server, curator_page, queued
+):
+    page = curator_page
+    job = upload(page, live_server, "pubmed.nbib")
+    page.get_by_role("button", name="Cancel the import").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#import-status:has-text('cancelled')")
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert page.get_by_role("button", name="Cancel the import").count() == 0
+    page.reload()
+    assert "cancelled" in page.locator("#import-status").inner_text()
     assert csp_violations(page) == []
