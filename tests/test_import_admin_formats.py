@@ -209,3 +209,14 @@ class ImportFormatsAdminTests(TestCase):
         [error] = response.context["form"].errors["text"]
         assert error.startswith("The text holds 4 entries; the catalog imports at most 3 ")
         assert not ImportJob.objects.exists()
+
+    def test_the_import_page_links_the_curators_own_recent_imports(self):
+        # A curator who left a job's page (to check a study, say) finds it again here.
+        _, job = self._preview("zotero.ris")
+        ImportJob.objects.create(file_name="someone-elses.ris", user=make_curator("bob"))
+        content = self.client.get(IMPORT).content.decode()
+        assert (
+            f'<a href="{job.get_absolute_url()}">zotero.ris</a>: checked, waiting for confirmation'
+            in content
+        )
+        assert "someone-elses.ris" not in content

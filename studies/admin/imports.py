@@ -24,6 +24,8 @@ from ..models import ImportJob
 
 # Seconds between reloads of the job's page while it waits or runs.
 REFRESH_SECONDS = 2
+# How many of a curator's own imports the import page links.
+RECENT_JOBS = 10
 
 
 def _context(model_admin, request, **extra):
@@ -51,8 +53,13 @@ def import_view(model_admin, request):
             text, file_name, user=request.user, format=form.cleaned_data["format"]
         )
         return redirect(job)
+    # The curator's own last imports, to find a job's page again (not their big reports).
+    recent = ImportJob.objects.filter(user=request.user).only("file_name", "status", "created_at")
+    recent = recent[:RECENT_JOBS]
     return TemplateResponse(
-        request, "admin/studies/study/import_form.html", _context(model_admin, request, form=form)
+        request,
+        "admin/studies/study/import_form.html",
+        _context(model_admin, request, form=form, recent=recent),
     )
 
 
