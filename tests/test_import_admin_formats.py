@@ -220,3 +220,18 @@ class ImportFormatsAdminTests(TestCase):
             in content
         )
         assert "someone-elses.ris" not in content
+
+    def test_a_preview_with_only_updates_offers_to_update_not_to_import_none(self):
+        _, response, _ = self._trial_offered_an_update()
+        content = response.content.decode()
+        assert 'value="Update the ticked trials"' in content
+        assert "Import 0 new" not in content
+
+    def test_a_job_not_yet_counted_shows_no_empty_progress_bar(self):
+        job = ImportJob.objects.create(file_name="big.ris", user=self.curator)
+        content = self.client.get(job.get_absolute_url()).content.decode()
+        assert "Waiting for a worker" in content
+        assert "<progress" not in content and "0 of 0" not in content
+        ImportJob.objects.filter(pk=job.pk).update(status="checking")
+        content = self.client.get(job.get_absolute_url()).content.decode()
+        assert "Reading the file." in content and "0 of 0" not in content
