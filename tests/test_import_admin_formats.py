@@ -235,3 +235,11 @@ class ImportFormatsAdminTests(TestCase):
         ImportJob.objects.filter(pk=job.pk).update(status="checking")
         content = self.client.get(job.get_absolute_url()).content.decode()
         assert "Reading the file." in content and "0 of 0" not in content
+
+    def test_the_page_of_a_confirmed_import_offers_no_update_to_tick(self):
+        trial, response, job = self._trial_offered_an_update()
+        self.client.post(CONFIRM, {"token": response.context["token"], "update": "0"})
+        content = self.client.get(job.get_absolute_url()).content.decode()
+        assert "1 trial updated" in content
+        assert 'name="update"' not in content
+        assert "Update the catalog's record" not in content

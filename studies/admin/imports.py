@@ -119,10 +119,7 @@ def job_view(model_admin, request, pk):
             report=report,
             rows=rows,
             hidden=hidden,
-            # Only the curator who uploaded the file confirms it.
-            token=job.token
-            if job.user_id == request.user.pk and (report.get("new") or report.get("updates"))
-            else "",
+            token=job.token if job.can_confirm(request.user) else "",
             refresh=REFRESH_SECONDS if job.waiting else None,
         ),
     )

@@ -81,6 +81,17 @@ class ImportJob(models.Model):
         """Queued or running: its page reloads itself."""
         return not self.finished and self.status != self.Status.PREVIEWED
 
+    def can_confirm(self, user):
+        """Whether ``user`` may confirm the job now: only the curator who uploaded the file,
+        only its preview (not the job once confirmed), and only if it has something to
+        import or a registry update to offer."""
+        report = self.report or {}
+        return (
+            self.status == self.Status.PREVIEWED
+            and self.user_id == user.pk
+            and bool(report.get("new") or report.get("updates"))
+        )
+
     @property
     def percent(self):
         return 100 * self.done // self.total if self.total else 0
