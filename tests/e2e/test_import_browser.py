@@ -125,3 +125,35 @@ def test_a_queued_job_is_cancelled_by_keyboard_and_its_page_says_so(
     page.reload()
     assert "cancelled" in page.locator("#import-status").inner_text()
     assert csp_violations(page) == []
+
+
+def test_a_double_click_back_and_reload_confirm_one_import_followed_to_its_end(
+    live_server, curator_page, queued
+):
+    from django_tasks_db.models import DBTaskResult
+
+    page = curator_page
+    job = upload(page, live_server, "zotero.ris")
+    jobs.run_job(job.pk)
+    page.reload()
+    page.get_by_label("Import the valid entries and skip the 2 with errors").check()
+    page.get_by_role("button", name="Import 4 new studies").dblclick()
+    page.wait_for_selector("#import-status:has-text('waiting for a worker')")
+    page.reload()
+    job.refresh_from_db()
+    assert (job.confirmed, job.skip_errors, DBTaskResult.objects.count()) == (True, True, 2)
+    page.go_back()  # the job as it is now (the admin's pages are not cached): no button
+    assert "waiting for a worker" in page.locator("#import-status").inner_text()
+    assert page.get_by_role("button", name="Import 4 new studies").count() == 0
+    assert DBTaskResult.objects.count() == 2
+    page.goto(live_server.url + job.get_absolute_url())
+    jobs.run_job(job.pk)  # the page follows the job to its report, in place
+    page.wait_for_selector("#import-summary:has-text('4 created')", timeout=8_000)
+    assert Study.objects.count() == 4
+    assert blocking_findings(page) == []
+    page.goto(live_server.url + reverse("admin:studies_study_import"))
+    page.get_by_role("link", name="zotero.ris").click()  # the curator's recent imports
+    page.wait_for_url(f"**{job.get_absolute_url()}")
+    page.go_back()
+    assert blocking_findings(page) == []
+    assert csp_violations(page) == []
