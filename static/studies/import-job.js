@@ -18,12 +18,13 @@
 
   function update(doc) {
     var fresh = doc.getElementById("content-main");
-    if (!fresh) {
-      window.location.reload();  // logged out, or an error page: show it as it is
+    var freshState = doc.getElementById("import-state");
+    if (!fresh || !freshState) {
+      // Not the job's page: the login page (the session ended) or an error page.
+      window.location.reload();
       return;
     }
     var state = document.getElementById("import-state");
-    var freshState = doc.getElementById("import-state");
     if (textOf(state) !== textOf(freshState)) {
       state.innerHTML = freshState.innerHTML;
     }

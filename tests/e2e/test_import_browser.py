@@ -157,3 +157,11 @@ def test_a_double_click_back_and_reload_confirm_one_import_followed_to_its_end(
     page.go_back()
     assert blocking_findings(page) == []
     assert csp_violations(page) == []
+
+
+def test_a_curator_logged_out_meanwhile_is_shown_the_login_page(live_server, curator_page, queued):
+    page = curator_page
+    upload(page, live_server, "zotero.ris")
+    page.context.clear_cookies()  # the session ended (logged out in another tab, expired)
+    page.wait_for_url("**/admin/login/**", timeout=8_000)
+    assert page.get_by_label("Username").is_visible()
