@@ -165,3 +165,19 @@ def test_a_curator_logged_out_meanwhile_is_shown_the_login_page(live_server, cur
     page.context.clear_cookies()  # the session ended (logged out in another tab, expired)
     page.wait_for_url("**/admin/login/**", timeout=8_000)
     assert page.get_by_label("Username").is_visible()
+
+
+def test_a_registry_update_is_accepted_with_its_checkbox(live_server, curator_page):
+    page = curator_page
+    upload(page, live_server, "ctgov_studies.json")  # the tests' task backend checks it at once
+    page.get_by_label("Import the valid entries and skip the 2 with errors").check()
+    page.get_by_role("button", name="Import 4 new studies").click()
+    page.wait_for_selector("#import-summary:has-text('4 created')")
+    upload(page, live_server, "ctgov_one.json")
+    assert "results_posted: False → True" in page.locator("#import-preview").inner_text()
+    page.get_by_label("Update the catalog's record").check()
+    page.get_by_role("button", name="Update the ticked trials").click()
+    page.wait_for_selector("#import-summary:has-text('1 trial updated')")
+    assert Study.objects.get(registry_id="NCT90000101").results_posted is True
+    assert blocking_findings(page) == []
+    assert csp_violations(page) == []
