@@ -6,10 +6,13 @@ through the import's report like any damaged entry.
 """
 
 import json
+import re
 
 from .bibtex import ParsedEntry
 
 WHITESPACE = " \t\r\n"
+# Half of a UTF-16 pair, which JSON may spell (“\ud800”) and no text can hold.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class WrongShape(Exception):
@@ -152,4 +155,10 @@ def text_of(value):
         raise WrongShape(
             f"{describe(value)} where text belongs: {json.dumps(value, ensure_ascii=False)[:60]}"
         )
-    return str(value)
+    text = str(value)
+    if not text.isascii() and (half := SURROGATE.search(text)):
+        raise WrongShape(
+            f"text holding “\\u{ord(half.group()):04x}”, half of a character (an unpaired "
+            f"surrogate), which no text can hold: {json.dumps(text)[:60]}"
+        )
+    return text

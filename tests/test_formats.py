@@ -284,6 +284,43 @@ def test_a_list_or_object_where_text_belongs_is_an_error_on_the_entry(format, te
     ("format", "text"),
     [
         (
+            "json",
+            '[{"title": "Pain \\ud800 relief"}, {"title": "B", "authors": ["A\\udfff"]}, '
+            '{"title": "C \\ud83d\\ude00"}]',
+        ),
+        (
+            "csljson",
+            '[{"type": "article", "title": "Pain \\ud800 relief"}, '
+            '{"type": "article", "title": "B", "author": [{"family": "A\\udfff"}]}, '
+            '{"type": "article", "title": "C \\ud83d\\ude00"}]',
+        ),
+        (
+            "ctgov",
+            '{"studies": ['
+            + ", ".join(
+                f'{{"protocolSection": {{"identificationModule": {{"nctId": "NCT9000010{n}", '
+                f'"briefTitle": "{title}"}}, "statusModule": {{"overallStatus": "COMPLETED"}}}}}}'
+                for n, title in enumerate(["Pain \\ud800 relief", "B \\udfff", "C \\ud83d\\ude00"])
+            )
+            + "]}",
+        ),
+    ],
+)
+def test_half_of_a_character_is_an_error_on_its_entry_and_a_whole_pair_is_text(format, text):
+    # JSON may spell a lone UTF-16 surrogate, which no text can hold: stored, or shown on
+    # the job's page, it failed (a server error), and PostgreSQL refused the report.
+    entries = formats.parse_entries(text, format)
+    assert [bool(entry.errors) for entry in entries] == [True, True, False]
+    assert entries[0].errors[0].startswith("a value is text holding “\\ud800”, half of a")
+    assert "“\\udfff”" in entries[1].errors[0]
+    assert all(entry.fields == {} for entry in entries[:2])
+    assert entries[2].fields["title"] == "C \U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        (
             "ris",
             "TY  - JOUR\nTI  - A\nAU  - Research and Development Group\nAU  - Müller, J\nER  - \n",
         ),

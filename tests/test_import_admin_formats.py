@@ -243,3 +243,15 @@ class ImportFormatsAdminTests(TestCase):
         assert "1 trial updated" in content
         assert 'name="update"' not in content
         assert "Update the catalog's record" not in content
+
+    def test_half_of_a_character_in_a_json_entry_is_its_error_not_a_server_error(self):
+        """JSON spells a lone UTF-16 surrogate (“\\ud800”), which no text can hold: the
+        job's page failed on it (a server error), and PostgreSQL refused the job's report."""
+        items = [
+            {"id": "a", "type": "article", "title": "Pain \ud800 relief"},
+            {"id": "b", "type": "article", "title": "Fatigue"},
+        ]
+        response, job = self._preview("zotero.json", json.dumps(items).encode())
+        assert response.status_code == 200
+        assert (job.report["errors"], job.report["new"]) == (1, 1)
+        assert "half of a character" in response.content.decode()
