@@ -118,6 +118,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# SQLite has one writer at a time: an import holds the write lock while it writes a file's
+# studies (5.5 s for the largest file it takes, 50,000 entries, on a quiet machine). A
+# curator's save, a sign-in or a cancel meanwhile waits for it, up to this many seconds
+# (SQLite's own default is 5, after which the write failed as "the database is
+# unavailable").
+SQLITE_WRITE_WAIT = env_int("SQLITE_WRITE_WAIT", 20)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = SQLITE_WRITE_WAIT
 
 # The cache: Redis when REDIS_URL is set (shared by every server); files in CACHE_DIR when
 # that is set (shared by the workers of one machine, and by `manage.py warm_catalog`, so

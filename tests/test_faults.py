@@ -7,6 +7,8 @@ client switches it off.
 
 import socket
 import sqlite3
+import threading
+import time
 from io import BytesIO
 from unittest import mock
 
@@ -307,3 +309,33 @@ def test_a_constraint_violation_half_way_leaves_the_database_as_it_was(catalog_b
     ):
         import_bibtex(text, file_name="many.bib")
     assert database_dump() == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write lock")
+def test_a_write_on_sqlite_waits_for_an_import_holding_the_write_lock(tmp_path):
+    """An import holds SQLite's one write lock while it writes a file's studies: a sign-in,
+    a save or a cancel meanwhile waits for it, past SQLite's own 5 seconds, after which it
+    failed ("database is locked", shown as the database unavailable)."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    path = tmp_path / "catalog.sqlite3"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE sign_in (at REAL)")
+    importer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    importer.execute("BEGIN IMMEDIATE")  # the import's transaction, writing
+    finished = threading.Timer(6, importer.execute, ["COMMIT"])
+    finished.start()
+    site = DatabaseWrapper({**connection.settings_dict, "NAME": str(path)}, alias="site")
+    try:
+        started = time.monotonic()
+        with site.cursor() as cursor:
+            cursor.execute("INSERT INTO sign_in VALUES (1)")
+        assert time.monotonic() - started > 5
+        with site.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sign_in")
+            assert cursor.fetchone() == (1,)
+    finally:
+        finished.join()
+        site.close()
+        importer.close()
