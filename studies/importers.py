@@ -468,20 +468,24 @@ def read_entries(text, format="bibtex"):
         blocks = bibtex.block_starts(text)  # one scan for both
         total = len(bibtex.entry_starts(text, blocks))
         if not total and text.strip():
-            return [_no_bibtex_entry(text)], 1
+            message = "no BibTeX entry (a line starting “@article{”, “@misc{”, …) in this text"
+            entries = [bibtex.ParsedEntry("(the whole file)", 1, errors=[message])]
+            return _told_the_format_it_looks_like(entries, text, format), 1
         return bibtex.iter_entries(text, blocks), total
     entries = formats.parse_entries(text, format)
-    return entries, len(entries)
+    return _told_the_format_it_looks_like(entries, text, format), len(entries)
 
 
-def _no_bibtex_entry(text):
-    """The report of a text read as BibTeX that holds no entry (BibTeX would take it all
-    for a comment): another format, most often, read as BibTeX."""
-    message = "no BibTeX entry (a line starting “@article{”, “@misc{”, …) in this text"
-    other = formats.detect_format(text)
-    if other and other != "bibtex":
-        message += f": it looks like {formats.NAMES[other]}; import it in that format"
-    return bibtex.ParsedEntry("(the whole file)", 1, errors=[message])
+def _told_the_format_it_looks_like(entries, text, format):
+    """``entries``, the first naming the format the text looks like when every one is an
+    error and the text looks like another: a file read in the wrong format (RIS pasted as
+    MEDLINE, say) would otherwise be an error on each of its records, with no word of why."""
+    if entries and all(entry.errors for entry in entries):
+        other = formats.detect_format(text)
+        if other and other != format:
+            hint = f": it looks like {formats.NAMES[other]}; import it in that format"
+            entries[0].errors[0] += hint
+    return entries
 
 
 def import_records(

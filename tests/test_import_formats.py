@@ -794,6 +794,25 @@ class NoBibtexEntryTests(TestCase):
             "like the catalog's CSV export; import it in that format"
         ]
 
+    def test_a_file_read_in_another_wrong_format_names_the_format_it_looks_like(self):
+        ris = (CORPUS / "zotero.ris").read_text()
+        for text, format, looks_like in (
+            (ris, "medline", "RIS"),
+            (ris, "csljson", "RIS"),
+            ("PMID- 1\nTI  - A study\n", "ris", "PubMed MEDLINE"),
+            ('[{"type": "article", "title": "A"}]', "csv", "CSL JSON"),
+        ):
+            rows = import_bibtex(text, "pasted", format=format, dry_run=True).rows
+            assert (
+                rows[0]
+                .reasons[0]
+                .endswith(f": it looks like {looks_like}; import it in that format")
+            ), (format, rows[0].reasons)
+            assert all(row.reasons for row in rows)
+        # A file read in its own format, whose every entry is an error, is told nothing more.
+        [row] = import_bibtex("TY  - JOUR\nER  - \n", "a.ris", format="ris", dry_run=True).rows
+        assert "looks like" not in " ".join(row.reasons)
+
     def test_a_comment_alone(self):
         [row] = import_bibtex(
             "% nothing here yet\n", "empty.bib", format="bibtex", dry_run=True
