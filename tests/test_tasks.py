@@ -178,7 +178,7 @@ class JobPageTests(TestCase):
         )
         page = self.client.get(job.get_absolute_url()).content.decode()
         assert '<progress id="import-progress" max="4000" value="1000">25%</progress>' in page
-        assert "1000 of 4000 entries checked" in page
+        assert "1,000 of 4,000 entries checked" in page  # as the command prints it
         assert '<meta http-equiv="refresh" content="2">' in page
         assert reverse("admin:studies_study_import_cancel", args=[job.pk]) in page
         assert "<script>" not in page.split("</head>")[1].split("<footer")[0]
