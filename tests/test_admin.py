@@ -92,7 +92,12 @@ class AdminPagesTests(TestCase):
             reverse("admin:studies_mention_changelist"),
         ]
         for url in urls:
-            assert self.client.get(url).status_code == 200, url
+            response = self.client.get(url)
+            assert response.status_code == 200, url
+            # The catalog's icon (without it, browsers asked for /favicon.ico: a 404).
+            assert b'<link rel="icon" href="/static/studies/favicon' in response.content, url
+        login = self.client.logout() or self.client.get(reverse("admin:login"))
+        assert b'<link rel="icon"' in login.content
 
     def test_change_page_has_inlines_autocomplete_and_view_on_site(self):
         response = self.client.get(reverse("admin:studies_study_change", args=[self.study.pk]))
