@@ -26,6 +26,14 @@ DOSE = re.compile(
 )
 YEAR = re.compile(r"^(\d{4})")
 NCT_ID = re.compile(r"NCT\d{8}")
+# The overall statuses of an expanded-access record: a treatment offered outside a trial,
+# not a study the catalog holds (the registry's other statuses are RegistryStatus).
+EXPANDED_ACCESS_STATUSES = {
+    "AVAILABLE",
+    "NO_LONGER_AVAILABLE",
+    "TEMPORARILY_NOT_AVAILABLE",
+    "APPROVED_FOR_MARKETING",
+}
 
 
 def _get(data, *path):
@@ -103,6 +111,11 @@ def _fields(study, parsed):
         # A trial that is over, with a paper of its results, is published.
         if fields["pmid"] and fields["status"] in (Status.COMPLETED, Status.STOPPED):
             fields["status"] = Status.PUBLISHED.value
+    elif status in EXPANDED_ACCESS_STATUSES:
+        parsed.errors.append(
+            f"an expanded-access record (overall status “{status}”), not a trial: "
+            "the catalog holds studies and trials, not access to a treatment outside them"
+        )
     else:
         parsed.errors.append(
             f"the overall status “{status[:40]}” is not one the catalog knows"

@@ -74,6 +74,7 @@ class RegistryStatus(models.TextChoices):
     COMPLETED = "COMPLETED", "Completed"
     WITHDRAWN = "WITHDRAWN", "Withdrawn"
     UNKNOWN = "UNKNOWN", "Unknown status"
+    WITHHELD = "WITHHELD", "Withheld"
 
 
 # A date as a registry gives it: the year, the month or the day.
@@ -104,7 +105,8 @@ def validate_registry_date(value):
 
 # The catalog's status of a trial the registry gives each status. A registry's "unknown"
 # is a trial whose sponsor stopped confirming it was still going: the catalog keeps it
-# as ongoing, and the page shows the registry's own word beside it.
+# as ongoing, and the page shows the registry's own word beside it; so is a trial whose
+# record the registry withholds (nothing says it is over).
 REGISTRY_STATUSES = {
     RegistryStatus.NOT_YET_RECRUITING: Status.ONGOING,
     RegistryStatus.RECRUITING: Status.ONGOING,
@@ -112,6 +114,7 @@ REGISTRY_STATUSES = {
     RegistryStatus.ACTIVE_NOT_RECRUITING: Status.ONGOING,
     RegistryStatus.SUSPENDED: Status.ONGOING,
     RegistryStatus.UNKNOWN: Status.ONGOING,
+    RegistryStatus.WITHHELD: Status.ONGOING,
     RegistryStatus.TERMINATED: Status.STOPPED,
     RegistryStatus.WITHDRAWN: Status.STOPPED,
     RegistryStatus.COMPLETED: Status.COMPLETED,

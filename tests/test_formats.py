@@ -96,7 +96,7 @@ EXPECTED_REPORTS = {
         ("NCT90000102", 32, NEW, ""),
         ("NCT90000103", 52, NEW, ""),
         ("NCT90000104", 68, NEW, ""),
-        ("NCT90000105", 83, ERROR, "the overall status “AVAILABLE” is not one the catalog knows"),
+        ("NCT90000105", 83, ERROR, "an expanded-access record (overall status “AVAILABLE”)"),
         ("study 6", 89, ERROR, "not a ClinicalTrials.gov study: a study has a “protocolSection”"),
     ],
     "truncated.csv": [
@@ -590,3 +590,49 @@ def test_a_trials_results_paper_is_its_pmid(references, pmid):
     text = _ctgov({"referencesModule": {"references": references}})
     [entry] = formats.parse_entries(text, "ctgov")
     assert (entry.errors, entry.fields.get("pmid")) == ([], pmid)
+
+
+def _ctgov_study(overall_status, study_type="INTERVENTIONAL"):
+    return json.dumps(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT90000199", "briefTitle": "LDN"},
+                "statusModule": {"overallStatus": overall_status},
+                "designModule": {"studyType": study_type},
+            }
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("overall_status", "status"),
+    [
+        ("NOT_YET_RECRUITING", "ongoing"),
+        ("RECRUITING", "ongoing"),
+        ("ENROLLING_BY_INVITATION", "ongoing"),
+        ("ACTIVE_NOT_RECRUITING", "ongoing"),
+        ("SUSPENDED", "ongoing"),
+        ("UNKNOWN", "ongoing"),
+        # The registry withholds the record: nothing says the trial is over.
+        ("WITHHELD", "ongoing"),
+        ("TERMINATED", "stopped"),
+        ("WITHDRAWN", "stopped"),
+        ("COMPLETED", "completed"),
+    ],
+)
+def test_each_trial_status_of_the_registry_maps_to_a_catalog_status(overall_status, status):
+    [entry] = formats.parse_entries(_ctgov_study(overall_status), "ctgov")
+    assert entry.ok, entry.errors
+    assert (entry.fields["registry_status"], entry.fields["status"]) == (overall_status, status)
+
+
+@pytest.mark.parametrize(
+    "overall_status",
+    ["AVAILABLE", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING"],
+)
+def test_an_expanded_access_record_is_an_error_saying_it_is_not_a_trial(overall_status):
+    [entry] = formats.parse_entries(_ctgov_study(overall_status, "EXPANDED_ACCESS"), "ctgov")
+    assert entry.errors == [
+        f"an expanded-access record (overall status “{overall_status}”), not a trial: "
+        "the catalog holds studies and trials, not access to a treatment outside them"
+    ]
