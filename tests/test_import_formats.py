@@ -475,6 +475,26 @@ class RegisteredTrialTests(TestCase):
         assert (record.history_type, record.history_user) == ("~", self.curator)
         assert record.history_change_reason == "Imported from ctgov_one.json"
 
+    def test_a_trial_whose_results_paper_is_a_study_of_its_own_is_offered_its_update(self):
+        """The record's results paper (its PMID) is another study in the catalog: the
+        record is the trial's, by its registry id, not the paper's."""
+        make_study(title="LDN in fibromyalgia: a randomised trial", pmid="90000777")
+        _import("ctgov_studies.json", skip_errors=True)
+        record = json.loads(_read("ctgov_one.json"))
+        record["protocolSection"]["referencesModule"] = {
+            "references": [{"pmid": "90000777", "type": "RESULT"}]
+        }
+        report = import_bibtex(json.dumps(record), "one.json", dry_run=True, format="ctgov")
+        [row] = report.rows
+        assert row.status == DUPLICATE
+        assert row.matched_by == "trial registry id NCT90000101"
+        assert row.existing == Study.objects.get(registry_id="NCT90000101")
+        assert row.update == {
+            "registry_checked": "2025-02",
+            "results_posted": True,
+            "status": "published",
+        }
+
     def test_a_published_trial_keeps_its_status(self):
         make_study(
             title="Published trial",
