@@ -53,25 +53,40 @@ def _array_items(text, index):
         index = _skip(text, index + 1)
 
 
-def _member_items(text, start, key):
-    """(line, item) of each item of the array under ``key`` in the object that starts at
-    ``start``, a text json.loads has read already (so well-formed); as json.loads does,
-    the last of repeated keys counts. Only that array is decoded again."""
+def _object_items(text, start, key):
+    """The object that starts at ``start``, decoded once, with the (line, item) of each
+    item of its array under ``key`` (None when that member is not an array), and the index
+    just past the object. As json.loads does, the last of repeated keys counts."""
     decoder = json.JSONDecoder()
-    index, items = _skip(text, start + 1), None
-    while text[index] != "}":
+    data, items = {}, None
+    index = _skip(text, start + 1)
+    if text.startswith("}", index):
+        return data, items, index + 1
+    while True:
+        if not text.startswith('"', index):
+            raise json.JSONDecodeError(
+                "Expecting property name enclosed in double quotes", text, index
+            )
         name, index = decoder.raw_decode(text, index)
-        index = _skip(text, _skip(text, index) + 1)  # past the colon
-        if name == key and text[index] == "[":
+        index = _skip(text, index)
+        if not text.startswith(":", index):
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
+        index = _skip(text, index + 1)
+        if name == key and text.startswith("[", index):
             items, index = _array_items(text, index)
+            data[name] = [item for _, item in items]
         else:
-            index = decoder.raw_decode(text, index)[1]
+            data[name], index = decoder.raw_decode(text, index)
             if name == key:
                 items = None
         index = _skip(text, index)
-        if text[index] == ",":
-            index = _skip(text, index + 1)
-    return items
+        if text.startswith("}", index):
+            return data, items, index + 1
+        if not text.startswith(",", index):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+        comma, index = index, _skip(text, index + 1)
+        if text.startswith("}", index):
+            raise json.JSONDecodeError("Illegal trailing comma before end of object", text, comma)
 
 
 def count_records(text, list_key="studies"):
@@ -103,12 +118,16 @@ def load_records(text, list_key=None):
     text = text.lstrip("\ufeff")
     start = _skip(text, 0)
     try:
-        if start < len(text) and text[start] == "[":
+        if text.startswith("[", start):
             items, end = _array_items(text, start)
-            if _skip(text, end) < len(text):
-                raise json.JSONDecodeError("Extra data", text, _skip(text, end))
-            return items
-        data = json.loads(text)
+        elif list_key and text.startswith("{", start):
+            data, items, end = _object_items(text, start, list_key)
+            items = [(1, data)] if items is None else items
+        else:
+            return [(1, json.loads(text))]
+        if _skip(text, end) < len(text):
+            raise json.JSONDecodeError("Extra data", text, _skip(text, end))
+        return items
     except json.JSONDecodeError as error:
         cut = " (the file may be cut short)" if error.pos >= len(text.rstrip()) else ""
         raise ValueError(
@@ -121,9 +140,6 @@ def load_records(text, list_key=None):
             "not a JSON file the catalog reads: its arrays or objects are nested thousands "
             "of levels deep (no bibliographic record is)"
         ) from error
-    if list_key and isinstance(data, dict) and isinstance(data.get(list_key), list):
-        return _member_items(text, start, list_key)
-    return [(1, data)]
 
 
 # What the JSON formats look like, for a file of none of them.

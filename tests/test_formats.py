@@ -636,3 +636,44 @@ def test_an_expanded_access_record_is_an_error_saying_it_is_not_a_trial(overall_
         f"an expanded-access record (overall status “{overall_status}”), not a trial: "
         "the catalog holds studies and trials, not access to a treatment outside them"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # As json.loads reads it: the last of repeated keys counts.
+        ('{"studies": [1],\n "studies": [\n 2, 3]}', [(3, 2), (3, 3)]),
+        ('{"studies": [1], "studies": "x"}', [(1, {"studies": "x"})]),
+        ('{"studies": "x", "other": 1, "studies": [\n\n{}]}', [(3, {})]),
+        ('{"a": {"studies": [1]}, "b": []}', [(1, {"a": {"studies": [1]}, "b": []})]),
+        ("{}", [(1, {})]),
+    ],
+)
+def test_a_studies_object_is_read_as_json_loads_reads_it(text, expected):
+    assert jsontext.load_records(text, list_key="studies") == expected
+    data = json.loads(text)
+    records = data["studies"] if isinstance(data.get("studies"), list) else [data]
+    assert [record for _, record in expected] == records
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"studies": [1]\n "other": 2}',
+        '{"studies": [1],\n  3: 2}',
+        '{"studies" [1]}',
+        '{"studies": [1],\n}',
+        '{"studies": [1]} x',
+        '{"studies": [1], "other": tru}',
+        '{"studies": [1], "other": "cut',
+        '{"studies": [1]',
+    ],
+)
+def test_a_damaged_studies_object_is_reported_where_json_loads_reports_it(text):
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(ValueError) as error:
+        jsontext.load_records(text, list_key="studies")
+    message = error.value.args[0]
+    assert message.startswith(f"not valid JSON: {expected.value.msg}"), message
+    assert f"at line {expected.value.lineno}, column {expected.value.colno}" in message
