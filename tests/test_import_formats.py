@@ -205,6 +205,16 @@ class RoundTripTests(TestCase):
             "design “Case series” inferred, but the file gives no quote it is inferred from: add it"
         ]
 
+    def test_spacing_bibtex_and_ris_cannot_carry_is_no_difference(self):
+        """TeX reads a run of spaces as one, and RIS holds a field on one line: a title
+        pasted with a double space or a line break re-imports unchanged."""
+        study = Study.objects.get(design="other")
+        study.title = "-5 reasons;  a title\nthat starts like a formula"
+        study.issue = "4\t(suppl)"
+        study.save()
+        self._reimport(_export("bibtex"), "bibtex")
+        self._reimport(_export("ris"), "ris")
+
     def test_a_changed_design_basis_is_shown(self):
         text = _export("json").replace('"design_basis": "inferred"', '"design_basis": "stated"')
         report = import_bibtex(text, "export", format="json")
