@@ -7,6 +7,7 @@ imported.
 """
 
 import csv
+import io
 
 from .bibtex import ParsedEntry
 from .exports import CSV_COLUMNS, FORMULA_PREFIXES
@@ -101,12 +102,18 @@ def _split(value):
     return [part.strip() for part in value.split("; ") if part.strip()]
 
 
+def _csv_lines(text):
+    """The text's lines as CSV has them: ended by \\n, \\r or \\r\\n only (str.splitlines
+    would also end one at U+2028, U+0085 and the like, which the writer leaves unquoted)."""
+    return io.StringIO(text.lstrip("\ufeff"), newline="")
+
+
 def count_csv_rows(text):
     """How many rows below its header a CSV text holds (a damaged one: those before the
     damage, which parse_csv reports)."""
     rows = 0
     try:
-        for row in csv.reader(text.lstrip("\ufeff").splitlines(keepends=True)):
+        for row in csv.reader(_csv_lines(text)):
             rows += any(row)
     except csv.Error:
         pass
@@ -115,7 +122,7 @@ def count_csv_rows(text):
 
 def parse_csv(text):
     """Every row of the catalog's CSV export as a ParsedEntry (line = the row's first line)."""
-    reader = csv.reader(text.lstrip("\ufeff").splitlines(keepends=True), strict=True)
+    reader = csv.reader(_csv_lines(text), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as error:

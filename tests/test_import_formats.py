@@ -215,6 +215,14 @@ class RoundTripTests(TestCase):
         self._reimport(_export("bibtex"), "bibtex")
         self._reimport(_export("ris"), "ris")
 
+    def test_a_csv_field_holding_a_unicode_line_separator_stays_one_field(self):
+        """Python reads U+2028, U+0085 and the like as line breaks; CSV does not, and its
+        writer leaves such a field unquoted."""
+        study = Study.objects.get(design="other")
+        study.summary = "One line\u2028another\x85and a third"
+        study.save()
+        self._reimport(_export("csv"), "csv")
+
     def test_a_changed_design_basis_is_shown(self):
         text = _export("json").replace('"design_basis": "inferred"', '"design_basis": "stated"')
         report = import_bibtex(text, "export", format="json")
