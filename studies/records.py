@@ -270,10 +270,13 @@ def _one_update_per_trial(rows):
 def _same_in_print(attribute, old, new):
     """No difference a reader would see: the full stop PubMed ends every title with (the
     catalog's titles have none), a hyphen or an en dash between two pages, a run of spaces,
-    tabs or line breaks for one space (TeX reads them as one, and RIS and MEDLINE hold a
-    field on one line, so the catalog's BibTeX and RIS exports write them as one)."""
+    tabs or line breaks for one space, in a name too (TeX reads them as one, and RIS and
+    MEDLINE hold a field on one line, so the catalog's BibTeX and RIS exports write them
+    as one)."""
     if attribute == "pages":
         old, new = old or "", new or ""
+    if attribute == "authors":
+        return [" ".join(name.split()) for name in old] == [" ".join(name.split()) for name in new]
     if not isinstance(old, str) or not isinstance(new, str):
         return False
     old, new = " ".join(old.split()), " ".join(new.split())

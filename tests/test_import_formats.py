@@ -211,6 +211,7 @@ class RoundTripTests(TestCase):
         study = Study.objects.get(design="other")
         study.title = "-5 reasons;  a title\nthat starts like a formula"
         study.issue = "4\t(suppl)"
+        study.authors = ["King,  Jr., Martin\tL."]
         study.save()
         self._reimport(_export("bibtex"), "bibtex")
         self._reimport(_export("ris"), "ris")
