@@ -97,6 +97,9 @@ ESCAPED_CHARACTER = re.compile(r"\\([&%#_${}])")
 PLACEHOLDERS = str.maketrans(
     {"\ue000": "\\", "\ue001": "{", "\ue002": "}", "\ue003": "$", "\ue004": "~"}
 )
+# The placeholders themselves, in a value: private-use characters that text copied from a
+# PDF may hold, which the common path would turn into the characters they stand for.
+PLACEHOLDER_CHARACTERS = re.compile("[\ue000-\ue004]")
 
 
 def _accented(match):
@@ -113,7 +116,10 @@ def _named(match):
 
 
 def _decode_common_latex(value):
-    """``value`` decoded, or None when it holds LaTeX this function does not know."""
+    """``value`` decoded, or None when it holds LaTeX this function does not know (or the
+    characters it uses as placeholders)."""
+    if PLACEHOLDER_CHARACTERS.search(value):
+        return None
     value = ESCAPED_CHARACTER.sub(lambda m: ESCAPED[m.group(1)], value)
     value = ACCENTED.sub(_accented, value)
     value = NAMED_COMMAND.sub(_named, value)

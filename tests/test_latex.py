@@ -31,6 +31,12 @@ def test_decode_latex(source, text):
     assert decode_latex(source) == text
 
 
+def test_private_use_characters_the_decoder_uses_as_placeholders_stay_as_they_are():
+    # Text copied from a PDF may hold them; they came back as \\ { } $ ~.
+    for character in map(chr, range(0xE000, 0xE005)):
+        assert decode_latex(rf"M{{\"u}}ller {character} \& co") == f"Müller {character} & co"
+
+
 def test_common_latex_skips_pylatexenc(monkeypatch):
     monkeypatch.setattr(latex, "_decoder", None)
     assert decode_latex("A plain title: no markup, 2019.") == "A plain title: no markup, 2019."

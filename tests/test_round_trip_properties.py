@@ -83,16 +83,16 @@ PIECES = [
 ]
 
 
-# Any character but the control characters every reader refuses as binary data (a limit
-# of the catalog's imports, docs/importing.md); tabs, newlines and the other line
+# Any character but the control characters every reader refuses as binary data, and U+FFFD
+# (a limit of the catalog's imports, docs/importing.md); tabs, newlines and the other line
 # separators (\x85, \u2028) are kept.
 CHARACTERS = st.characters(
     exclude_categories=["Cs"],  # lone surrogates: not text a database or UTF-8 holds
     exclude_characters=[c for c in map(chr, range(32)) if c not in "\t\n\r"]
     + ["\x7f"]
-    # Left out until studies/latex.py stops using them for its own placeholders: the
-    # BibTeX reader reads a title's U+E000 back as "\\" (and U+E001-U+E004 as { } $ ~).
-    + [chr(c) for c in range(0xE000, 0xE005)],
+    # The replacement character, which every reader takes for the mark of text decoded
+    # wrongly (binary data), as the control characters.
+    + ["\ufffd"],
 )
 
 
