@@ -346,14 +346,20 @@ def _validator_messages(model_field, value):
     return ()
 
 
+# A registered trial is itself by its registry id, looked up first: a PMID it gives (a
+# ClinicalTrials.gov record's results paper) may be a study of its own in the catalog.
+TRIAL_IDENTIFIERS = sorted(IDENTIFIER_LABELS, key=lambda name: name != "registry_id")
+
+
 def _find_duplicate(row, index, add=False):
     """What the row's study matches in ``index`` (by identifier, then title and year);
     with ``add``, its title is added to the index when nothing matches."""
     study = row.study
-    for name, label in IDENTIFIER_LABELS.items():
+    names = TRIAL_IDENTIFIERS if study.design == Design.REGISTERED_TRIAL else IDENTIFIER_LABELS
+    for name in names:
         value = getattr(study, name)
         if value and value in index[name]:
-            return f"{label} {value}", index[name][value]
+            return f"{IDENTIFIER_LABELS[name]} {value}", index[name][value]
     titles = index["title"]
     if add:
         match = titles.find_or_add(study.title, study.year, row)

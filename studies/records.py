@@ -159,8 +159,6 @@ def _value(study, attribute, condition_ids=None):
 
 def compare_duplicates(report):
     """Fill ``differences`` and ``update`` of each row that duplicates a catalog study."""
-    if report.format == "ctgov":
-        _match_trials(report.rows)
     rows = [row for row in report.rows if row.existing is not None]
     if not rows:
         return
@@ -187,29 +185,6 @@ def compare_duplicates(report):
         if row.matched_by.startswith(IDENTIFIER_LABELS["registry_id"]):
             _offer_update(row, catalog)
     _one_update_per_trial(rows)
-
-
-def _match_trials(rows):
-    """A ClinicalTrials.gov record is the duplicate of the catalog's study with its registry
-    id, if there is one, whatever it matched first: the paper of its results (its PMID) may
-    be a study of its own, and the trial's update is offered only on the trial."""
-    label = IDENTIFIER_LABELS["registry_id"]
-    rows = [
-        row
-        for row in rows
-        if row.existing is not None
-        and row.study.registry_id
-        and not row.matched_by.startswith(label)
-    ]
-    if not rows:
-        return
-    trials = Study.objects.only("registry_id").in_bulk(
-        {row.study.registry_id for row in rows}, field_name="registry_id"
-    )
-    for row in rows:
-        trial = trials.get(row.study.registry_id)
-        if trial is not None:
-            row.matched_by, row.existing = f"{label} {row.study.registry_id}", trial
 
 
 def _offer_update(row, catalog):
