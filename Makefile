@@ -31,9 +31,10 @@ run: install
 	  "from studies.models import Study; raise SystemExit(Study.objects.exists())"; then \
 	  echo "Loading the curated catalog"; DEBUG=1 $(MANAGE) loaddata catalog; fi
 	unset DATABASE_URL; DEBUG=1 CACHE_DIR=$(CACHE_DIR) $(MANAGE) warm_catalog
-	@# A background worker (imports) beside the server, stopped when the server stops.
+	@# A background worker (imports) beside the server, stopped when the server stops. It
+	@# opens the file afresh for each task, so it follows `make reload` made meanwhile.
 	unset DATABASE_URL; export DEBUG=1 CACHE_DIR=$(CACHE_DIR); \
-	  $(MANAGE) db_worker --no-reload & worker=$$!; \
+	  CONN_MAX_AGE=0 $(MANAGE) db_worker --no-reload & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	  $(MANAGE) runserver 127.0.0.1:$(PORT)
 

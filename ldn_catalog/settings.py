@@ -126,6 +126,12 @@ DATABASES = {
 SQLITE_WRITE_WAIT = env_int("SQLITE_WRITE_WAIT", 20)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = SQLITE_WRITE_WAIT
+    # A file, not a server: nothing holds a connection open but the worker itself, and a
+    # new one costs each request about 3 ms (SQLite reads the whole schema, the search
+    # index's tables and triggers among them, on its first query). So a worker keeps its
+    # connection unless CONN_MAX_AGE says otherwise.
+    if not os.environ.get("CONN_MAX_AGE"):
+        DATABASES["default"]["CONN_MAX_AGE"] = None
 
 # The cache: Redis when REDIS_URL is set (shared by every server); files in CACHE_DIR when
 # that is set (shared by the workers of one machine, and by `manage.py warm_catalog`, so

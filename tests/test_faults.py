@@ -5,11 +5,15 @@ housekeeping between requests (request_started/finished) runs as in production; 
 client switches it off.
 """
 
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from io import BytesIO
+from pathlib import Path
 from unittest import mock
 
 import psycopg
@@ -136,6 +140,37 @@ def test_other_errors_stay_a_plain_500(settings):
     assert "Something went wrong" in body
     assert "a bug, not an outage" not in body
     assert "Traceback" not in body
+
+
+def database_settings(**env):
+    """The default database's settings as a new process with ``env`` reads them."""
+    environment = {k: v for k, v in os.environ.items() if k not in {"CONN_MAX_AGE", "DATABASE_URL"}}
+    environment.update(DJANGO_SETTINGS_MODULE="ldn_catalog.settings", SECRET_KEY="x", **env)
+    code = (
+        "from django.conf import settings;"
+        " print(repr(settings.DATABASES['default']['CONN_MAX_AGE']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+def test_a_worker_keeps_its_sqlite_connection_unless_told_otherwise(tmp_path):
+    # Opening the file again would cost every request SQLite's reading of the schema.
+    sqlite = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    assert database_settings(DATABASE_URL=sqlite) == "None"
+    assert database_settings(DATABASE_URL=sqlite, CONN_MAX_AGE="0") == "0"
+    # A server's connections are its to count: PostgreSQL keeps the documented default.
+    postgres = "postgres://postgres@127.0.0.1:5432/ldn"
+    assert database_settings(DATABASE_URL=postgres) == "0"
+    assert database_settings(DATABASE_URL=postgres, CONN_MAX_AGE="60") == "60"
 
 
 # PostgreSQL: real broken connections, without stopping the shared server.
