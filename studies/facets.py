@@ -95,7 +95,7 @@ def compute_summary(filterset):
         if level is not None:
             levels[level] = levels.get(level, 0) + n
     facets = {
-        "condition": condition_facet(filterset),
+        "condition": condition_facet(filterset, total),
         "design": design_facet(filterset, counts["design"]),
         "level": level_facet(filterset, levels),
         "status": status_facet(filterset, counts["status"]),
@@ -125,22 +125,26 @@ def _grouped(queryset, columns):
     return [(*key, n) for key, n in rows.items()]
 
 
-def condition_facet(filterset):
+def condition_facet(filterset, total):
+    # Without a condition selected, the facet counts the current results, all ``total``
+    # of them: with none (a search that finds nothing) there is nothing to count.
     # Unfiltered, the link table alone (SQLite, 100,000 studies: 11 ms, where matching
     # its rows against every study id took 185 ms), and the untagged as every study less
     # the linked ones. Otherwise one pass over the matching studies, each joined to its
     # links: a study with none counts under None, the facet's "none" (a search for
     # "pain", 59,400 studies: 50 ms, where the links of the matching ids and then the
     # matching studies without a link took 65 + 38 ms).
-    matching = filterset.facet_queryset("condition")
-    if matching.query.has_filters():
-        counts = dict(matching.values_list("conditions").annotate(n=Count("*")))
-        untagged = counts.pop(None, 0)
-    else:
-        links = Study.conditions.through.objects.order_by()
-        counts = dict(links.values_list("condition_id").annotate(n=Count("*")))
-        untagged = matching.count_without_conditions()
     selected = set(filterset.value.get("condition", []))
+    counts, untagged = {}, 0
+    if total or selected:
+        matching = filterset.facet_queryset("condition")
+        if matching.query.has_filters():
+            counts = dict(matching.values_list("conditions").annotate(n=Count("*")))
+            untagged = counts.pop(None, 0)
+        else:
+            links = Study.conditions.through.objects.order_by()
+            counts = dict(links.values_list("condition_id").annotate(n=Count("*")))
+            untagged = matching.count_without_conditions()
     none_slug, none_label = NO_CONDITION
     return [
         *(

@@ -147,6 +147,8 @@ def _page_rows(filterset, page):
     """The studies on one page of the list, in order. Which studies they are is the same
     for every reader until the catalog changes, so their ids are kept per catalog version:
     a repeat view of a ranked search or a deep page reads 25 rows by primary key."""
+    if not page.paginator.count:
+        return []
     params = urlencode(filterset.canonical_params(page.number))
     ids = for_this_version(
         "page:" + hashlib.sha256(params.encode()).hexdigest(),

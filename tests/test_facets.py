@@ -72,6 +72,18 @@ class SummaryTests(TestCase):
         assert counts(summary, "condition") == {"crohns-disease": 2, "fibromyalgia": 4, "none": 1}
         assert counts(summary, "decade")["1990"] == 0  # between the first and last decades
 
+    def test_when_nothing_matches_the_condition_facet_is_not_counted_again(self):
+        with CaptureQueriesContext(connection) as queries:
+            summary = self.summarise({"design": "cohort", "status": "ongoing"})
+        assert summary.total == 0
+        # Without a condition selected, the facet counts the results, and there are none.
+        assert not any("studies_study_conditions" in q["sql"] for q in queries.captured_queries)
+        assert counts(summary, "condition") == {"crohns-disease": 0, "fibromyalgia": 0, "none": 0}
+        # With one selected, the facet counts without it: the other conditions' studies.
+        summary = self.summarise({"condition": "crohns-disease", "design": "case_series"})
+        assert summary.total == 0
+        assert counts(summary, "condition") == {"crohns-disease": 0, "fibromyalgia": 1, "none": 0}
+
     def test_the_summary_is_cached_until_the_catalog_changes(self):
         query = {"condition": "fibromyalgia"}
         assert facets.summarise(StudyFilter(QueryDict(urlencode(query)))).total == 4

@@ -12,6 +12,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from studies import facets
+from studies.caching import for_this_version
 from studies.filters import StudyFilter
 from studies.importers import import_bibtex
 from studies.models import Condition, Study
@@ -389,6 +390,17 @@ class SearchFacetTests(TestCase):
         link_queries = [q["sql"] for q in queries.captured_queries if "conditions" in q["sql"]]
         assert len(link_queries) == 1
         assert "NOT EXISTS" not in link_queries[0]
+
+    def test_a_search_that_finds_nothing_counts_no_conditions_and_caches_no_rows(self):
+        with (
+            CaptureQueriesContext(connection) as queries,
+            patch("studies.views.for_this_version", wraps=for_this_version) as cached,
+        ):
+            response = self.client.get("/studies/", {"q": "fibromialgia"})
+        assert "No study matches this filter" in response.content.decode()
+        assert "Did you mean" in response.content.decode()
+        assert not any("studies_study_conditions" in q["sql"] for q in queries.captured_queries)
+        assert [name for (name, _), _ in cached.call_args_list if name.startswith("page:")] == []
 
     def test_with_another_filter(self):
         summary = self.summarise("q=pain&design=rct")
