@@ -153,8 +153,8 @@ class ParsedEntry:
         return not self.errors
 
     def add_fields(self, fields):
-        """Keep each field a reader gives (text, or the authors' list of names), or say why
-        it cannot be trusted."""
+        """Keep each field a reader gives (text, or a list: the authors' names, the keywords
+        of a format that gives one a line), or say why it cannot be trusted."""
         for name, value in fields.items():
             if any(BINARY.search(text) for text in (value if isinstance(value, list) else [value])):
                 self.errors.append(f"the “{name}” field holds binary data or control characters")

@@ -47,7 +47,7 @@ def _fields(values, authors, conditions):
         "pmid": text_of(values.get("pmid")),
         "pmcid": text_of(values.get("pmcid")),
         "url": text_of(values.get("url")),
-        "keywords": "; ".join(conditions),
+        "keywords": list(conditions),
     }
     if values.get("registry_id"):
         fields["note"] = f"Trial registration: {text_of(values['registry_id'])}"

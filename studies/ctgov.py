@@ -94,7 +94,7 @@ def _fields(study, parsed):
         "design": Design.REGISTERED_TRIAL.value,
         "sample_size": "" if estimated else count,
         "estimated_enrollment": count if estimated else "",
-        "keywords": "; ".join(map(text_of, conditions)) if isinstance(conditions, list) else "",
+        "keywords": list(map(text_of, conditions)) if isinstance(conditions, list) else [],
         "dose": _doses(_get(protocol, "armsInterventionsModule", "interventions")),
         "registry_status": status,
         "registry_checked": text_of(_get(status_module, "statusVerifiedDate")),

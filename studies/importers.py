@@ -12,6 +12,7 @@ entries.
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -36,6 +37,15 @@ MAX_TITLE_LENGTH = 1000
 MAX_AUTHOR_LENGTH = 300
 AUTHOR_SEPARATOR = re.compile(r"\s+and\s+")
 KEYWORD_SEPARATOR = re.compile(r"\s*[,;]\s*")
+# Within one keyword line of a format that gives one keyword a line (RIS's KW, a trial's
+# conditions, MEDLINE's OT): some tools and curators put several there, by semicolons.
+LINE_KEYWORD_SEPARATOR = re.compile(r"\s*;\s*")
+# MEDLINE's fields whose terms suggest conditions, one term a line (medline.py); a term
+# that names none is no news: most (“Humans”, “Naltrexone”) name none.
+SUGGESTING_FIELDS = {"mesh": "the MeSH heading", "author_keywords": "the author keyword"}
+# A typographic apostrophe (“Crohn’s disease” is the catalog's name, “Crohn's disease” a
+# file's) and the Unicode hyphen (NFKC makes a non-breaking hyphen one), as typed.
+TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2010": "-"})
 TRIAL_REGISTRATION = re.compile(r"Trial registration:\s*(\S+)", re.IGNORECASE)
 PROGRESS_EVERY = 1000
 # PostgreSQL's advisory lock that imports writing at once take in turn (any fixed number).
@@ -188,7 +198,7 @@ class Lookups:
     recur: a year, a journal, a volume; validating each value once is a sixth of the
     reading of a 10,000-entry file)."""
 
-    conditions: dict
+    conditions: dict  # {condition_key(name, slug or synonym): pk}
     verdicts: dict = field(default_factory=lambda: {f.attname: {} for f in VALIDATED_FIELDS})
     # The most parts a keyword list's separators cut a condition's name into.
     most_name_parts: int = field(init=False)
@@ -197,14 +207,28 @@ class Lookups:
         cuts = (len(KEYWORD_SEPARATOR.findall(name)) for name in self.conditions)
         self.most_name_parts = 1 + max(cuts, default=0)
 
+    def condition(self, keyword):
+        """The pk of the condition ``keyword`` names, or None."""
+        return self.conditions.get(condition_key(keyword))
+
+
+def condition_key(text):
+    """A condition's name, slug or synonym, or a keyword, as the importer matches them: in
+    any case, with any run of spaces (a non-breaking one, a tab, a line break) for one, a
+    full stop after it or not, a typographic apostrophe or a straight one. Nothing more: a
+    keyword that holds a name within a longer phrase names no condition."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(TYPOGRAPHY)
+    return " ".join(text.split()).rstrip(". ").casefold()
+
 
 def _index_conditions():
     conditions = {}
     for condition in Condition.objects.only("pk", "name", "slug", "synonyms"):
         for synonym in condition.synonyms if isinstance(condition.synonyms, list) else []:
-            conditions.setdefault(str(synonym).casefold(), condition.pk)
-        conditions[condition.name.casefold()] = condition.pk
-        conditions[condition.slug] = condition.pk
+            conditions.setdefault(condition_key(str(synonym)), condition.pk)
+        conditions[condition_key(condition.name)] = condition.pk
+        conditions[condition_key(condition.slug)] = condition.pk
     return conditions
 
 
@@ -294,24 +318,49 @@ def _study_from_entry(row, lookups):
         _validate(study, row, lookups.verdicts)
 
     for keyword, pk in _conditions_named(fields.get("keywords", ""), lookups):
-        if pk:
-            row.condition_ids.append(pk)
-        else:
+        if not pk:
             row.warnings.append(f"keyword “{keyword[:80]}” is not a condition in the catalog")
-    records.read_fields(row, study, lookups.conditions)
+        elif pk not in row.condition_ids:
+            row.condition_ids.append(pk)
+    for name, what in SUGGESTING_FIELDS.items():
+        for term, pk in _conditions_named(fields.get(name, []), lookups):
+            if pk and pk not in row.condition_ids:
+                row.condition_ids.append(pk)
+                row.warnings.append(f"condition suggested by {what} “{term[:80]}”")
+    records.read_fields(row, study)
     return study
 
 
 def _conditions_named(keywords, lookups):
+    """(keyword, the condition it names or None) for each keyword of ``keywords``: a text
+    of keywords separated by commas or semicolons (BibTeX's field, CSL's), or a list of
+    keyword lines (RIS's, a trial's conditions), where only a semicolon separates two."""
+    if isinstance(keywords, str):
+        yield from _conditions_in_list(keywords, lookups)
+        return
+    for line in keywords:
+        for keyword in LINE_KEYWORD_SEPARATOR.split(line):
+            if not condition_key(keyword):
+                continue
+            # A comma in a line is the keyword's own (“Pain, Intractable”), unless the line
+            # is condition names and nothing else: “Fibromyalgia, Chronic pain”.
+            named = list(_conditions_in_list(keyword, lookups))
+            if all(pk for _, pk in named):
+                yield from named
+            else:
+                yield keyword.strip(), None
+
+
+def _conditions_in_list(keywords, lookups):
     """(keyword, the condition it names or None) for each keyword of a list separated by
     commas or semicolons; a run of parts that names a condition is one keyword, so that a
     name holding a comma (“Arthritis, Rheumatoid”, as MeSH writes names) stays whole."""
-    parts = [part for part in KEYWORD_SEPARATOR.split(keywords) if part]
+    parts = [part for part in KEYWORD_SEPARATOR.split(keywords) if condition_key(part)]
     start = 0
     while start < len(parts):
         for end in range(min(len(parts), start + lookups.most_name_parts), start, -1):
             keyword = ", ".join(parts[start:end])
-            pk = lookups.conditions.get(keyword.casefold()) or lookups.conditions.get(keyword)
+            pk = lookups.condition(keyword)
             if pk or end == start + 1:
                 yield keyword, pk
                 start = end

@@ -7,7 +7,8 @@ Records are cut apart here (a blank line ends one) so that each keeps its line n
   type names the design outright (``stated``: "Randomized Controlled Trial") or only
   suggests it (``inferred``: "Review" may be narrative or systematic), as the curation
   rules ask ("a design no document states is `other`");
-- ``mesh``: its MeSH headings, from which the importer suggests conditions;
+- ``mesh`` and ``author_keywords``: its MeSH headings and the authors' keywords (``OT``),
+  one a line, from which the importer suggests conditions;
 - ``note``: "Trial registration: NCT…" from a ClinicalTrials.gov secondary id (``SI``).
 """
 
@@ -95,7 +96,8 @@ def _fields(record, lines, parsed):
         ("pmid", record.get("PMID", "")),
         ("pmcid", record.get("PMC", "")),
         ("note", f"Trial registration: {registrations[0]}" if registrations else ""),
-        ("mesh", "; ".join(mesh_terms(record.get("MH", [])))),
+        ("mesh", mesh_terms(record.get("MH", []))),
+        ("author_keywords", list(_values(lines, {"OT"}))),
     ):
         if value:
             fields[name] = value

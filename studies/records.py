@@ -2,11 +2,12 @@
 
 BibTeX gives a title, authors, a journal and identifiers; the other formats give more: a
 catalog export its design, status, sample size, dose and the rest; a MEDLINE record its
-publication types (a design, stated or inferred) and MeSH headings (conditions); a
-ClinicalTrials.gov record the trial's registry status. ``read_fields`` reads them into the
-unsaved study; ``compare_duplicates`` lists, for each duplicate of a catalog study, the
-fields whose values differ (none, for a re-imported export) and the newer registry status
-the curator may accept; ``apply_updates`` writes the accepted ones.
+publication types (a design, stated or inferred); a ClinicalTrials.gov record the trial's
+registry status. ``read_fields`` reads them into the unsaved study (the importer matches
+keywords and MeSH headings to conditions); ``compare_duplicates`` lists, for each
+duplicate of a catalog study, the fields whose values differ (none, for a re-imported
+export) and the newer registry status the curator may accept; ``apply_updates`` writes the
+accepted ones.
 """
 
 import re
@@ -70,7 +71,7 @@ def _read_dose(row, study, name, value):
         setattr(study, name, dose)
 
 
-def read_fields(row, study, conditions):
+def read_fields(row, study):
     """Set ``study``'s fields from the record's fields beyond BibTeX's."""
     fields = row.entry.fields
     if fields.get("status"):
@@ -111,11 +112,6 @@ def read_fields(row, study, conditions):
             )
 
     _read_design_basis(row, study, fields)
-    for heading in filter(None, fields.get("mesh", "").split("; ")):
-        pk = conditions.get(heading.casefold())
-        if pk and pk not in row.condition_ids:
-            row.condition_ids.append(pk)
-            row.warnings.append(f"condition suggested by the MeSH heading “{heading[:80]}”")
     if fields.get("estimated_enrollment"):  # ClinicalTrials.gov
         row.warnings.append(
             f"the registry's enrollment, {fields['estimated_enrollment'][:40]}, is an estimate "

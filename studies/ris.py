@@ -66,7 +66,7 @@ def _fields(record):
         ("pages", pages),
         ("doi", record.get("doi", "") or _doi_in(record.get("type_of_work", ""), *links)),
         ("url", links[0] if links else ""),
-        ("keywords", "; ".join(record.get("keywords", []))),
+        ("keywords", [keyword for keyword in record.get("keywords", []) if keyword.strip()]),
     ):
         if value:
             fields[name] = value

@@ -153,7 +153,7 @@ def test_medline_fields():
     assert rct.fields["doi"] == "10.1000/ldn.2023.001"  # from AID … [doi]
     assert rct.fields["pmcid"] == "PMC9000001"
     assert rct.fields["note"] == "Trial registration: NCT90000001"  # from SI
-    assert rct.fields["mesh"] == "Adult; Female; Fibromyalgia; Humans; Naltrexone"
+    assert rct.fields["mesh"] == ["Adult", "Female", "Fibromyalgia", "Humans", "Naltrexone"]
     assert (rct.fields["design"], rct.fields["design_basis"]) == ("rct", "stated")
 
 
@@ -200,7 +200,7 @@ def test_ctgov_fields():
     assert completed.fields["expected_completion"] == "2022-06-30"
     assert completed.fields["results_posted"] == "no"
     assert recruiting.fields["status"] == "ongoing"
-    assert recruiting.fields["keywords"] == "Post-COVID-19 Condition; Fatigue"
+    assert recruiting.fields["keywords"] == ["Post-COVID-19 Condition", "Fatigue"]
 
 
 def test_every_json_file_of_the_wrong_shape_is_one_report():

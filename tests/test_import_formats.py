@@ -909,3 +909,133 @@ def test_the_json_export_is_known_as_such_whatever_its_first_studys_size():
     assert detect_format(text) == "json"
     report = import_bibtex(text, "studies.json", format=detect_format(text), dry_run=True)
     assert [row.status for row in report.rows] == [DUPLICATE, DUPLICATE]
+
+
+class KeywordConditionTests(TestCase):
+    """A record's keywords link the conditions they name, as curators' files write them:
+    several to a field, with odd spacing, another case, a full stop or a straight
+    apostrophe; a keyword that only holds a condition's name names none."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fm = make_condition(name="Fibromyalgia", slug="fibromyalgia", synonyms=["FM"])
+        cls.pain = make_condition(name="Chronic pain", slug="chronic-pain")
+        cls.crohns = make_condition(
+            name="Crohn’s disease", slug="crohns-disease", synonyms=["Crohn disease"]
+        )
+        cls.crps = make_condition(
+            name="Complex regional pain syndrome", slug="crps", synonyms=["CRPS"]
+        )
+        cls.ra = make_condition(
+            name="Rheumatoid arthritis", slug="ra", synonyms=["Arthritis, Rheumatoid"]
+        )
+        make_condition(name="Pain", slug="pain")
+
+    def _row(self, text, format):
+        [row] = import_bibtex(text, "keywords", format=format, dry_run=True).rows
+        assert row.status == NEW, row.reasons
+        return row
+
+    def assert_links(self, row, *conditions):
+        assert row.condition_ids == [condition.pk for condition in conditions]
+
+    def test_ris_keyword_lines(self):
+        # EndNote and Zotero write one keyword a line; some tools and hands put several on
+        # one, separated by semicolons. A comma inside a line is the keyword's own (MeSH's
+        # “Arthritis, Rheumatoid”, “Pain, Intractable”).
+        text = (
+            "TY  - JOUR\n"
+            "AU  - Younger, Jarred\n"
+            "TI  - Low-dose naltrexone for fibromyalgia and chronic pain\n"
+            "T2  - Arthritis & Rheumatism\n"
+            "PY  - 2013\n"
+            "KW  - Fibromyalgia; Chronic pain\n"
+            "KW  - FM\n"
+            "KW  - Crohn  disease\n"
+            "KW  - complex\u00a0regional pain syndrome.\n"
+            "KW  - Arthritis, Rheumatoid\n"
+            "KW  - Pain, Intractable\n"
+            "KW  - Naltrexone\n"
+            "ER  - \n"
+        )
+        row = self._row(text, "ris")
+        self.assert_links(row, self.fm, self.pain, self.crohns, self.crps, self.ra)
+        assert row.warnings == [
+            "keyword “Pain, Intractable” is not a condition in the catalog",
+            "keyword “Naltrexone” is not a condition in the catalog",
+        ]
+
+    def test_a_ris_line_of_condition_names_separated_by_commas(self):
+        # A line that names conditions and nothing else, by commas: each is linked.
+        text = "TY  - JOUR\nTI  - T\nKW  - Fibromyalgia, Crohn's disease\nER  - \n"
+        row = self._row(text, "ris")
+        self.assert_links(row, self.fm, self.crohns)
+        assert row.warnings == []
+
+    def test_csl_json_keyword_string(self):
+        # CSL JSON's “keyword” is one string, its keywords separated by commas.
+        item = {
+            "id": "younger2013",
+            "type": "article-journal",
+            "title": "Low-dose naltrexone for fibromyalgia",
+            "keyword": "fibromyalgia, Chronic  Pain, Crohn's disease., low-dose naltrexone",
+        }
+        row = self._row(json.dumps([item]), "csljson")
+        self.assert_links(row, self.fm, self.pain, self.crohns)
+        assert row.warnings == ["keyword “low-dose naltrexone” is not a condition in the catalog"]
+
+    def test_bibtex_keywords_separated_by_semicolons(self):
+        # Scopus and Web of Science separate BibTeX keywords by semicolons, others by commas.
+        text = (
+            "@article{younger2013,\n"
+            "  title = {Low-dose naltrexone for fibromyalgia},\n"
+            "  keywords = {FIBROMYALGIA; Chronic~pain; Crohn's disease.; CRPS, Rheumatoid"
+            " arthritis},\n"
+            "}\n"
+        )
+        row = self._row(text, "bibtex")
+        self.assert_links(row, self.fm, self.pain, self.crohns, self.crps, self.ra)
+        assert row.warnings == []
+
+    def test_medline_author_keywords_suggest_conditions(self):
+        text = (
+            "PMID- 90000001\n"
+            "TI  - Low-dose naltrexone for fibromyalgia.\n"
+            "DP  - 2023 Mar\n"
+            "MH  - Humans\n"
+            "MH  - Pain, Intractable/drug therapy\n"
+            "OTO - NOTNLM\n"
+            "OT  - fibromyalgia\n"
+            "OT  - chronic pain; Crohn's disease\n"
+            "OT  - low-dose naltrexone\n"
+            "SO  - Pain Res Exemplar. 2023 Mar;12(3):201-210.\n"
+        )
+        row = self._row(text, "medline")
+        self.assert_links(row, self.fm, self.pain, self.crohns)
+        assert row.warnings == [
+            "condition suggested by the author keyword “fibromyalgia”",
+            "condition suggested by the author keyword “chronic pain”",
+            "condition suggested by the author keyword “Crohn's disease”",
+        ]
+
+    def test_clinicaltrials_gov_conditions(self):
+        study = {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT90000201", "briefTitle": "LDN in pain"},
+                "statusModule": {"overallStatus": "RECRUITING"},
+                "conditionsModule": {
+                    "conditions": [
+                        "Fibromyalgia;  Chronic Pain",
+                        "Crohn Disease",
+                        "Pain, Intractable",
+                    ]
+                },
+            }
+        }
+        row = self._row(json.dumps(study), "ctgov")
+        self.assert_links(row, self.fm, self.pain, self.crohns)
+        assert "keyword “Pain, Intractable” is not a condition in the catalog" in row.warnings
+
+    def test_a_condition_named_twice_is_linked_once(self):
+        row = self._row("@misc{a, title = {T}, keywords = {Fibromyalgia, FM}}", "bibtex")
+        self.assert_links(row, self.fm)
