@@ -282,13 +282,26 @@ def _study_from_entry(row, lookups):
             row.reasons.append(f"the {bib_field} is longer than {limit} characters")
         setattr(study, model_field, value)
 
-    registration = TRIAL_REGISTRATION.search(fields.get("note", ""))
+    registrations = [
+        match.group(1).rstrip(".,;")
+        for match in TRIAL_REGISTRATION.finditer(fields.get("note", ""))
+    ]
     raw_identifiers = {
         "doi": fields.get("doi"),
         "pmid": fields.get("pmid"),
         "pmcid": fields.get("pmcid"),
-        "registry_id": registration.group(1).rstrip(".,;") if registration else None,
+        "registry_id": registrations[0] if registrations else None,
     }
+    # A study holds one registry id: a trial registered twice (ClinicalTrials.gov and
+    # ISRCTN, say) keeps its first, and the curator is told of the others.
+    others = {
+        r.casefold(): r for r in registrations[1:] if r.casefold() != registrations[0].casefold()
+    }
+    for other in others.values():
+        row.warnings.append(
+            f"the trial registration {other[:40]} is not kept: a study holds one registry id, "
+            f"{registrations[0][:40]}"
+        )
     for name, value in raw_identifiers.items():
         try:
             setattr(study, name, Study.IDENTIFIER_FIELDS[name](value))

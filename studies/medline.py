@@ -9,7 +9,8 @@ Records are cut apart here (a blank line ends one) so that each keeps its line n
   rules ask ("a design no document states is `other`");
 - ``mesh`` and ``author_keywords``: its MeSH headings and the authors' keywords (``OT``),
   one a line, from which the importer suggests conditions;
-- ``note``: "Trial registration: NCT…" from a ClinicalTrials.gov secondary id (``SI``).
+- ``note``: "Trial registration: NCT…" from each trial registry's secondary id (``SI``),
+  ClinicalTrials.gov's first.
 """
 
 import re
@@ -21,7 +22,11 @@ from .bibtex import ParsedEntry
 TAG_LINE = re.compile(r"[A-Z][A-Z0-9 ]{3}- ")
 FIRST_YEAR = re.compile(r"\s*(\d{4})(?:\D|$)")
 DOI = re.compile(r"^(\S+)\s*\[doi\]$")
-REGISTRY = re.compile(r"^ClinicalTrials\.gov/(NCT\d{8})$", re.IGNORECASE)
+# A secondary id (SI) naming a trial registry whose ids the catalog holds (PubMed's databank
+# names); the importer checks the id itself. Other databanks (GENBANK, …) are no trial's.
+REGISTRY = re.compile(
+    r"^(ClinicalTrials\.gov|ISRCTN|ANZCTR|DRKS|ChiCTR|CTRI|EudraCT)/(\S+)$", re.IGNORECASE
+)
 SHORT_RANGE = re.compile(r"^(\d+)-(\d+)$")  # a page range as PubMed shortens it: 451-9
 
 # Publication types that say what a study is, strongest first: (type, design, basis).
@@ -85,7 +90,9 @@ def _fields(record, lines, parsed):
     # A record may give its publisher's item id and its DOI in two LID lines, either first,
     # and again in AID lines: "S0000-0000(20)30000-0 [pii]", "10.1016/… [doi]".
     dois = [m.group(1) for value in _values(lines, {"AID", "LID"}) if (m := DOI.match(value))]
-    registrations = [m.group(1) for v in record.get("SI", []) if (m := REGISTRY.match(v))]
+    registrations = [m for value in record.get("SI", []) if (m := REGISTRY.match(value))]
+    # ClinicalTrials.gov's first: the registry the catalog's trials come from.
+    registrations.sort(key=lambda m: m.group(1).lower() != "clinicaltrials.gov")
     for name, value in (
         ("journal", record.get("JT") or record.get("TA", "")),
         ("year", year.group(1) if year else record.get("DP", "")),
@@ -95,7 +102,7 @@ def _fields(record, lines, parsed):
         ("doi", dois[0] if dois else ""),
         ("pmid", record.get("PMID", "")),
         ("pmcid", record.get("PMC", "")),
-        ("note", f"Trial registration: {registrations[0]}" if registrations else ""),
+        ("note", "; ".join(f"Trial registration: {m.group(2)}" for m in registrations)),
         ("mesh", mesh_terms(record.get("MH", []))),
         ("author_keywords", list(_values(lines, {"OT"}))),
     ):

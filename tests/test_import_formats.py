@@ -365,6 +365,32 @@ class MedlineTests(TestCase):
         row = next(r for r in report.rows if r.entry.key == "PMID 90000003")
         assert "condition suggested by the MeSH heading “CRPS”" in row.warnings
 
+    def test_every_trial_registration_is_read_and_one_kept(self):
+        # PubMed gives each registration as a secondary id; the catalog holds one registry
+        # id a study, ClinicalTrials.gov's where there is one.
+        text = (
+            "PMID- 90000011\n"
+            "TI  - Low-dose naltrexone in Crohn's disease: a randomised trial.\n"
+            "DP  - 2020\n"
+            "SI  - ISRCTN/ISRCTN12345678\n"
+            "SI  - GENBANK/AB123456\n"
+            "SI  - ClinicalTrials.gov/NCT90000011\n"
+            "\n"
+            "PMID- 90000012\n"
+            "TI  - Low-dose naltrexone in fibromyalgia: a pilot trial.\n"
+            "DP  - 2021\n"
+            "SI  - ANZCTR/ACTRN12610000454055\n"
+        )
+        report = import_bibtex(text, "pubmed.nbib", format="medline", dry_run=True)
+        [both, anzctr] = report.rows
+        assert both.study.registry_id == "NCT90000011"
+        assert both.warnings == [
+            "the trial registration ISRCTN12345678 is not kept: a study holds one registry id, "
+            "NCT90000011"
+        ]
+        assert anzctr.study.registry_id == "ACTRN12610000454055"
+        assert anzctr.warnings == []
+
     def test_an_inferred_design_is_told_to_the_curator(self):
         report = import_bibtex(_read("pubmed.nbib"), "pubmed.nbib", dry_run=True, format="medline")
         warnings = {row.entry.key: row.warnings for row in report.rows}
