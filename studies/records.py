@@ -119,6 +119,8 @@ def read_fields(row, study):
         )
     if fields.get("retracted"):
         row.warnings.append(f"retracted: {fields['retracted'][:200]}")
+    # What a reader met in the record and could not keep (ris.py): the curator is told.
+    row.warnings.extend(fields.get("unread", []))
 
 
 def _read_design_basis(row, study, fields):

@@ -9,6 +9,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from rispy import RisParser
+from rispy.config import TAG_KEY_MAPPING
 
 from .bibtex import ParsedEntry
 from .identifiers import normalize_doi
@@ -33,6 +34,13 @@ PUBMED = re.compile(r"pubmed|medline|\bnlm\b", re.IGNORECASE)
 PMCID = re.compile(r"\b(PMC\d{1,9})\b|\bPMCID:?\s*(\d{1,9})\b", re.IGNORECASE)
 # A name's suffix, which RIS writes last (“King, Martin L., Jr.”).
 SUFFIX = re.compile(r"(?:Jr|Sr)\.?|II|III|IV", re.IGNORECASE)
+# The fields of one value that _fields reads, and their tags: of a tag given twice, rispy
+# keeps the first value, so a second one is reported (_repeated_tags), not silently dropped.
+ONE_VALUE_KEYS = {
+    *("title", "primary_title", *JOURNAL_KEYS, "year", "publication_year", "date"),
+    *("volume", "number", "start_page", "end_page", "doi", "accession_number"),
+}
+READ_ONCE = {tag for tag, key in TAG_KEY_MAPPING.items() if key in ONE_VALUE_KEYS}
 
 
 def _year(record):
@@ -54,17 +62,25 @@ def _fields(record):
         if record.get(key):
             fields["journal"] = record[key]
             break
-    pages = record.get("start_page", "")
-    if pages and record.get("end_page") and record["end_page"] != pages:
-        pages = f"{pages}-{record['end_page']}"
+    unread = []
+    pages, end_page = record.get("start_page", ""), record.get("end_page", "")
+    if pages and end_page and end_page != pages:
+        pages = f"{pages}-{end_page}"
+    elif end_page and not pages:
+        unread.append(f"the end page “{end_page[:40]}” (EP) is not read: no start page (SP)")
     notes = list(record.get("notes", []))
     links = [link for value in record.get("urls", []) for link in NEXT_LINK.split(value)]
+    doi = record.get("doi", "") or _doi_in(record.get("type_of_work", ""), *links)
+    # A link to the DOI says no more than the DOI (the catalog's own export writes one).
+    links = [link for link in links if not (doi and _is_doi_link(link, doi))]
+    # A study holds one link.
+    unread.extend(f"the link “{link[:100]}” is not read: a study holds one" for link in links[1:])
     for name, value in (
         ("year", _year(record)),
         ("volume", record.get("volume", "")),
         ("number", record.get("number", "")),
         ("pages", pages),
-        ("doi", record.get("doi", "") or _doi_in(record.get("type_of_work", ""), *links)),
+        ("doi", doi),
         ("url", links[0] if links else ""),
         ("keywords", [keyword for keyword in record.get("keywords", []) if keyword.strip()]),
     ):
@@ -81,11 +97,29 @@ def _fields(record):
             break
     if notes:
         fields["note"] = "; ".join(notes)
-    # A link to the DOI says no more than the DOI (the catalog's own export writes one).
-    doi_link = "doi.org/" + fields.get("doi", "").lower()
-    if fields.get("doi") and fields.get("url", "").lower().endswith(doi_link):
-        del fields["url"]
+    if unread:
+        fields["unread"] = unread
     return fields
+
+
+def _is_doi_link(link, doi):
+    return link.lower().endswith("doi.org/" + doi.lower())
+
+
+def _repeated_tags(lines):
+    """What a record gives twice of a tag read once (READ_ONCE): rispy keeps the first."""
+    first, unread = {}, []
+    for line in lines:
+        tag = TAG.match(line)
+        if tag and tag[1] in READ_ONCE:
+            value = line[6:].strip()
+            kept = first.setdefault(tag[1], value)
+            if value and value != kept:
+                unread.append(
+                    f"a second “{tag[1]}” line, “{value[:60]}”, is not read: the first, "
+                    f"“{kept[:60]}”, is"
+                )
+    return unread
 
 
 def _name(author):
@@ -133,7 +167,10 @@ def _entry(parser, number, line, lines, errors):
     key = (record.get("id") or "").strip() or f"record {number}"
     parsed = ParsedEntry(key, line, (record.get("type_of_reference") or "").lower())
     parsed.errors.extend(errors)
-    parsed.add_fields(_fields(record))
+    fields = _fields(record)
+    if repeated := _repeated_tags(lines):
+        fields["unread"] = [*repeated, *fields.get("unread", [])]
+    parsed.add_fields(fields)
     return parsed
 
 

@@ -1065,3 +1065,38 @@ class KeywordConditionTests(TestCase):
     def test_a_condition_named_twice_is_linked_once(self):
         row = self._row("@misc{a, title = {T}, keywords = {Fibromyalgia, FM}}", "bibtex")
         self.assert_links(row, self.fm)
+
+
+class RisValuesNotReadTests(TestCase):
+    """What a RIS record gives that a study cannot hold is told to the curator."""
+
+    def _row(self, *lines):
+        text = "\n".join(["TY  - JOUR", "TI  - Low-dose naltrexone in fibromyalgia", *lines])
+        [row] = import_bibtex(text + "\nER  - \n", "r.ris", format="ris", dry_run=True).rows
+        return row
+
+    def test_a_tag_given_twice(self):
+        # rispy keeps the first value of a tag it reads once, and dropped the second.
+        row = self._row("DO  - 10.1000/first", "DO  - 10.1000/second", "VL  - 12", "VL  - 12")
+        assert row.study.doi == "10.1000/first"
+        assert row.warnings == [
+            "a second “DO” line, “10.1000/second”, is not read: the first, “10.1000/first”, is"
+        ]
+
+    def test_links_beyond_the_first(self):
+        row = self._row(
+            "DO  - 10.1000/ldn",
+            "UR  - https://doi.org/10.1000/ldn",
+            "UR  - https://pubmed.ncbi.nlm.nih.gov/90000001/",
+            "UR  - https://example.org/fulltext.pdf",
+        )
+        # The DOI's link says no more than the DOI: the first other link is the study's.
+        assert row.study.url == "https://pubmed.ncbi.nlm.nih.gov/90000001/"
+        assert row.warnings == [
+            "the link “https://example.org/fulltext.pdf” is not read: a study holds one"
+        ]
+
+    def test_an_end_page_without_a_start_page(self):
+        row = self._row("EP  - 210")
+        assert row.study.pages == ""
+        assert row.warnings == ["the end page “210” (EP) is not read: no start page (SP)"]
