@@ -3,7 +3,15 @@
 import re
 
 from .bibtex import ParsedEntry
-from .jsontext import JSON_SHAPES, WrongShape, describe, file_error, load_records, text_of
+from .jsontext import (
+    JSON_SHAPES,
+    WrongShape,
+    describe,
+    file_error,
+    list_of,
+    load_records,
+    text_of,
+)
 
 YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 PMID_IN_NOTE = re.compile(r"^PMID:\s*(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
@@ -51,12 +59,9 @@ def _fields(item):
     note = text_of(item.get("note"))
     pmid = _identifier(item, "PMID") or (m.group(1) if (m := PMID_IN_NOTE.search(note)) else "")
     pmcid = _identifier(item, "PMCID") or (m.group(1) if (m := PMCID_IN_NOTE.search(note)) else "")
-    authors = item.get("author") or []
     fields = {
         "title": text_of(item.get("title")),
-        "author": [name for p in authors if (name := _name(p))]
-        if isinstance(authors, list)
-        else [],
+        "author": [name for p in list_of(item.get("author")) if (name := _name(p))],
         "journal": text_of(item.get("container-title")),
         "year": _year(item.get("issued")),
         "volume": text_of(item.get("volume")),

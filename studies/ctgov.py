@@ -13,7 +13,7 @@ import re
 
 from .bibtex import ParsedEntry
 from .identifiers import PMID_RE
-from .jsontext import WrongShape, describe, file_error, load_records, text_of
+from .jsontext import WrongShape, describe, file_error, list_of, load_records, text_of
 from .vocabulary import REGISTRY_STATUSES, Design, RegistryStatus, Status
 
 AMOUNT = r"\d+(?:[.,]\d+)?"
@@ -47,7 +47,7 @@ def _get(data, *path):
 def _doses(interventions):
     """“Low-dose naltrexone: 4.5 mg daily” for each intervention whose dose is stated."""
     stated = []
-    for intervention in interventions if isinstance(interventions, list) else []:
+    for intervention in list_of(interventions):
         name = text_of(_get(intervention, "name"))
         text = f"{name} {text_of(_get(intervention, 'description'))}"
         doses = list(dict.fromkeys(m.group(0) for m in DOSE.finditer(text)))
@@ -60,7 +60,7 @@ def _results_pmid(references):
     """The PMID of the first paper the registry lists as reporting the trial's results (a
     ``RESULT`` reference; a ``BACKGROUND`` one is another study, a ``DERIVED`` one any paper
     PubMed links to the trial, a protocol or a secondary analysis as well)."""
-    for reference in references if isinstance(references, list) else []:
+    for reference in list_of(references):
         pmid = text_of(_get(reference, "pmid"))
         if _get(reference, "type") == "RESULT" and PMID_RE.match(pmid):
             return pmid
@@ -76,7 +76,6 @@ def _fields(study, parsed):
     start = text_of(_get(status_module, "startDateStruct", "date"))
     first_posted = text_of(_get(status_module, "studyFirstSubmitDate"))
     year = YEAR.match(start) or YEAR.match(first_posted)
-    conditions = _get(protocol, "conditionsModule", "conditions") or []
     enrollment = _get(protocol, "designModule", "enrollmentInfo")
     count = text_of(_get(enrollment, "count"))
     # An estimated enrollment is the trial's target, not a sample size (records.py tells
@@ -94,7 +93,7 @@ def _fields(study, parsed):
         "design": Design.REGISTERED_TRIAL.value,
         "sample_size": "" if estimated else count,
         "estimated_enrollment": count if estimated else "",
-        "keywords": list(map(text_of, conditions)) if isinstance(conditions, list) else [],
+        "keywords": list(map(text_of, list_of(_get(protocol, "conditionsModule", "conditions")))),
         "dose": _doses(_get(protocol, "armsInterventionsModule", "interventions")),
         "registry_status": status,
         "registry_checked": text_of(_get(status_module, "statusVerifiedDate")),

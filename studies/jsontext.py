@@ -160,6 +160,16 @@ def describe(value):
     return f"the {type(value).__name__} {json.dumps(value)[:40]}"
 
 
+def list_of(value):
+    """A field's value that holds a list (authors, conditions); [] for none. Anything else
+    raises WrongShape: a name or a condition given as text alone would be dropped."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WrongShape(f"{describe(value)} where a list belongs")
+    return value
+
+
 def text_of(value):
     """A field's value as the text a ParsedEntry holds; numbers as written. A list or an
     object raises WrongShape: its Python spelling (“['a', 'b']”) is no field's text."""

@@ -128,6 +128,8 @@ def _read_design_basis(row, study, fields):
     curation rules hold a design (docs/curation.md)."""
     basis = fields.get("design_basis")
     if not basis:
+        # A quote with no basis (a CSV made elsewhere): the study's, its design stated.
+        study.design_quote = fields.get("design_quote", "")
         return
     if basis not in DesignBasis:
         row.reasons.append(f"the design basis “{basis[:40]}” is neither stated nor inferred")

@@ -281,6 +281,29 @@ def test_a_list_or_object_where_text_belongs_is_an_error_on_the_entry(format, te
 
 
 @pytest.mark.parametrize(
+    ("format", "text", "error"),
+    [
+        (
+            "csljson",
+            '[{"type": "article", "title": "A study", "author": "Younger J"}]',
+            'a value is the str "Younger J" where a list belongs',
+        ),
+        (
+            "ctgov",
+            '{"protocolSection": {"identificationModule": {"nctId": "NCT90000101"}, '
+            '"statusModule": {"overallStatus": "COMPLETED"}, '
+            '"conditionsModule": {"conditions": "Fibromyalgia"}}}',
+            'a value is the str "Fibromyalgia" where a list belongs',
+        ),
+    ],
+)
+def test_text_where_a_list_belongs_is_an_error_on_the_entry(format, text, error):
+    """An author or a trial's conditions given as text alone were dropped without a word."""
+    [entry] = formats.parse_entries(text, format)
+    assert entry.errors == [error]
+
+
+@pytest.mark.parametrize(
     ("format", "text"),
     [
         (

@@ -205,6 +205,17 @@ class RoundTripTests(TestCase):
             "design “Case series” inferred, but the file gives no quote it is inferred from: add it"
         ]
 
+    def test_a_csv_design_quote_without_a_basis_is_kept(self):
+        # A CSV made elsewhere, with the quote's column but not the basis's: the quote was
+        # dropped without a word.
+        text = "slug,title,design,design_quote\ns,A case series,case_series,Three case reports\n"
+        [row] = import_bibtex(text, "made.csv", format="csv", dry_run=True).rows
+        assert row.status == NEW, row.reasons
+        assert (row.study.design_basis, row.study.design_quote) == (
+            "stated",
+            "Three case reports",
+        )
+
     def test_spacing_bibtex_and_ris_cannot_carry_is_no_difference(self):
         """TeX reads a run of spaces as one, and RIS holds a field on one line: a title
         pasted with a double space or a line break re-imports unchanged."""
