@@ -61,6 +61,15 @@
     var latest = 0;
     var shown = window.location.href.split("#")[0];  // the list shown
     var wanted = shown;  // the list shown, or on its way
+    var retry = null;  // what "Try again" does: the failed update again
+
+    // Each entry of the list's history knows its place, so that an update that fails after
+    // back or forward can return to the entry of the list still shown, and "Try again" can
+    // make the same move again (popstate says where the browser went, not how far).
+    var here = history.state && history.state.position || 0;  // the address bar's entry
+    var shownAt = here;  // the entry of the list shown
+    var address = window.location.href;  // here's
+    history.replaceState({ position: here }, "");
 
     // The list's address names its parameters in a fixed order (the form's data-parameters):
     // in the form's order it would be redirected there, a second request for every change.
@@ -123,8 +132,11 @@
       });
       // A change that leaves the list as it was ("Show studies" again) adds no entry.
       if (push && url !== window.location.href.split("#")[0]) {
-        history.pushState(null, "", url);
+        here += 1;
+        history.pushState({ position: here }, "", url);
+        address = window.location.href;
       }
+      shownAt = here;
       enableCopyButtons(results);
       // Heard: the new count, and for an empty list what to remove.
       var heard = [document.getElementById("list-heading"), results.querySelector("p.empty")];
@@ -147,8 +159,14 @@
     function showFailure(url, push) {
       wanted = shown;
       results.removeAttribute("aria-busy");
-      // Back or forward has already moved the address: it goes back to the list shown.
-      if (!push) { history.replaceState(null, "", shown); }
+      // Back or forward has already moved the address: the browser returns to the entry of
+      // the list shown, every entry left as it was, and trying again makes the same move.
+      var moved = here - shownAt;
+      if (moved) { history.go(-moved); }
+      var asked = here;
+      retry = push ? function () { load(url, true, false); } : function () {
+        history.go(asked - here);
+      };
       var notice = document.getElementById("update-failed");
       notice.querySelector("a").setAttribute("href", url);
       notice.hidden = false;
@@ -195,7 +213,7 @@
     document.querySelector(".list-layout").addEventListener("click", function (event) {
       var failure = event.target.closest("#update-failed");
       if (failure && event.target.closest("button")) {
-        load(failure.querySelector("a").href, true, false);
+        retry();
       }
       if (failure) {
         return;  // its link loads the list as a page of its own
@@ -214,9 +232,22 @@
     });
     // Back or forward: fetch the list the address names, unless it is shown or on its way
     // (following "Skip to results" is a move in the history too, to the same list).
-    window.addEventListener("popstate", function () {
+    window.addEventListener("popstate", function (event) {
       var url = window.location.href.split("#")[0];
-      if (url !== wanted) { load(url, false, false); }
+      if (event.state && typeof event.state.position === "number") {
+        here = event.state.position;
+      } else {
+        // An entry without a place is one "Skip to results" has just made, after this
+        // one, or put in place of this one when the address already named it.
+        if (window.location.href !== address) { here += 1; }
+        history.replaceState({ position: here }, "");
+      }
+      address = window.location.href;
+      if (url === shown && url === wanted) {
+        shownAt = here;
+      } else if (url !== wanted) {
+        load(url, false, false);
+      }
     });
   }
 

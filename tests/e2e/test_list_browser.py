@@ -507,3 +507,113 @@ def test_a_retry_that_fails_again_is_heard_again(live_server, page, studies):
         "() => document.querySelector('#live-count').textContent.includes('could not be')"
     )
     assert page.evaluate("document.activeElement.textContent") == "Try again"
+
+
+def fail_lists(page):
+    page.route(re.compile(r"/studies/"), lambda route: route.abort("internetdisconnected"))
+
+
+def heal_lists(page):
+    page.unroute(re.compile(r"/studies/"))
+
+
+def filtered_twice(live_server, page):
+    """The reader ticks two filters, one update after the other: three entries of the list."""
+    page.goto(f"{live_server.url}/studies/")
+    checkbox(page, "Fibromyalgia").check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    checkbox(page, "Randomised controlled trial").check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    heading_says(page, "1 study")
+
+
+def test_a_failed_back_costs_no_history_entry(live_server, page, studies):
+    filtered_twice(live_server, page)
+    entries = page.evaluate("history.length")
+    fail_lists(page)
+    page.go_back()
+    failure_notice(page).wait_for(state="visible")
+    # The address returns to the entry of the list still shown...
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    heading_says(page, "1 study")
+    assert checkbox(page, "Randomised controlled trial").is_checked()
+    # ...and every entry is still there, each naming its own list.
+    heal_lists(page)
+    page.go_back()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+    page.go_forward()
+    page.go_forward()
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    heading_says(page, "1 study")
+    assert page.evaluate("history.length") == entries
+
+
+def test_try_again_after_a_failed_back_goes_back_as_asked(live_server, page, studies):
+    filtered_twice(live_server, page)
+    entries = page.evaluate("history.length")
+    fail_lists(page)
+    page.go_back()
+    failure_notice(page).wait_for(state="visible")
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    # "Try again" asks for the same list, and it fails again: the same entry still shown.
+    failure_notice(page).get_by_role("button", name="Try again").click()
+    page.wait_for_function(
+        "() => document.querySelector('#live-count').textContent.includes('could not be')"
+    )
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    heading_says(page, "1 study")
+    heal_lists(page)
+    failure_notice(page).get_by_role("button", name="Try again").click()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    assert not failure_notice(page).is_visible()
+    # Where the Back would have led: the list after it is forward, the one before it back.
+    assert page.evaluate("history.length") == entries
+    page.go_forward()
+    page.wait_for_url("**/studies/?condition=fibromyalgia&design=rct")
+    heading_says(page, "1 study")
+    page.go_back()
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/studies/")
+    heading_says(page, "4 studies")
+
+
+def test_a_change_failing_after_an_unfinished_back_leaves_the_address_of_the_list_shown(
+    live_server, page, studies
+):
+    page.add_init_script(HOLD_FETCHES)
+    page.goto(f"{live_server.url}/studies/")
+    checkbox(page, "Fibromyalgia").check()
+    page.wait_for_function("() => heldFetches.length === 1")
+    page.evaluate("heldFetches[0].release()")
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    page.go_back()  # its update on its way when the reader ticks another box
+    page.wait_for_function("() => heldFetches.length === 2")
+    checkbox(page, "Cohort study").check()
+    page.wait_for_function("() => heldFetches.length === 3")
+    page.evaluate("heldFetches[2].fail()")
+    failure_notice(page).wait_for(state="visible")
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+
+
+def test_a_failed_move_past_skip_link_entries_returns_to_the_list_shown(live_server, page, studies):
+    """Following "Skip to results" adds an entry, and following it again replaces that one:
+    a failed move over them returns to the entry it left, no further."""
+    page.goto(f"{live_server.url}/studies/")
+    checkbox(page, "Fibromyalgia").check()
+    page.wait_for_url("**/studies/?condition=fibromyalgia")
+    heading_says(page, "2 studies")
+    page.evaluate("document.querySelector('.skip-link').click()")
+    page.wait_for_url("**/studies/?condition=fibromyalgia#results")
+    page.evaluate("document.querySelector('.skip-link').click()")
+    fail_lists(page)
+    page.evaluate("history.go(-2)")
+    failure_notice(page).wait_for(state="visible")
+    page.wait_for_url("**/studies/?condition=fibromyalgia#results")
+    heading_says(page, "2 studies")
