@@ -36,10 +36,10 @@
     return url.pathname + "?" + params.toString();
   }
 
-  // An update that empties the list knows the list shown before it: if that one had
-  // studies, the chip that leads back there removes the filter that emptied the list, and
-  // the advice names that one rather than the last listed (all the server can offer, not
-  // knowing the reader's steps).
+  // An update that empties the list knows the list the reader asked for before it: if that
+  // one had studies, the chip that leads back there removes the filter that emptied the
+  // list, and the advice names that one rather than the last listed (all the server can
+  // offer, not knowing the reader's steps). Says whether it did.
   function adviseJustAdded(results, before) {
     var advice = document.getElementById("empty-advice");
     var words = document.getElementById("empty-advice-just-added");
@@ -47,13 +47,14 @@
       return listOf(link.href) === listOf(before);
     });
     if (!advice || !words || !chip) {
-      return;
+      return false;
     }
     var fresh = words.content.cloneNode(true);
     var link = fresh.querySelector("a");
     link.setAttribute("href", chip.getAttribute("href"));
     link.appendChild(chip.querySelector("bdi").cloneNode(true));
     advice.replaceChildren(fresh);
+    return true;
   }
 
   function enableLiveList(form, results) {
@@ -62,6 +63,12 @@
     var shown = window.location.href.split("#")[0];  // the list shown
     var wanted = shown;  // the list shown, or on its way
     var retry = null;  // what "Try again" does: the failed update again
+    // Whether each list met had studies, the shown ones and those a later change overtook
+    // (the list before a change may never have been shown, when the reader changed two
+    // filters in quick succession); and the list whose answer the advice waits for.
+    var studied = {};
+    studied[listOf(shown)] = !results.querySelector("p.empty");
+    var adviceAwaits = null;
 
     // Each entry of the list's history knows its place, so that an update that fails after
     // back or forward can return to the entry of the list still shown, and "Try again" can
@@ -110,8 +117,17 @@
       });
     }
 
-    function show(html, url, push, focusResults, before) {
-      var doc = new DOMParser().parseFromString(html, "text/html");
+    // Heard: the new count, and for an empty list what to remove.
+    function announce() {
+      var heard = [document.getElementById("list-heading"), results.querySelector("p.empty")];
+      if (liveCount) {
+        liveCount.textContent = heard.filter(Boolean).map(function (element) {
+          return element.textContent.replace(/\s+/g, " ").trim();
+        }).join(". ");
+      }
+    }
+
+    function show(doc, url, push, focusResults, before) {
       var focused = document.activeElement;
       LIVE_IDS.forEach(function (id) {
         var current = document.getElementById(id);
@@ -119,9 +135,13 @@
         if (current && fresh) { current.replaceWith(document.importNode(fresh, true)); }
       });
       var freshResults = doc.querySelector("[data-partial='results']");
-      var hadStudies = !results.querySelector("p.empty");
       if (freshResults) { results.innerHTML = freshResults.innerHTML; }
-      if (hadStudies) { adviseJustAdded(results, before); }
+      adviceAwaits = null;
+      if (studied[listOf(before)]) {
+        adviseJustAdded(results, before);
+      } else if (!(listOf(before) in studied) && results.querySelector("p.empty")) {
+        adviceAwaits = listOf(before);  // its answer is still on its way
+      }
       syncControls(doc, push);
       document.title = doc.title;
       // A phone's "Share" takes the canonical address, a feed reader the feed's.
@@ -138,13 +158,7 @@
       }
       shownAt = here;
       enableCopyButtons(results);
-      // Heard: the new count, and for an empty list what to remove.
-      var heard = [document.getElementById("list-heading"), results.querySelector("p.empty")];
-      if (liveCount) {
-        liveCount.textContent = heard.filter(Boolean).map(function (element) {
-          return element.textContent.replace(/\s+/g, " ").trim();
-        }).join(". ");
-      }
+      announce();
       if (focused && focused !== document.body && !document.contains(focused)) {
         // Replaced: focus its successor, or the results if it is gone (a removed chip).
         var again = focused.id && document.getElementById(focused.id);
@@ -175,7 +189,7 @@
 
     function load(url, push, focusResults) {
       var ticket = ++latest;
-      var before = shown;
+      var before = wanted;
       wanted = url;
       results.setAttribute("aria-busy", "true");
       // Emptied while on its way: the same words again (a failed retry) are heard again.
@@ -186,10 +200,21 @@
           return response.text().then(function (html) { return [html, response.url]; });
         })
         .then(function (pair) {
-          if (ticket !== latest) { return; }  // a later change is on its way
+          var doc = new DOMParser().parseFromString(pair[0], "text/html");
+          var list = listOf(pair[1]);
+          studied[list] = !doc.querySelector("[data-partial='results'] p.empty");
+          if (ticket !== latest) {
+            // A later change is on its way, or shown: this list is not, but whether it had
+            // studies may be what the advice of the list shown awaits.
+            if (list === adviceAwaits && studied[list] && adviseJustAdded(results, pair[1])) {
+              adviceAwaits = null;
+              announce();
+            }
+            return;
+          }
           wanted = shown = pair[1];
           results.removeAttribute("aria-busy");
-          show(pair[0], pair[1], push, focusResults, before);
+          show(doc, pair[1], push, focusResults, before);
         }, function () {
           if (ticket === latest) { showFailure(url, push); }
         });

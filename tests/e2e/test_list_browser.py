@@ -617,3 +617,65 @@ def test_a_failed_move_past_skip_link_entries_returns_to_the_list_shown(live_ser
     failure_notice(page).wait_for(state="visible")
     page.wait_for_url("**/studies/?condition=fibromyalgia#results")
     heading_says(page, "2 studies")
+
+
+def tick_two_quickly(live_server, page, first, second):
+    """Two filters ticked in quick succession: both updates held on their way."""
+    page.add_init_script(HOLD_FETCHES)
+    page.goto(f"{live_server.url}/studies/")
+    checkbox(page, first).check()
+    page.wait_for_function("() => heldFetches.length === 1")
+    checkbox(page, second).check()
+    page.wait_for_function("() => heldFetches.length === 2")
+
+
+def advice_names(page, offered):
+    page.wait_for_function(
+        "offered => document.querySelector('#empty-advice').textContent"
+        ".includes('you just added, ' + offered + ',')",
+        arg=offered,
+    )
+
+
+def test_two_quick_changes_that_empty_the_list_offer_removing_the_second(
+    live_server, page, studies
+):
+    tick_two_quickly(live_server, page, "Crohn's disease", "Cohort study")
+    page.evaluate("heldFetches[0].release()")  # overtaken: not shown
+    page.evaluate("heldFetches[1].release()")
+    page.wait_for_url("**/studies/?condition=crohns-disease&design=cohort")
+    heading_says(page, "0 studies")
+    advice_names(page, "Cohort study")
+    assert suggestion(page).get_attribute("href") == "/studies/?condition=crohns-disease"
+    assert "you just added, Cohort study," in page.locator("#live-count").inner_text()
+    assert checkbox(page, "Cohort study").evaluate("box => box === document.activeElement")
+
+
+def test_an_overtaken_update_arriving_last_changes_only_the_advice(live_server, page, studies):
+    tick_two_quickly(live_server, page, "Crohn's disease", "Cohort study")
+    page.evaluate("heldFetches[1].release()")
+    page.wait_for_url("**/studies/?condition=crohns-disease&design=cohort")
+    heading_says(page, "0 studies")
+    page.evaluate("heldFetches[0].release()")  # the answer to the first change, late
+    # It says the list before the second change had studies: the second is what emptied it.
+    advice_names(page, "Cohort study")
+    assert suggestion(page).get_attribute("href") == "/studies/?condition=crohns-disease"
+    # And it shows nothing of its own list.
+    assert page.url.endswith("/studies/?condition=crohns-disease&design=cohort")
+    heading_says(page, "0 studies")
+    assert checkbox(page, "Cohort study").is_checked()
+    assert page.locator(".chips a.chip").count() == 2
+
+
+def test_two_quick_changes_the_first_of_which_emptied_the_list_keep_the_pages_advice(
+    live_server, page, studies
+):
+    tick_two_quickly(live_server, page, "Very low", "Crohn's disease")
+    page.evaluate("async () => { await heldFetches[0].release(); }")
+    page.evaluate("heldFetches[1].release()")
+    page.wait_for_url("**/studies/?condition=crohns-disease&dose_band=very_low")
+    heading_says(page, "0 studies")
+    page.wait_for_timeout(300)  # nothing else on its way to change the advice
+    empty = page.locator(".results p.empty").inner_text()
+    assert "just added" not in empty
+    assert "one of the filters above, such as the last listed" in empty
