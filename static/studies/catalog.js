@@ -184,6 +184,11 @@
       var notice = document.getElementById("update-failed");
       notice.querySelector("a").setAttribute("href", url);
       notice.hidden = false;
+      // The notice is kept at the foot of the window: what the reader just used, if it is
+      // under it now, moves up into view (the page leaves room for that), keeping the focus.
+      if (document.activeElement && document.activeElement !== document.body) {
+        document.activeElement.scrollIntoView({ block: "nearest" });
+      }
       if (liveCount) { liveCount.textContent = notice.textContent.replace(/\s+/g, " ").trim(); }
     }
 

@@ -679,3 +679,71 @@ def test_two_quick_changes_the_first_of_which_emptied_the_list_keep_the_pages_ad
     empty = page.locator(".results p.empty").inner_text()
     assert "just added" not in empty
     assert "one of the filters above, such as the last listed" in empty
+
+
+@pytest.fixture
+def many_studies(studies):
+    """Enough studies for two pages, the list far longer than a screen."""
+    pain = make_condition(name="Chronic pain", slug="chronic-pain")
+    for year in range(1990, 2020):
+        make_study([pain], title=f"Chronic pain trial of {year}", year=year)
+
+
+def seen_whole(page, locator):
+    """In the window and not under anything else: what the reader sees of it."""
+    return locator.evaluate("""element => {
+        const box = element.getBoundingClientRect();
+        const x = box.left + box.width / 2, y = box.top + box.height / 2;
+        const top = document.elementFromPoint(x, y);
+        return box.top >= 0 && box.bottom <= window.innerHeight
+            && top !== null && (element.contains(top) || top.control === element);
+    }""")
+
+
+def fails_where_the_reader_is(page, control):
+    control.evaluate("control => control.scrollIntoView({block: 'end'})")  # the window's foot
+    page.route(re.compile(r"/studies/\?"), lambda route: route.fulfill(status=503, body=""))
+    control.click()
+    notice = failure_notice(page)
+    notice.wait_for(state="visible")
+    # Seen where the reader is, heard, and the focus left on what they just used.
+    assert seen_whole(page, notice)
+    assert seen_whole(page, control)
+    assert control.evaluate("control => control === document.activeElement")
+    assert "could not be updated" in page.locator("#live-count").inner_text()
+    return notice
+
+
+def test_a_failure_at_the_foot_of_the_list_is_seen_there(live_server, page, many_studies):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/studies/")
+    following = page.get_by_role("link", name="Next")
+    following.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 1000
+    notice = fails_where_the_reader_is(page, following)
+    # It stays in view as the reader scrolls, and leaves room to reach the foot of the page.
+    scrolled = page.evaluate("window.scrollY")
+    page.mouse.wheel(0, -600)
+    page.wait_for_function("scrolled => window.scrollY < scrolled", arg=scrolled)
+    assert seen_whole(page, notice)
+    page.keyboard.press("End")
+    page.wait_for_function("() => innerHeight + scrollY >= document.body.scrollHeight")
+    assert seen_whole(page, following)
+    assert seen_whole(page, page.locator(".site-footer p"))
+    page.unroute(re.compile(r"/studies/\?"))
+    notice.get_by_role("button", name="Try again").click()
+    page.wait_for_url("**/studies/?page=2")
+    assert not notice.is_visible()
+
+
+def test_a_failure_deep_in_the_phone_s_drawer_is_seen_there(live_server, browser, many_studies):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/studies/")
+    page.locator("#drawer-summary").click()
+    control = page.get_by_role("checkbox", name="Only studies with reported outcomes")
+    control.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 844
+    fails_where_the_reader_is(page, control)
+    context.close()
