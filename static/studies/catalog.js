@@ -174,12 +174,13 @@
       wanted = shown;
       results.removeAttribute("aria-busy");
       // Back or forward has already moved the address: the browser returns to the entry of
-      // the list shown, every entry left as it was, and trying again makes the same move.
+      // the list shown, every entry left as it was, and trying again makes the same move,
+      // from there (moves are made in turn: pressed at once, it follows the return).
       var moved = here - shownAt;
-      if (moved) { history.go(-moved); }
       var asked = here;
-      retry = push ? function () { load(url, true, false); } : function () {
-        history.go(asked - here);
+      if (moved) { history.go(-moved); }
+      retry = push || !moved ? function () { load(url, push, false); } : function () {
+        history.go(asked - shownAt);
       };
       var notice = document.getElementById("update-failed");
       notice.querySelector("a").setAttribute("href", url);
