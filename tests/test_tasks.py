@@ -174,7 +174,11 @@ class JobPageTests(TestCase):
 
     def test_a_running_job_shows_its_progress_and_reloads(self):
         job = ImportJob.objects.create(
-            file_name="big.bib", status=ImportJob.Status.CHECKING, done=1000, total=4000
+            file_name="big.bib",
+            user=self.curator,
+            status=ImportJob.Status.CHECKING,
+            done=1000,
+            total=4000,
         )
         page = self.client.get(job.get_absolute_url()).content.decode()
         assert '<progress id="import-progress" max="4000" value="1000">25%</progress>' in page
@@ -184,7 +188,9 @@ class JobPageTests(TestCase):
         assert "<script>" not in page.split("</head>")[1].split("<footer")[0]
 
     def test_the_cancel_button_stops_a_running_job(self):
-        job = ImportJob.objects.create(file_name="big.bib", status=ImportJob.Status.CHECKING)
+        job = ImportJob.objects.create(
+            file_name="big.bib", user=self.curator, status=ImportJob.Status.CHECKING
+        )
         cancel = reverse("admin:studies_study_import_cancel", args=[job.pk])
         response = self.client.post(cancel, follow=True)
         assert "Cancelling the import" in response.content.decode()
@@ -192,14 +198,18 @@ class JobPageTests(TestCase):
         assert job.cancel_requested and job.is_cancel_requested()
 
     def test_a_finished_job_cannot_be_cancelled(self):
-        job = ImportJob.objects.create(file_name="a.bib", status=ImportJob.Status.DONE)
+        job = ImportJob.objects.create(
+            file_name="a.bib", user=self.curator, status=ImportJob.Status.DONE
+        )
         cancel = reverse("admin:studies_study_import_cancel", args=[job.pk])
         response = self.client.post(cancel, follow=True)
         assert "Nothing to cancel: the import has ended (done)." in response.content.decode()
         assert not ImportJob.objects.get(pk=job.pk).cancel_requested
 
     def test_cancelling_twice_says_the_import_has_ended(self):
-        job = ImportJob.objects.create(file_name="a.bib", status=ImportJob.Status.QUEUED)
+        job = ImportJob.objects.create(
+            file_name="a.bib", user=self.curator, status=ImportJob.Status.QUEUED
+        )
         cancel = reverse("admin:studies_study_import_cancel", args=[job.pk])
         self.client.post(cancel)
         page = self.client.post(cancel, follow=True).content.decode()

@@ -9,7 +9,8 @@ preview with a confirm button, the registry updates the curator may accept, and 
 entries have errors) the choice to import the valid ones: otherwise a file with errors
 writes nothing. Confirming queues the job again: the worker checks the entries against
 the catalog as it is then and creates the new ones in one transaction. A cancel button
-stops the job at any point, writing nothing.
+stops the job at any point, writing nothing; the curator who started the job sees it, and
+a superuser (the others are told who started it).
 """
 
 from django.contrib import messages
@@ -120,16 +121,25 @@ def job_view(model_admin, request, pk):
             rows=rows,
             hidden=hidden,
             token=job.token if job.can_confirm(request.user) else "",
+            can_cancel=job.can_cancel(request.user),
             refresh=REFRESH_SECONDS if job.waiting else None,
         ),
     )
 
 
 def cancel_view(model_admin, request, pk):
-    """Cancel a queued, previewed or running job: nothing of it is written."""
+    """Cancel a queued, previewed or running job: nothing of it is written. Only the
+    curator who started it may, or a superuser (ImportJob.can_cancel)."""
     _require_add(model_admin, request)
     job = get_object_or_404(ImportJob, pk=pk)
     if request.method == "POST":
+        if not job.can_cancel(request.user):
+            # The job's page shows others no cancel button, and says who may cancel it: a
+            # cancel sent anyway gets that page, refused.
+            messages.error(request, "You cannot cancel this import; it goes on.")
+            response = job_view(model_admin, request, pk)
+            response.status_code = 403
+            return response
         if job.finished:
             messages.warning(
                 request, f"Nothing to cancel: the import has ended ({job.get_status_display()})."

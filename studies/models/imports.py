@@ -92,6 +92,13 @@ class ImportJob(models.Model):
             and bool(report.get("new") or report.get("updates"))
         )
 
+    def can_cancel(self, user):
+        """Whether ``user`` may cancel the job: the curator who started it, or one allowed
+        to change any import job (a superuser, or one given studies.change_importjob), who
+        can stop a job whose curator is away, or one started from the command line."""
+        started_it = self.user_id is not None and self.user_id == user.pk
+        return started_it or user.has_perm("studies.change_importjob")
+
     @property
     def percent(self):
         return 100 * self.done // self.total if self.total else 0
