@@ -227,6 +227,33 @@ class ImportFormatsAdminTests(TestCase):
         assert 'value="Update the ticked trials"' in content
         assert "Import 0 new" not in content
 
+    def test_the_updates_to_tick_come_before_the_confirm_button(self):
+        # Tab order is the page's order: a keyboard user reaches every checkbox of the
+        # confirmation before the button that sends it.
+        _, response, _ = self._trial_offered_an_update()
+        content = response.content.decode()
+        button = content.index('value="Update the ticked trials"')
+        assert content.index('name="update" value="0"') < button
+        assert content.index('id="import-preview"') < button
+        assert content.count('form="import-confirm" value="Update the ticked trials"') == 1
+
+    def test_with_errors_the_skip_box_and_the_updates_come_before_the_button(self):
+        self._trial_offered_an_update()
+        update = json.loads((CORPUS / "ctgov_one.json").read_text())
+        new = json.loads(json.dumps(update))
+        new["protocolSection"]["identificationModule"] = {
+            "nctId": "NCT90000999",
+            "briefTitle": "A trial the catalog does not hold",
+        }
+        studies = {"studies": [update, {"protocolSection": {}}, new]}
+        response, job = self._preview("three.json", json.dumps(studies).encode())
+        assert (job.report["new"], job.report["errors"], job.report["updates"]) == (1, 1, 1)
+        content = response.content.decode()
+        button = content.index('value="Import 1 new study and the ticked updates"')
+        assert content.index('name="skip_errors"') < button
+        assert content.index('name="update"') < button
+        assert content.rindex('name="update"') < button
+
     def test_a_job_not_yet_counted_shows_no_empty_progress_bar(self):
         job = ImportJob.objects.create(file_name="big.ris", user=self.curator)
         content = self.client.get(job.get_absolute_url()).content.decode()

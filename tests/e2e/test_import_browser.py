@@ -175,8 +175,14 @@ def test_a_registry_update_is_accepted_with_its_checkbox(live_server, curator_pa
     page.wait_for_selector("#import-summary:has-text('4 created')")
     upload(page, live_server, "ctgov_one.json")
     assert "results_posted: False → True" in page.locator("#import-preview").inner_text()
-    page.get_by_label("Update the catalog's record").check()
-    page.get_by_role("button", name="Update the ticked trials").click()
+    # By keyboard: the box, then (the next stop of the Tab key) the button.
+    box = page.get_by_label("Update the catalog's record")
+    box.focus()
+    page.keyboard.press("Space")
+    assert box.is_checked()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "Update the ticked trials"
+    page.keyboard.press("Enter")
     page.wait_for_selector("#import-summary:has-text('1 trial updated')")
     assert Study.objects.get(registry_id="NCT90000101").results_posted is True
     assert blocking_findings(page) == []
