@@ -119,15 +119,24 @@ def database_error_response(request, exception):
     return None
 
 
-def request_too_large(limit_bytes):
-    limit = f"{limit_bytes / (1024 * 1024):.1f} MB" if limit_bytes >= 1024 * 1024 else "1 MB"
-    return plain_response("413.html", 413, {"limit": limit})
+def megabytes(size_bytes):
+    return f"{size_bytes / (1024 * 1024):.1f} MB" if size_bytes >= 1024 * 1024 else "1 MB"
+
+
+def request_too_large(limit_bytes, **context):
+    return plain_response("413.html", 413, {"limit": megabytes(limit_bytes), **context})
 
 
 def handler400(request, exception):
     if isinstance(exception, RequestDataTooBig):
-        # Django reports an over-limit form body as a generic bad request.
-        return request_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        # Django reports form fields over DATA_UPLOAD_MAX_MEMORY_SIZE as a generic bad
+        # request. Files do not count against that limit, so text pasted into a form (an
+        # export to import, say) goes through as a file: the page says so.
+        return request_too_large(
+            settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            form_text=True,
+            file_limit=megabytes(settings.BIBTEX_UPLOAD_MAX_BYTES),
+        )
     return bad_request(request, exception)
 
 

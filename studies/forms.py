@@ -154,13 +154,18 @@ class BibtexImportForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Browsers refuse to send more than this; the server answers 400 beyond it.
+        # The server refuses a form whose fields (not its files) weigh more than this, with
+        # a page that says to upload the text as a file (ldn_catalog/errors.py). No
+        # maxlength: a browser cuts a paste at it without a word, and counts characters,
+        # not bytes. The page's script (static/studies/import-form.js) checks the limit
+        # before sending, keeping the text in the box.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        self.fields["text"].widget.attrs["maxlength"] = limit
-        self.fields["text"].help_text = (
-            f"Up to {filesizeformat(limit)} of text; upload a file for anything larger "
-            f"(files up to {filesizeformat(settings.BIBTEX_UPLOAD_MAX_BYTES)})."
-        )
+        if limit is not None:
+            self.fields["text"].widget.attrs["data-max-bytes"] = limit
+            self.fields["text"].help_text = (
+                f"Up to {filesizeformat(limit)} of text; upload a file for anything larger "
+                f"(files up to {filesizeformat(settings.BIBTEX_UPLOAD_MAX_BYTES)})."
+            )
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")

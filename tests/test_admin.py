@@ -467,13 +467,22 @@ class ImportAdminTests(TestCase):
         assert "Upload a file or paste text, not both." in response.content.decode()
 
     @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
-    def test_oversized_paste_is_refused_cleanly(self):
-        form_page = self.client.get(IMPORT).content.decode()
-        assert 'maxlength="1000"' in form_page
+    def test_oversized_paste_is_refused_whole_saying_to_upload_a_file(self):
+        # A maxlength made browsers cut a longer paste without a word, and only the first
+        # records were imported. The box has none: it carries the limit for the page's
+        # script (static/studies/import-form.js), which refuses before sending.
+        box = self.client.get(IMPORT).context["form"]["text"].as_widget()
+        assert "maxlength" not in box
+        assert 'data-max-bytes="1000"' in box
+        # Without the script the server refuses the whole text, and says what to do.
         response = self.client.post(IMPORT, {"text": "x" * 5000})
         assert response.status_code == 413
-        assert "too large" in response.content.decode()
+        page = response.content.decode()
+        assert "The text sent with this form is larger than the catalog accepts" in page
+        assert "save the text as a file and upload that file instead" in page
+        assert "(files of up to 20.0 MB are accepted)" in page
         assert Study.objects.count() == 1
+        assert not ImportJob.objects.exists()
 
 
 class OutcomeEstimateAdminTests(TestCase):

@@ -187,3 +187,55 @@ def test_a_registry_update_is_accepted_with_its_checkbox(live_server, curator_pa
     assert Study.objects.get(registry_id="NCT90000101").results_posted is True
     assert blocking_findings(page) == []
     assert csp_violations(page) == []
+
+
+def bytes_sent(text):
+    """What a text field weighs against DATA_UPLOAD_MAX_MEMORY_SIZE: UTF-8, each line break
+    sent as CRLF."""
+    return len(text.replace("\n", "\r\n").encode())
+
+
+def test_a_paste_over_the_limit_is_refused_before_it_is_sent_and_kept(
+    live_server, curator_page, settings
+):
+    # Browsers cut a paste at a maxlength without a word: the page's script counts the
+    # form's bytes as the server does, and refuses (keeping the text) one byte over.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    page = curator_page
+    page.goto(live_server.url + reverse("admin:studies_study_import"))
+    token = page.locator("#content-main [name=csrfmiddlewaretoken]").input_value()
+    # Django counts each field's name, its value and 2 bytes; the file input left empty
+    # is a field too.
+    others = len("csrfmiddlewaretoken") + 2 + len(token) + len("file") + 2 + len("format") + 2
+    room = 2000 - others - len("text") - 2
+    entry = "@misc{a, title = {Naltrexone à faible dose ✓}, year = 2020}\n"
+    line, comment = "% Exporté à la main ✓\n", ""
+    while bytes_sent(comment + line + "\n" + entry) < room:
+        comment += line
+    text = comment + "%" * (room - bytes_sent(comment + "\n" + entry)) + "\n" + entry
+    # Each line break counts two bytes, and é, à and ✓ two or three: over in bytes only.
+    assert bytes_sent(text) == room and len(text) < room - 200
+
+    box = page.get_by_label("or paste the text")
+    box.fill(text + "%")
+    alert = page.get_by_role("alert")
+    alert.wait_for()  # told at once, before any click
+    page.get_by_role("button", name="Preview the import").click()
+    message = alert.inner_text()
+    assert f"This text is {room + 1:,} bytes in UTF-8" in message
+    assert f"the box takes at most {room:,} bytes" in message
+    assert "Save it as a file and upload it with “File” instead" in message
+    assert "Nothing was sent: your text is still in the box." in message
+    assert box.input_value() == text + "%"
+    assert page.evaluate("document.activeElement.id") == "id_text"
+    assert page.url.endswith(reverse("admin:studies_study_import"))
+    assert not ImportJob.objects.exists()
+    assert blocking_findings(page) == []
+
+    # One byte less: the message goes, and the text is sent whole.
+    box.fill(text)
+    page.get_by_role("alert").wait_for(state="detached")
+    page.get_by_role("button", name="Preview the import").click()
+    page.wait_for_url("**/import-bibtex/*/")
+    assert ImportJob.objects.get().text == text.replace("\n", "\r\n")
+    assert csp_violations(page) == []
