@@ -1,3 +1,5 @@
+from html import unescape
+
 from django.contrib.auth.models import User
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -90,6 +92,62 @@ class EditHistoryTests(TestCase):
         assert latest.history_user == self.curator
         tags = {(tag.condition_id, tag.basis) for tag in latest.conditions.all()}
         assert tags == {(self.condition.pk, "citing"), (crohns.pk, "study")}
+
+    def _retag(self, **rows):
+        """Save the change form with the condition tags edited: ``rows`` adds to the form."""
+        url = reverse("admin:studies_study_change", args=[self.study.pk])
+        form = form_data(self.client.get(url), "study_form") | rows
+        assert self.client.post(url, form).status_code == 302
+
+    def _revert(self, record):
+        url = reverse("admin:studies_study_simple_history", args=[self.study.pk, record.history_id])
+        page = self.client.get(url)
+        response = self.client.post(url, form_data(page, "historicalstudy_form"), follow=True)
+        assert response.redirect_chain, response.context["adminform"].form.errors
+        return page, response
+
+    def _tags(self):
+        return {(t.condition.name, t.basis, t.note) for t in self.study.condition_tags.all()}
+
+    def test_reverting_restores_the_condition_tags_of_that_version(self):
+        tagged = self.study.history.first()  # Fibromyalgia, named by the study
+        crohns = make_condition(name="Crohn's disease")
+        self._retag(
+            **{
+                "condition_tags-0-basis": "citing",
+                "condition_tags-0-note": "Only a review names it.",
+                "condition_tags-TOTAL_FORMS": "2",
+                "condition_tags-1-condition": str(crohns.pk),
+                "condition_tags-1-basis": "study",
+            }
+        )
+        page, _ = self._revert(tagged)
+        assert self._tags() == {("Fibromyalgia", "study", "")}
+        text = unescape(page.content.decode())
+        assert "Reverting also sets the study's condition tags back" in text
+        assert "Fibromyalgia" in text
+        # The revert's own history record holds the tags it restored.
+        latest = self.study.history.first()
+        assert {(t.condition_id, t.basis) for t in latest.conditions.all()} == {
+            (self.condition.pk, "study")
+        }
+
+    def test_a_tag_whose_condition_was_deleted_since_is_named_before_and_after(self):
+        crohns = make_condition(name="Crohn's disease")
+        self._retag(
+            **{
+                "condition_tags-TOTAL_FORMS": "2",
+                "condition_tags-1-condition": str(crohns.pk),
+                "condition_tags-1-basis": "study",
+            }
+        )
+        both = self.study.history.first()
+        crohns.delete()  # its tags go with it; the history keeps them
+        page, response = self._revert(both)
+        assert self._tags() == {("Fibromyalgia", "study", "")}
+        warning = "Not restored: the condition tag “Crohn's disease”"
+        assert warning in unescape(page.content.decode())  # before the curator confirms
+        assert warning in unescape(response.content.decode())  # and after
 
     def test_outcomes_and_conditions_keep_history(self):
         outcome = make_outcome(self.study, name="Pain")

@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import router, transaction
 from django.db.models import Count, Exists, ForeignKey, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseBadRequest
@@ -12,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from ..forms import CatalogAdminForm, StudyAdminForm
 from ..models import (
@@ -87,7 +89,10 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         _pk_or_404(self.model, object_id)
         _pk_or_404(self.model.history.model, version_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        # A revert is one write, as a change form's save is: the record and what is
+        # restored with it (a study's condition tags), or nothing.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
         # simple-history 3.13 calls select_related() without names for models with no
@@ -334,11 +339,38 @@ class StudyAdmin(VersionedAdmin, HistoryAdmin):
             queryset |= self.model.objects.filter(authors__icontains=escaped)
         return queryset, may_have_duplicates
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        study = Study.objects.filter(pk=object_id).first()
+        record = Study.history.filter(id=object_id, history_id=version_id).first()
+        if study is not None and record is not None:
+            # What a revert does to the tags, shown before the curator confirms.
+            tags = study.recorded_condition_tags(record)
+            extra_context = {
+                **(extra_context or {}),
+                "revert_condition_tags": {
+                    "restored": [tag for tag in tags if not tag.gone],
+                    "gone": [tag for tag in tags if tag.gone],
+                    "now": list(study.condition_tags.select_related("condition")),
+                },
+            }
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def save_model(self, request, obj, form, change):
         if form.cleaned_data.get("mark_reviewed"):
             obj.reviewed_at = timezone.now()
             obj.reviewed_by = request.user
         super().save_model(request, obj, form, change)
+        # simple-history marks a study built from a history record: this save is a revert.
+        record = getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
+        if record is not None:
+            for tag in obj.restore_condition_tags(record):
+                self.message_user(
+                    request,
+                    f"Not restored: the condition tag “{tag.condition_name}” "
+                    f"({tag.get_basis_display()}): its condition has been deleted since, "
+                    "so the study cannot be tagged with it.",
+                    level=messages.WARNING,
+                )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

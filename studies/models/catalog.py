@@ -400,6 +400,47 @@ class Study(Versioned):
             for tag in self.condition_tags.all()
         )
 
+    def recorded_condition_tags(self, record):
+        """The condition tags ``record``, one of the study's history records, holds: its
+        history link rows (condition, basis, note), each with ``condition_name`` and
+        ``gone``: the condition was deleted since, so no tag can point at it again (its
+        name is then the last its own history holds)."""
+        tags = list(record.conditions.all())
+        names = dict(
+            Condition.objects.filter(pk__in=[tag.condition_id for tag in tags]).values_list(
+                "pk", "name"
+            )
+        )
+        for tag in tags:
+            tag.gone = tag.condition_id not in names
+            if tag.gone:
+                last = Condition.history.filter(id=tag.condition_id).first()
+                tag.condition_name = last.name if last else f"condition #{tag.condition_id}"
+            else:
+                tag.condition_name = names[tag.condition_id]
+        return sorted(tags, key=lambda tag: tag.condition_name.casefold())
+
+    def restore_condition_tags(self, record):
+        """Make the study's condition tags those ``record`` holds, basis and note included
+        (reverting to it restores the whole record), and copy them onto the newest history
+        record. Returns the recorded tags that could not come back (``gone``)."""
+        recorded = self.recorded_condition_tags(record)
+        wanted = {tag.condition_id: tag for tag in recorded if not tag.gone}
+        # One write per tag, each through the model: each bumps the study's version.
+        for tag in self.condition_tags.all():
+            was = wanted.pop(tag.condition_id, None)
+            if was is None:
+                tag.delete()
+            elif (tag.basis, tag.note) != (was.basis, was.note):
+                tag.basis, tag.note = was.basis, was.note
+                tag.save()
+        for was in wanted.values():
+            StudyCondition.objects.create(
+                study=self, condition_id=was.condition_id, basis=was.basis, note=was.note
+            )
+        self.record_condition_tags()
+        return [tag for tag in recorded if tag.gone]
+
     IDENTIFIER_FIELDS = {
         "doi": identifiers.normalize_doi,
         "pmid": identifiers.normalize_pmid,
