@@ -3,11 +3,13 @@ and re-applies on top (studies/admin/conflicts.py). Pages are read and forms sub
 a browser would, hidden inputs included."""
 
 from datetime import date
+from unittest.mock import patch
 
 from django.contrib.auth.models import User
 from django.test import Client, TestCase
 from django.urls import reverse
 
+from studies.admin.conflicts import VersionedModelForm
 from studies.models import BottomLine, Condition, Outcome, Study, StudyCondition
 from tests.factories import (
     make_condition,
@@ -253,6 +255,27 @@ class StudyFormTests(CuratorsTests):
         assert response.status_code == 200
         assert "Someone saved this study after you opened it" in response.content.decode()
         assert Study.objects.get(pk=self.study.pk).dose == "1 mg"
+
+    def test_a_save_between_the_revert_check_and_its_write_is_shown_as_a_conflict(self):
+        self.save(self.a, self.study, self.open(self.a, self.study) | {"summary": "Alice's."})
+        first = self.study.history.earliest()
+        url = reverse("admin:studies_study_simple_history", args=[self.study.pk, first.pk])
+        revert = form_data(self.b.get(url), "historicalstudy_form")
+        opened = int(revert["version"])
+        # Alice saves again just after the revert's form read the version, before its write.
+        self.save(self.a, self.study, self.open(self.a, self.study) | {"dose": "1 mg"})
+        stored_version, reads = VersionedModelForm.stored_version, []
+
+        def read_before_alice_saved(form):
+            reads.append(form)
+            return opened if len(reads) == 1 else stored_version(form)
+
+        with patch.object(VersionedModelForm, "stored_version", read_before_alice_saved):
+            response = self.b.post(url, revert)
+        assert response.status_code == 200
+        assert "Someone saved this study after you opened it" in response.content.decode()
+        assert Study.objects.get(pk=self.study.pk).dose == "1 mg"
+        assert Study.objects.get(pk=self.study.pk).summary == "Alice's."
 
 
 class ConditionAndSourceFormTests(CuratorsTests):

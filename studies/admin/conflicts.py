@@ -300,6 +300,13 @@ class VersionedAdmin(admin.ModelAdmin):
             # conflict like any other.
             return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        try:
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        except EditConflict:
+            # A revert overtaken the same way: shown as a conflict, as the change form's.
+            return super().history_form_view(request, object_id, version_id, extra_context)
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context["adminform"].form
         rows = list(getattr(form, "conflicts", []))
