@@ -8,7 +8,9 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
-from tests.factories import make_study
+from studies.models import Outcome, Study
+from tests.factories import make_condition, make_outcome, make_study
+from tests.forms_in_pages import form_data
 
 LOGIN = reverse("admin:login")
 PASSWORD = "a long curator password"
@@ -207,3 +209,87 @@ class CreateCuratorCommandTests(TestCase):
         with pytest.raises(CommandError, match="exists already"):
             call_command("create_curator", "eve", "--password", PASSWORD)
         assert not User.objects.filter(username="dee").exists()
+
+
+class InlineEditsWithoutPermissionTests(TestCase):
+    """A curator saves a study page holding edits to rows they may no longer write (a
+    permission taken away while the page was open): the rest is saved, and the page that
+    follows says which edits were not, with what was typed, never dropping them silently."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.curator = make_curator()
+        cls.fibromyalgia = make_condition(name="Fibromyalgia")
+        cls.crohns = make_condition(name="Crohn's disease")
+        cls.study = make_study(title="Original title", conditions=[cls.fibromyalgia])
+        cls.outcome = make_outcome(cls.study, name="Pain")
+
+    def setUp(self):
+        self.client.force_login(self.curator)
+        self.url = reverse("admin:studies_study_change", args=[self.study.pk])
+
+    def open_then_lose(self, *codenames):
+        """The page as opened by a curator, who then loses ``codenames``."""
+        form = form_data(self.client.get(self.url), "study_form")
+        curators = Group.objects.get(name="Curators")
+        self.curator.groups.remove(curators)
+        self.curator.user_permissions.set(curators.permissions.exclude(codename__in=codenames))
+        return form
+
+    def save(self, form):
+        response = self.client.post(self.url, form, follow=True)
+        assert response.redirect_chain, response.context["adminform"].form.errors
+        return [str(message) for message in response.context["messages"]]
+
+    def test_an_outcome_edit_without_change_permission_is_reported(self):
+        form = self.open_then_lose("change_outcome")
+        said = self.save(form | {"title": "Corrected title", "outcomes-0-name": "Pain (VAS)"})
+        assert Outcome.objects.get(pk=self.outcome.pk).name == "Pain"  # Django drops it
+        assert Study.objects.get(pk=self.study.pk).title == "Corrected title"
+        refused = [text for text in said if text.startswith("Not saved")]
+        assert refused == [
+            "Not saved, as you may not change outcomes: outcome “Pain”, what was measured: "
+            "“Pain” → “Pain (VAS)”. Your other changes were saved."
+        ]
+
+    def test_a_new_tag_without_add_permission_is_reported(self):
+        form = self.open_then_lose("add_studycondition")
+        said = self.save(
+            form
+            | {
+                "condition_tags-TOTAL_FORMS": "2",
+                "condition_tags-1-condition": str(self.crohns.pk),
+                "condition_tags-1-basis": "citing",
+            }
+        )
+        assert list(self.study.conditions.all()) == [self.fibromyalgia]
+        assert [text for text in said if text.startswith("Not saved")] == [
+            "Not saved, as you may not add condition tags: a new condition tag (condition "
+            "“Crohn's disease”, basis “Named only by a citing document”). Your other "
+            "changes were saved."
+        ]
+
+    def test_a_tag_deletion_without_delete_permission_is_reported(self):
+        form = self.open_then_lose("delete_studycondition")
+        said = self.save(form | {"condition_tags-0-DELETE": "on"})
+        assert list(self.study.conditions.all()) == [self.fibromyalgia]
+        assert [text for text in said if text.startswith("Not saved")] == [
+            "Not saved, as you may not delete condition tags: deleting condition tag "
+            "“Fibromyalgia”. Your other changes were saved."
+        ]
+
+    def test_edits_to_rows_no_longer_shown_at_all_are_reported(self):
+        form = self.open_then_lose("view_outcome", "change_outcome", "add_outcome")
+        said = self.save(form | {"outcomes-0-figures": "30% less pain"})
+        assert Outcome.objects.get(pk=self.outcome.pk).figures == ""
+        assert [text for text in said if text.startswith("Not saved")] == [
+            "Not saved, as you may not change outcomes: outcome “Pain”, figures: “(empty)” → "
+            "“30% less pain”. Your other changes were saved."
+        ]
+
+    def test_a_page_shown_read_only_saves_without_a_word(self):
+        self.open_then_lose("change_outcome", "change_studycondition", "add_studycondition")
+        form = form_data(self.client.get(self.url), "study_form")
+        said = self.save(form | {"title": "Corrected title"})
+        assert not [text for text in said if text.startswith("Not saved")]
+        assert Study.objects.get(pk=self.study.pk).title == "Corrected title"

@@ -35,6 +35,7 @@ from .conflicts import (
     VersionedInlineForm,
     VersionedInlineFormSet,
 )
+from .inline_permissions import InlinePermissionsAdmin
 
 
 def _count(model, counted="pk"):
@@ -204,7 +205,7 @@ class MentionInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(VersionedAdmin, HistoryAdmin):
+class StudyAdmin(VersionedAdmin, InlinePermissionsAdmin, HistoryAdmin):
     form = StudyAdminForm
     inlines = [
         StudyConditionInline,
