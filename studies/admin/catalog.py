@@ -90,10 +90,15 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         _pk_or_404(self.model, object_id)
         _pk_or_404(self.model.history.model, version_id)
+        extra_context = {**self.revert_context(object_id, version_id), **(extra_context or {})}
         # A revert is one write, as a change form's save is: the record and what is
         # restored with it (a study's condition tags), or nothing.
         with transaction.atomic(using=router.db_for_write(self.model)):
             return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_context(self, object_id, version_id):
+        """What the revert page shows besides the version's fields."""
+        return {}
 
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
         # simple-history 3.13 calls select_related() without names for models with no
@@ -340,21 +345,20 @@ class StudyAdmin(VersionedAdmin, InlinePermissionsAdmin, HistoryAdmin):
             queryset |= self.model.objects.filter(authors__icontains=escaped)
         return queryset, may_have_duplicates
 
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
+    def revert_context(self, object_id, version_id):
         study = Study.objects.filter(pk=object_id).first()
         record = Study.history.filter(id=object_id, history_id=version_id).first()
-        if study is not None and record is not None:
-            # What a revert does to the tags, shown before the curator confirms.
-            tags = study.recorded_condition_tags(record)
-            extra_context = {
-                **(extra_context or {}),
-                "revert_condition_tags": {
-                    "restored": [tag for tag in tags if not tag.gone],
-                    "gone": [tag for tag in tags if tag.gone],
-                    "now": list(study.condition_tags.select_related("condition")),
-                },
-            }
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        if study is None or record is None:
+            return {}
+        # What a revert does to the tags, shown before the curator confirms.
+        tags = study.recorded_condition_tags(record)
+        return {
+            "revert_condition_tags": {
+                "restored": [tag for tag in tags if not tag.gone],
+                "gone": [tag for tag in tags if tag.gone],
+                "now": list(study.condition_tags.select_related("condition")),
+            },
+        }
 
     def save_model(self, request, obj, form, change):
         if form.cleaned_data.get("mark_reviewed"):
