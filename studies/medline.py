@@ -90,6 +90,13 @@ def _fields(record, lines, parsed):
     # A record may give its publisher's item id and its DOI in two LID lines, either first,
     # and again in AID lines: "S0000-0000(20)30000-0 [pii]", "10.1016/… [doi]".
     dois = [m.group(1) for value in _values(lines, {"AID", "LID"}) if (m := DOI.match(value))]
+    # The same DOI as a rule; two different ones (a record for a paper and its erratum
+    # merged, a typing error) are told: a study holds one.
+    others = {doi.lower(): doi for doi in dois[1:] if doi.lower() != dois[0].lower()}
+    unread = [
+        f"the DOI “{doi[:100]}” is not read: a study holds one, {dois[0][:100]}"
+        for doi in others.values()
+    ]
     registrations = [m for value in record.get("SI", []) if (m := REGISTRY.match(value))]
     # ClinicalTrials.gov's first: the registry the catalog's trials come from.
     registrations.sort(key=lambda m: m.group(1).lower() != "clinicaltrials.gov")
@@ -105,6 +112,7 @@ def _fields(record, lines, parsed):
         ("note", "; ".join(f"Trial registration: {m.group(2)}" for m in registrations)),
         ("mesh", mesh_terms(record.get("MH", []))),
         ("author_keywords", list(_values(lines, {"OT"}))),
+        ("unread", unread),
     ):
         if value:
             fields[name] = value

@@ -63,6 +63,9 @@ def _fields(record):
             fields["journal"] = record[key]
             break
     unread = []
+    title, primary = (record.get(key, "").strip() for key in ("title", "primary_title"))
+    if title and primary and title != primary:
+        unread.append(f"the title “{primary[:60]}” (T1) is not read: TI's, “{title[:60]}”, is")
     pages, end_page = record.get("start_page", ""), record.get("end_page", "")
     if pages and end_page and end_page != pages:
         pages = f"{pages}-{end_page}"

@@ -402,6 +402,22 @@ class MedlineTests(TestCase):
         assert anzctr.study.registry_id == "ACTRN12610000454055"
         assert anzctr.warnings == []
 
+    def test_a_second_doi_is_told(self):
+        # LID and AID give the DOI twice, as a rule the same one (in any case).
+        text = (
+            "PMID- 90000013\n"
+            "TI  - Low-dose naltrexone in fibromyalgia.\n"
+            "DP  - 2022\n"
+            "LID - 10.1000/LDN.2022.013 [doi]\n"
+            "AID - 10.1000/ldn.2022.013 [doi]\n"
+            "AID - 10.1000/ldn.2022.099 [doi]\n"
+        )
+        [row] = import_bibtex(text, "pubmed.nbib", format="medline", dry_run=True).rows
+        assert row.study.doi == "10.1000/ldn.2022.013"
+        assert row.warnings == [
+            "the DOI “10.1000/ldn.2022.099” is not read: a study holds one, 10.1000/LDN.2022.013"
+        ]
+
     def test_an_inferred_design_is_told_to_the_curator(self):
         report = import_bibtex(_read("pubmed.nbib"), "pubmed.nbib", dry_run=True, format="medline")
         warnings = {row.entry.key: row.warnings for row in report.rows}
@@ -1106,6 +1122,16 @@ class RisValuesNotReadTests(TestCase):
         assert row.warnings == [
             "the link “https://example.org/fulltext.pdf” is not read: a study holds one"
         ]
+
+    def test_two_different_titles(self):
+        # TI and T1 are both the title: rispy reads each, and the study holds TI's.
+        row = self._row("T1  - LDN for fibromyalgia: a pilot study")
+        assert row.study.title == "Low-dose naltrexone in fibromyalgia"
+        assert row.warnings == [
+            "the title “LDN for fibromyalgia: a pilot study” (T1) is not read: TI's, "
+            "“Low-dose naltrexone in fibromyalgia”, is"
+        ]
+        assert self._row("T1  - Low-dose naltrexone in fibromyalgia").warnings == []
 
     def test_an_end_page_without_a_start_page(self):
         row = self._row("EP  - 210")
