@@ -24,6 +24,7 @@ from django.template.defaultfilters import pluralize
 from . import bibtex, bulk_writes, formats, records
 from .caching import REVISION_PK, bump_catalog_revision
 from .duplicates import IDENTIFIER_LABELS, TitleIndex
+from .identifiers import normalize_registry_id
 from .models import YEAR_MAX, YEAR_MIN, CatalogRevision, Condition, Study
 from .vocabulary import Design
 
@@ -46,7 +47,9 @@ SUGGESTING_FIELDS = {"mesh": "the MeSH heading", "author_keywords": "the author 
 # A typographic apostrophe (“Crohn’s disease” is the catalog's name, “Crohn's disease” a
 # file's) and the Unicode hyphen (NFKC makes a non-breaking hyphen one), as typed.
 TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2010": "-"})
-TRIAL_REGISTRATION = re.compile(r"Trial registration:\s*(\S+)", re.IGNORECASE)
+# “Trial registration: NCT01234567”, or a list of ids after one label (“…: NCT…, ISRCTN…”).
+TRIAL_REGISTRATION = re.compile(r"Trial registrations?:\s*([^;\n]*)", re.IGNORECASE)
+LISTED = re.compile(r"\s*,\s*|\s+and\s+")
 PROGRESS_EVERY = 1000
 # PostgreSQL's advisory lock that imports writing at once take in turn (any fixed number).
 IMPORT_LOCK = 7_201_502
@@ -282,10 +285,7 @@ def _study_from_entry(row, lookups):
             row.reasons.append(f"the {bib_field} is longer than {limit} characters")
         setattr(study, model_field, value)
 
-    registrations = [
-        match.group(1).rstrip(".,;")
-        for match in TRIAL_REGISTRATION.finditer(fields.get("note", ""))
-    ]
+    registrations = _registrations(fields.get("note", ""))
     raw_identifiers = {
         "doi": fields.get("doi"),
         "pmid": fields.get("pmid"),
@@ -342,6 +342,23 @@ def _study_from_entry(row, lookups):
                 row.warnings.append(f"condition suggested by {what} “{term[:80]}”")
     records.read_fields(row, study)
     return study
+
+
+def _registrations(note):
+    """The registry ids ``note`` gives after “Trial registration:”, in order: the word after
+    each label, and each further id listed after it (a word there that is no registry id,
+    “registered 12 May 2013”, is the sentence's)."""
+    found = []
+    for match in TRIAL_REGISTRATION.finditer(note):
+        words = [part.split()[0].rstrip(".,;") for part in LISTED.split(match[1]) if part.strip()]
+        found.extend(words[:1])
+        for word in words[1:]:
+            try:
+                if normalize_registry_id(word):
+                    found.append(word)
+            except ValidationError:
+                continue
+    return found
 
 
 def _conditions_named(keywords, lookups):

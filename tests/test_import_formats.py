@@ -418,6 +418,21 @@ class MedlineTests(TestCase):
             "the DOI “10.1000/ldn.2022.099” is not read: a study holds one, 10.1000/LDN.2022.013"
         ]
 
+    def test_ids_listed_after_one_label_are_read_one_kept(self):
+        note = (
+            "Trial registration: NCT90000021, ISRCTN12345678 and ACTRN12610000454055, "
+            "registered 12 May 2019; funded by the LDN Trust"
+        )
+        text = f"@article{{t, title = {{LDN in fibromyalgia}}, year = 2019, note = {{{note}}}}}"
+        [row] = import_bibtex(text, "t.bib", dry_run=True).rows
+        assert row.study.registry_id == "NCT90000021"
+        assert row.warnings == [
+            "the trial registration ISRCTN12345678 is not kept: a study holds one registry id, "
+            "NCT90000021",
+            "the trial registration ACTRN12610000454055 is not kept: a study holds one registry "
+            "id, NCT90000021",
+        ]
+
     def test_an_inferred_design_is_told_to_the_curator(self):
         report = import_bibtex(_read("pubmed.nbib"), "pubmed.nbib", dry_run=True, format="medline")
         warnings = {row.entry.key: row.warnings for row in report.rows}
